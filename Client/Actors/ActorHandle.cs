@@ -1,0 +1,48 @@
+using System.Linq.Expressions;
+using System.Text.Json.Serialization;
+using RayOrleans.Runtime;
+using RayOrleans.Serialization;
+
+namespace RayOrleans;
+
+/// <summary>
+/// A handle to a remote actor. <c>handle.Task(a =&gt; a.Method(args)).Remote()</c> calls a method and returns
+/// the ref of its result; calls through one handle run in the order they were made. Handles can be passed
+/// to tasks and other actors and used there.
+/// </summary>
+/// <typeparam name="TActor">The actor's class.</typeparam>
+[JsonConverter(typeof(ActorHandleJsonConverterFactory))]
+public sealed partial class ActorHandle<TActor>
+{
+    private long _sequence = -1;
+
+    internal ActorHandle(ActorId id, RayRuntime? runtime)
+    {
+        Id = id;
+        BoundRuntime = runtime;
+    }
+
+    /// <summary>The actor's id.</summary>
+    public ActorId Id { get; }
+
+    /// <summary>Identifies this handle as a caller: the actor orders each caller's calls separately.</summary>
+    internal Guid CallerId { get; } = Guid.NewGuid();
+
+    internal RayRuntime? BoundRuntime { get; }
+
+    internal RayRuntime Runtime => BoundRuntime ?? Ray.Current.Runtime;
+
+    internal long NextSequence() => Interlocked.Increment(ref _sequence);
+
+    /// <summary>Prepares a call of the method in <paramref name="method"/> (e.g. <c>c =&gt; c.Add(5)</c>); arguments are evaluated here, now.</summary>
+    public ActorMethodCall<TR> Task<TR>(Expression<Func<TActor, TR>> method) => ActorCallFactory.Create<TActor, TR>(this, method, []);
+
+    /// <summary>Prepares a call of an async method (e.g. <c>c =&gt; c.LoadAsync(path)</c>); it is awaited on the actor.</summary>
+    public ActorMethodCall<TR> Task<TR>(Expression<Func<TActor, Task<TR>>> method) => ActorCallFactory.Create<TActor, TR>(this, method, []);
+
+    /// <summary>Prepares a call of a ValueTask-returning method; it is awaited on the actor.</summary>
+    public ActorMethodCall<TR> Task<TR>(Expression<Func<TActor, ValueTask<TR>>> method) => ActorCallFactory.Create<TActor, TR>(this, method, []);
+
+    /// <inheritdoc />
+    public override string ToString() => $"ActorHandle<{typeof(TActor).Name}>({Id})";
+}

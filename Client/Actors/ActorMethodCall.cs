@@ -1,0 +1,40 @@
+using RayOrleans.Messages;
+using RayOrleans.Runtime;
+
+namespace RayOrleans;
+
+/// <summary>An actor method call with its arguments bound; <see cref="Remote"/> sends it.</summary>
+/// <typeparam name="TR">The method's result type.</typeparam>
+public sealed class ActorMethodCall<TR>
+{
+    private readonly RayRuntime _runtime;
+    private readonly ActorId _actor;
+    private readonly Func<long> _sequence;
+    private readonly Guid _caller;
+    private readonly string _method;
+    private readonly string _name;
+    private readonly TaskArg[] _args;
+
+    internal ActorMethodCall(RayRuntime runtime, ActorId actor, Guid caller, Func<long> sequence, string method, string name, TaskArg[] args)
+    {
+        _runtime = runtime;
+        _actor = actor;
+        _caller = caller;
+        _sequence = sequence;
+        _method = method;
+        _name = name;
+        _args = args;
+    }
+
+    /// <summary>Sends the call; the ref is ready when the method has run.</summary>
+    public ObjectRef<TR> Remote()
+    {
+        var call = new ActorCall
+        {
+            CallId = Guid.NewGuid(), Method = _method, Name = _name, Args = _args, CallerId = _caller,
+            Sequence = _sequence(), ParentTaskId = WorkerContext.Current?.TaskId ?? Guid.Empty,
+        };
+        _runtime.SubmitActorCall(_actor, call);
+        return new ObjectRef<TR>(new ObjectId(call.CallId, 1), _runtime);
+    }
+}

@@ -1,0 +1,152 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Orleans.Configuration;
+using RayOrleans.Hosting;
+using RayOrleans.Node;
+using RayOrleans.Runtime;
+using StackExchange.Redis;
+
+namespace RayOrleans;
+
+public sealed partial class Ray
+{
+    /// <summary>
+    /// Starts an embedded single-node cluster inside this process (on free loopback ports) and returns the
+    /// driver connected to it. Disposing the driver stops the cluster.
+    /// </summary>
+    public static async Task<Ray> InitAsync(RayInitOptions? options = null)
+    {
+        options ??= new RayInitOptions();
+        options.Runtime.Validate();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
+        var siloPort = FreePort.Next();
+        var gatewayPort = FreePort.Next();
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId ?? $"ray-{Guid.NewGuid():N}");
+            silo.Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback);
+            silo.AddRayNode(
+                node =>
+                {
+                    node.NumCpus = options.NumCpus;
+                    node.NumGpus = options.NumGpus;
+                    node.Memory = options.Memory;
+                    node.ObjectStoreMemory = options.ObjectStoreMemory;
+                    foreach (var (name, amount) in options.Resources ?? new Dictionary<string, double>())
+                    {
+                        node.Resources[name] = amount;
+                    }
+                },
+                runtime => Copy(options.Runtime, runtime));
+        });
+        var host = builder.Build();
+        await host.StartAsync().ConfigureAwait(false);
+        // The driver shares the node's runtime: same process, so reads of large objects are local.
+        var ray = new Ray(host.Services.GetRequiredService<NodeRuntime>().Runtime, host);
+        Volatile.Write(ref _driver, ray);
+        return ray;
+    }
+
+    /// <summary>
+    /// Connects to a running cluster as an Orleans client. <paramref name="address"/> is either
+    /// <c>redis://host:port</c> (Redis membership, as the silo host uses) or a comma-separated gateway list
+    /// <c>host:port[,host:port]</c>.
+    /// </summary>
+    public static async Task<Ray> InitAsync(string address, RayInitOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(address);
+        options ??= new RayInitOptions();
+        options.Runtime.Validate();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = options.ClusterId ?? "rayorleans";
+                o.ServiceId = options.ServiceId;
+            });
+            if (address.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
+            {
+                var configuration = ConfigurationOptions.Parse(address["redis://".Length..]);
+                client.UseRedisClustering(o => o.ConfigurationOptions = configuration);
+            }
+            else
+            {
+                client.UseStaticClustering(address.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseEndpoint).ToArray());
+            }
+        });
+        var host = builder.Build();
+        await host.StartAsync().ConfigureAwait(false);
+        try
+        {
+            var ray = await AttachCoreAsync(host.Services.GetRequiredService<IClusterClient>(), options, host).ConfigureAwait(false);
+            Volatile.Write(ref _driver, ray);
+            return ray;
+        }
+        catch
+        {
+            await host.StopAsync().ConfigureAwait(false);
+            host.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A driver over an Orleans client this application already runs (for example in an ASP.NET host).
+    /// The caller keeps owning the client; disposing the driver only kills its non-detached actors.
+    /// </summary>
+    public static Task<Ray> AttachAsync(IClusterClient client, RayInitOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return AttachCoreAsync(client, options ?? new RayInitOptions(), host: null);
+    }
+
+    private static async Task<Ray> AttachCoreAsync(IClusterClient client, RayInitOptions options, IHost? host)
+    {
+        var cluster = new ClusterView(client, options.Runtime.ClusterRefreshInterval);
+        await cluster.RefreshAsync(options.ConnectTimeout).ConfigureAwait(false);
+        if (cluster.Nodes.Count == 0)
+        {
+            await cluster.DisposeAsync().ConfigureAwait(false);
+            throw new TimeoutException($"The cluster reported no RayOrleans node within {options.ConnectTimeout.TotalSeconds:0} s; are its silos started with AddRayNode?");
+        }
+
+        cluster.Start();
+        var runtime = new RayRuntime(client, cluster, options.Runtime, localStore: null, localNodeId: null, NullLogger<RayRuntime>.Instance);
+        return new Ray(runtime, host);
+    }
+
+    private static IPEndPoint ParseEndpoint(string text)
+    {
+        if (IPEndPoint.TryParse(text, out var endpoint) && endpoint.Port != 0)
+        {
+            return endpoint;
+        }
+
+        var colon = text.LastIndexOf(':');
+        if (colon > 0 && int.TryParse(text.AsSpan(colon + 1), out var port))
+        {
+            var addresses = Dns.GetHostAddresses(text[..colon]);
+            if (addresses.Length > 0)
+            {
+                return new IPEndPoint(addresses[0], port);
+            }
+        }
+
+        throw new ArgumentException($"'{text}' is not a gateway address; expected host:port, or redis://host:port for Redis membership.");
+    }
+
+    private static void Copy(RuntimeOptions from, RuntimeOptions to)
+    {
+        to.InlineThreshold = from.InlineThreshold;
+        to.ChunkSize = from.ChunkSize;
+        to.DirectoryShards = from.DirectoryShards;
+        to.LongPollInterval = from.LongPollInterval;
+        to.ClusterRefreshInterval = from.ClusterRefreshInterval;
+    }
+}

@@ -1,0 +1,246 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Hosting;
+using RayOrleans.Functions;
+using RayOrleans.Messages;
+using RayOrleans.Runtime;
+
+namespace RayOrleans;
+
+/// <summary>
+/// A connection to a RayOrleans cluster: Ray's <c>ray</c> module as an object. Start one with
+/// <see cref="InitAsync(RayInitOptions?)"/> (an embedded cluster in this process) or
+/// <see cref="InitAsync(string, RayInitOptions?)"/> (a running cluster); inside a task or actor,
+/// <see cref="Current"/> is the node's own.
+/// </summary>
+public sealed partial class Ray : IAsyncDisposable
+{
+    private static Ray? _driver;
+
+    private readonly IHost? _host;
+    private readonly ConcurrentDictionary<ActorId, byte> _ownedActors = new();
+    private int _disposed;
+
+    internal Ray(RayRuntime runtime, IHost? host)
+    {
+        Runtime = runtime;
+        _host = host;
+        runtime.Facade ??= this;
+    }
+
+    internal RayRuntime Runtime { get; }
+
+    /// <summary>
+    /// The Ray of the code that is running: inside a task or actor method, the node's; elsewhere the driver
+    /// started last by <c>InitAsync</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No driver is initialized and the code is not a task.</exception>
+    public static Ray Current
+    {
+        get
+        {
+            if (WorkerContext.Current is { } ctx)
+            {
+                return ctx.Runtime.Facade as Ray ?? new Ray(ctx.Runtime, host: null);
+            }
+
+            return Volatile.Read(ref _driver) ?? throw new InvalidOperationException("Ray is not initialized: call Ray.InitAsync() first.");
+        }
+    }
+
+    /// <summary>This process's node id when it hosts a node (embedded cluster, or inside a task); otherwise null.</summary>
+    public string? NodeId => Runtime.LocalNodeId;
+
+    /// <summary>The cancellation token of the task or actor call that is running; <see cref="CancellationToken.None"/> elsewhere.</summary>
+    public static CancellationToken TaskCancellation => WorkerContext.Current?.Cancellation ?? CancellationToken.None;
+
+    /// <summary>The nodes of the cluster with their resources and load, as last reported (at most a second old).</summary>
+    public async Task<IReadOnlyList<NodeReport>> NodesAsync()
+    {
+        await Runtime.Cluster.RefreshAsync().ConfigureAwait(false);
+        return Runtime.Cluster.Nodes;
+    }
+
+    // ------------------------------------------------------------------ objects
+
+    /// <summary>Stores <paramref name="value"/> in the cluster and returns its ref.</summary>
+    public async Task<ObjectRef<T>> PutAsync<T>(T value)
+    {
+        if (value is ObjectRef)
+        {
+            throw new ArgumentException("Put of an ObjectRef: pass the ref itself, or put the value it points to.", nameof(value));
+        }
+
+        return new ObjectRef<T>(await Runtime.PutAsync(value, typeof(T)).ConfigureAwait(false), Runtime);
+    }
+
+    /// <summary>The value of <paramref name="objectRef"/>; waits at most <paramref name="timeout"/>.</summary>
+    /// <exception cref="GetTimeoutException">The object was not ready in time.</exception>
+    /// <exception cref="RayTaskException">The task that makes it failed.</exception>
+    public Task<T> GetAsync<T>(ObjectRef<T> objectRef, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(objectRef);
+        return objectRef.GetAsync(timeout, cancellationToken);
+    }
+
+    /// <summary>The values of <paramref name="refs"/>, in order; the timeout covers them all.</summary>
+    public async Task<T[]> GetAsync<T>(IEnumerable<ObjectRef<T>> refs, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(refs);
+        var list = refs.ToList();
+        var deadline = timeout is { } t ? DateTime.UtcNow + t : (DateTime?)null;
+        var gets = new System.Threading.Tasks.Task<T>[list.Count];
+        for (var i = 0; i < list.Count; i++)
+        {
+            var r = list[i] ?? throw new ArgumentNullException(nameof(refs), $"refs[{i}] is null.");
+            gets[i] = r.GetAsync(deadline is { } d ? Max(d - DateTime.UtcNow, TimeSpan.Zero) : null, cancellationToken);
+        }
+
+        return await System.Threading.Tasks.Task.WhenAll(gets).ConfigureAwait(false);
+
+        static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+    }
+
+    /// <summary>
+    /// Ray's <c>wait</c>: returns once <paramref name="numReturns"/> of the refs are ready, or when the
+    /// timeout passes, splitting them into ready and not-ready lists (each in the given order).
+    /// </summary>
+    public async Task<WaitResult<TRef>> WaitAsync<TRef>(IEnumerable<TRef> refs, int numReturns = 1, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+        where TRef : ObjectRef
+    {
+        ArgumentNullException.ThrowIfNull(refs);
+        var list = refs.ToList();
+        if (list.Select(r => r.Id).Distinct().Count() != list.Count)
+        {
+            throw new ArgumentException("Wait was given the same ref twice.", nameof(refs));
+        }
+
+        var (ready, notReady) = await Runtime.WaitAsync(list.Select(r => r.Id).ToArray(), numReturns, timeout, cancellationToken).ConfigureAwait(false);
+        return new WaitResult<TRef>(ready.Select(i => list[i]).ToList(), notReady.Select(i => list[i]).ToList());
+    }
+
+    /// <summary>
+    /// Cancels the task that makes <paramref name="objectRef"/>: a queued task never runs; a running one sees
+    /// its <see cref="CancellationToken"/> cancelled. A get then throws <see cref="TaskCancelledException"/>.
+    /// With <paramref name="recursive"/> the tasks it submitted are cancelled too.
+    /// </summary>
+    public Task CancelAsync(ObjectRef objectRef, bool force = false, bool recursive = true)
+    {
+        ArgumentNullException.ThrowIfNull(objectRef);
+        return Runtime.CancelAsync(objectRef.Id.TaskId, force, recursive);
+    }
+
+    // ------------------------------------------------------------------ actors
+
+    /// <summary>Prepares an actor made by the constructor call in <paramref name="constructor"/>, e.g. <c>() =&gt; new Counter(5)</c>.</summary>
+    public ActorBuilder<TActor> Actor<TActor>(System.Linq.Expressions.Expression<Func<TActor>> constructor) where TActor : class =>
+        new(this, constructor);
+
+    /// <summary>The named actor <paramref name="name"/>; throws <see cref="KeyNotFoundException"/> when there is none.</summary>
+    public async Task<ActorHandle<TActor>> GetActorAsync<TActor>(string name, string? @namespace = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var ns = @namespace ?? "default";
+        var found = await Runtime.Grains.GetGrain<Grains.IActorRegistryGrain>(ns).LookupAsync(name).ConfigureAwait(false)
+            ?? throw new KeyNotFoundException($"No actor named '{name}' in namespace '{ns}'.");
+        if (found.ClassName != typeof(TActor).FullName)
+        {
+            throw new InvalidCastException($"Actor '{name}' is a {found.ClassName}, not a {typeof(TActor).FullName}.");
+        }
+
+        return new ActorHandle<TActor>(found.Actor, Runtime);
+    }
+
+    /// <summary>
+    /// Kills the actor: its queued and later calls fail with <see cref="ActorDiedException"/>. Without
+    /// <paramref name="noRestart"/> it restarts if its <c>MaxRestarts</c> allows.
+    /// </summary>
+    public Task KillAsync<TActor>(ActorHandle<TActor> actor, bool noRestart = true)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        return Runtime.Actor(actor.Id).KillAsync(noRestart);
+    }
+
+    internal void TrackOwnedActor(ActorId id) => _ownedActors.TryAdd(id, 0);
+
+    // ------------------------------------------------------------------ argument plumbing
+
+    internal static FunctionDescriptor Describe(Delegate function)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        var method = function.Method;
+        if (function.Target is not null || !method.IsStatic)
+        {
+            throw new ArgumentException(
+                $"'{method.Name}' cannot run remotely: a remote function must be a public static method passed as a method group (a lambda, or an instance method, would need its captured state on another node).",
+                nameof(function));
+        }
+
+        if (!method.IsPublic || !IsVisible(method.DeclaringType!) || method.DeclaringType!.IsDefined(typeof(CompilerGeneratedAttribute)))
+        {
+            throw new ArgumentException(
+                $"'{method.DeclaringType?.Name}.{method.Name}' cannot run remotely: it and its declaring type must be public.", nameof(function));
+        }
+
+        return FunctionDescriptor.For(method);
+    }
+
+    internal static bool IsVisible(Type type) => type.IsVisible;
+
+    internal static TaskArg ValueArg<T>(T value, int index, object function)
+    {
+        try
+        {
+            return new TaskArg { Value = Serialization.ObjectSerializer.Instance.Serialize(value, typeof(T)) };
+        }
+        catch (RaySerializationException e)
+        {
+            throw new ArgumentException($"Argument {index + 1} of {NameOf(function)} ({typeof(T).Name}) cannot be sent to another node: {e.InnerException?.Message}", $"a{index + 1}", e);
+        }
+    }
+
+    internal static TaskArg RefArg<T>(ObjectRef<T> value, int index, object function) =>
+        value is null
+            ? throw new ArgumentNullException($"a{index + 1}", $"Argument {index + 1} of {NameOf(function)} is a null ObjectRef.")
+            : new TaskArg { Ref = value.Id };
+
+    private static string NameOf(object function) => function switch
+    {
+        Delegate d => $"{d.Method.DeclaringType?.Name}.{d.Method.Name}",
+        System.Linq.Expressions.LambdaExpression l => l.Body.ToString(),
+        MethodBase m => $"{m.DeclaringType?.Name}.{m.Name}",
+        _ => function.ToString() ?? "?",
+    };
+
+    /// <summary>Shuts down: kills the non-detached actors this driver created and stops the embedded cluster or the client.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        Interlocked.CompareExchange(ref _driver, null, this);
+        try
+        {
+            await System.Threading.Tasks.Task.WhenAll(_ownedActors.Keys.Select(id => Runtime.Actor(id).KillAsync(noRestart: true)))
+                .WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Shutting down regardless: an actor whose node is gone is already dead.
+        }
+
+        if (_host is not null)
+        {
+            if (Runtime.LocalNodeId is null)
+            {
+                await Runtime.Cluster.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await _host.StopAsync().ConfigureAwait(false);
+            _host.Dispose();
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using RayOrleans.Runtime;
+
+namespace RayOrleans;
+
+/// <summary>Options of <c>Ray.InitAsync</c>, as Ray's <c>ray.init</c> arguments.</summary>
+public sealed record RayInitOptions
+{
+    /// <summary>CPUs of the embedded node. Default: the machine's processor count.</summary>
+    public double? NumCpus { get; init; }
+
+    /// <summary>GPUs of the embedded node. Default 0.</summary>
+    public double NumGpus { get; init; }
+
+    /// <summary>Memory (bytes) the embedded node offers to tasks. Default 70% of the process's memory.</summary>
+    public long? Memory { get; init; }
+
+    /// <summary>Bytes the embedded node's object store may hold. Default 30% of the process's memory.</summary>
+    public long? ObjectStoreMemory { get; init; }
+
+    /// <summary>Custom resources of the embedded node.</summary>
+    public IReadOnlyDictionary<string, double>? Resources { get; init; }
+
+    /// <summary>Orleans cluster id. Default "rayorleans" (embedded: a fresh id per call).</summary>
+    public string? ClusterId { get; init; }
+
+    /// <summary>Orleans service id. Default "rayorleans".</summary>
+    public string ServiceId { get; init; } = "rayorleans";
+
+    /// <summary>Object-layer tuning shared with the nodes.</summary>
+    public RuntimeOptions Runtime { get; init; } = new();
+
+    /// <summary>How long connecting to a cluster waits for its first node. Default 30 s.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}

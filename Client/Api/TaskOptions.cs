@@ -1,0 +1,63 @@
+namespace RayOrleans;
+
+/// <summary>Options of one remote task, named and defaulted as Ray's <c>@ray.remote</c> options.</summary>
+public sealed record TaskOptions
+{
+    /// <summary>CPUs held while the task runs. Default 1.</summary>
+    public double NumCpus { get; init; } = 1;
+
+    /// <summary>GPUs held while the task runs. Default 0.</summary>
+    public double NumGpus { get; init; }
+
+    /// <summary>Memory (bytes) reserved while the task runs. Default 0.</summary>
+    public long Memory { get; init; }
+
+    /// <summary>Custom resources held while the task runs.</summary>
+    public IReadOnlyDictionary<string, double>? Resources { get; init; }
+
+    /// <summary>
+    /// Retries when the worker or node fails. Default 3, as Ray. With <see cref="RetryExceptions"/>,
+    /// exceptions thrown by the task are retried too.
+    /// </summary>
+    public int MaxRetries { get; init; } = 3;
+
+    /// <summary>Whether an exception thrown by the task is retried (up to <see cref="MaxRetries"/>). Default false.</summary>
+    public bool RetryExceptions { get; init; }
+
+    /// <summary>A name for errors and logs. Default: Type.Method.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>How many refs the task returns; above 1 the function returns a tuple of that many items. Default 1.</summary>
+    public int NumReturns { get; init; } = 1;
+
+    /// <summary>
+    /// For a streaming generator: how many yielded values may wait unconsumed before the producer pauses.
+    /// Default 64; 0 means no backpressure.
+    /// </summary>
+    public int GeneratorBackpressure { get; init; } = 64;
+
+    internal void Validate()
+    {
+        if (NumCpus < 0 || NumGpus < 0 || Memory < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(NumCpus), "NumCpus, NumGpus and Memory must not be negative.");
+        }
+
+        if (MaxRetries < -1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxRetries), MaxRetries, "MaxRetries must be -1 (unlimited) or more.");
+        }
+
+        if (NumReturns < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(NumReturns), NumReturns, "NumReturns must be at least 1.");
+        }
+
+        if (GeneratorBackpressure < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(GeneratorBackpressure), GeneratorBackpressure, "GeneratorBackpressure must be 0 or more.");
+        }
+    }
+
+    internal Messages.ResourceSet ToResourceSet() => ResourceDemand.Build(NumCpus, NumGpus, Memory, Resources);
+}

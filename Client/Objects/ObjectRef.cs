@@ -1,0 +1,47 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json.Serialization;
+using RayOrleans.Runtime;
+using RayOrleans.Serialization;
+
+namespace RayOrleans;
+
+/// <summary>A reference to an object in the cluster, of any type: what <c>Wait</c> and <c>Cancel</c> take.</summary>
+public abstract class ObjectRef
+{
+    private protected ObjectRef(ObjectId id, RayRuntime? runtime)
+    {
+        Id = id;
+        BoundRuntime = runtime;
+    }
+
+    /// <summary>The object's id.</summary>
+    public ObjectId Id { get; }
+
+    /// <summary>The runtime that made this ref; null for a ref that arrived inside a value.</summary>
+    internal RayRuntime? BoundRuntime { get; }
+
+    /// <summary>The runtime to resolve through: the one that made the ref, else the current one.</summary>
+    internal RayRuntime Runtime => BoundRuntime ?? Ray.Current.Runtime;
+
+    /// <inheritdoc />
+    public override string ToString() => $"ObjectRef({Id})";
+}
+
+/// <summary>
+/// A typed reference to an object that exists, or will, somewhere in the cluster. Await it (or pass it to
+/// <c>Ray.GetAsync</c>) for the value; pass it as a task argument to make that task wait for it and
+/// receive the value; put it inside another object and it stays a reference.
+/// </summary>
+/// <typeparam name="T">The object's type.</typeparam>
+[JsonConverter(typeof(ObjectRefJsonConverterFactory))]
+public sealed class ObjectRef<T> : ObjectRef
+{
+    internal ObjectRef(ObjectId id, RayRuntime? runtime) : base(id, runtime) { }
+
+    /// <summary>Waits for the value; throws the task's typed failure if it failed.</summary>
+    public TaskAwaiter<T> GetAwaiter() => GetAsync().GetAwaiter();
+
+    /// <summary>Waits for the value, at most <paramref name="timeout"/> (then <see cref="GetTimeoutException"/>).</summary>
+    public async Task<T> GetAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        (T)(await Runtime.GetAsync(Id, typeof(T), timeout, cancellationToken).ConfigureAwait(false))!;
+}

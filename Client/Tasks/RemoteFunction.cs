@@ -1,0 +1,64 @@
+using RayOrleans.Functions;
+using RayOrleans.Messages;
+using RayOrleans.Runtime;
+
+namespace RayOrleans.Tasks;
+
+/// <summary>
+/// A remote function call with its arguments bound, not yet submitted: set <see cref="Options"/> if needed,
+/// then <see cref="Remote"/> submits it and returns the ref of its result at once.
+/// </summary>
+/// <typeparam name="TR">The function's result type.</typeparam>
+public sealed class RemoteFunction<TR>
+{
+    private readonly Ray _ray;
+    private readonly FunctionDescriptor _function;
+    private readonly TaskArg[] _args;
+    private TaskOptions _options = DefaultOptions;
+
+    internal static readonly TaskOptions DefaultOptions = new();
+
+    internal RemoteFunction(Ray ray, FunctionDescriptor function, TaskArg[] args)
+    {
+        _ray = ray;
+        _function = function;
+        _args = args;
+    }
+
+    /// <summary>Sets the task's options (resources, retries, name, returns), as Ray's <c>.options(...)</c>.</summary>
+    public RemoteFunction<TR> Options(TaskOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        return this;
+    }
+
+    /// <summary>Submits the task; the returned ref is ready when the task has run.</summary>
+    public ObjectRef<TR> Remote()
+    {
+        if (_options.NumReturns != 1)
+        {
+            throw new InvalidOperationException($"This task has NumReturns = {_options.NumReturns}: submit it with RemoteSplit() to get one ref per return.");
+        }
+
+        return new ObjectRef<TR>(new ObjectId(Submit(isGenerator: false), 1), _ray.Runtime);
+    }
+
+    internal Guid Submit(bool isGenerator)
+    {
+        var spec = new TaskSpec
+        {
+            TaskId = Guid.NewGuid(), Function = _function.Key, Name = _options.Name ?? _function.DisplayName, Args = _args,
+            NumReturns = _options.NumReturns, Resources = _options.ToResourceSet(), MaxRetries = _options.MaxRetries,
+            RetryExceptions = _options.RetryExceptions, ParentTaskId = WorkerContext.Current?.TaskId ?? Guid.Empty,
+            IsGenerator = isGenerator, GeneratorBackpressure = _options.GeneratorBackpressure,
+        };
+        _ray.Runtime.SubmitTask(spec);
+        return spec.TaskId;
+    }
+
+    internal Ray Ray => _ray;
+
+    internal TaskOptions CurrentOptions => _options;
+}

@@ -1,0 +1,12 @@
+namespace RayOrleans;
+
+/// <summary>A <c>Get</c> with a timeout found the object still not ready when the timeout passed.</summary>
+public sealed class GetTimeoutException : RayException
+{
+    /// <summary>Creates the exception.</summary>
+    public GetTimeoutException(ObjectId id, TimeSpan timeout)
+        : base($"Get timed out after {timeout.TotalSeconds:0.###} s: object {id} is not ready.") => ObjectId = id;
+
+    /// <summary>The object that was not ready.</summary>
+    public ObjectId ObjectId { get; }
+}

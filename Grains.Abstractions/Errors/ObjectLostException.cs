@@ -1,0 +1,11 @@
+namespace RayOrleans;
+
+/// <summary>An object's value is gone and cannot be rebuilt.</summary>
+public sealed class ObjectLostException : RayException
+{
+    /// <summary>Creates the exception.</summary>
+    public ObjectLostException(ObjectId id, string reason) : base($"Object {id} is lost: {reason}") => ObjectId = id;
+
+    /// <summary>The lost object.</summary>
+    public ObjectId ObjectId { get; }
+}

@@ -1,0 +1,24 @@
+using Orleans.Concurrency;
+using RayOrleans.Messages;
+
+namespace RayOrleans.Grains;
+
+/// <summary>Hosts one actor: one instance of the user's class, created once, called in order.</summary>
+public interface IActorGrain : IGrainWithGuidKey
+{
+    /// <summary>Creates the actor's instance; completes when it is constructed (or throws why not).</summary>
+    [AlwaysInterleave]
+    Task CreateAsync(ActorSpec spec);
+
+    /// <summary>Queues a method call; returns once queued. The result is published as <c>ObjectId(call.CallId, 1)</c>.</summary>
+    [AlwaysInterleave]
+    Task SubmitAsync(ActorCall call);
+
+    /// <summary>Kills the actor: pending and later calls fail with <c>ActorDiedException</c>; without <paramref name="noRestart"/> it restarts if it may.</summary>
+    [AlwaysInterleave]
+    Task KillAsync(bool noRestart);
+
+    /// <summary>The actor's state for status and tests.</summary>
+    [AlwaysInterleave]
+    Task<ActorInfo> GetInfoAsync();
+}

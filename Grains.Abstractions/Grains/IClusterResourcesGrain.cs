@@ -1,0 +1,23 @@
+using Orleans.Concurrency;
+using RayOrleans.Messages;
+
+namespace RayOrleans.Grains;
+
+/// <summary>
+/// The cluster's resource view (a slice of Ray's GCS): every node reports here at least every second, and
+/// drivers and placement read the latest reports.
+/// </summary>
+public interface IClusterResourcesGrain : IGrainWithIntegerKey
+{
+    /// <summary>Stores a node's latest report.</summary>
+    [AlwaysInterleave]
+    Task ReportAsync(NodeReport report);
+
+    /// <summary>Drops a node that left.</summary>
+    [AlwaysInterleave]
+    Task RemoveNodeAsync(string nodeId);
+
+    /// <summary>The latest report of every known node.</summary>
+    [AlwaysInterleave]
+    Task<NodeReport[]> GetNodesAsync();
+}

@@ -1,0 +1,35 @@
+using Orleans.Concurrency;
+using RayOrleans.Messages;
+
+namespace RayOrleans.Grains;
+
+/// <summary>
+/// One shard of the object directory (Ray's object table): id to value or location or error, for the ids
+/// whose task id hashes to this shard. Waiters park here until an object is published.
+/// </summary>
+public interface IObjectDirectoryGrain : IGrainWithIntegerKey
+{
+    /// <summary>Records that an object is ready (or failed). Publishing the same id again keeps the first value.</summary>
+    [AlwaysInterleave]
+    Task PublishAsync(ObjectId id, ObjectValue value);
+
+    /// <summary>Records several objects at once.</summary>
+    [AlwaysInterleave]
+    Task PublishManyAsync(KeyValuePair<ObjectId, ObjectValue>[] values);
+
+    /// <summary>The object's record once it is ready, or null if it is still not ready after <paramref name="maxWait"/>.</summary>
+    [AlwaysInterleave]
+    Task<ObjectValue?> WaitAsync(ObjectId id, TimeSpan maxWait, CancellationToken cancellationToken = default);
+
+    /// <summary>The record of an object without waiting; null when not ready.</summary>
+    [AlwaysInterleave]
+    Task<ObjectValue?> TryGetAsync(ObjectId id);
+
+    /// <summary>Forgets objects (their records and inline values).</summary>
+    [AlwaysInterleave]
+    Task RemoveAsync(ObjectId[] ids);
+
+    /// <summary>How many objects this shard records.</summary>
+    [AlwaysInterleave]
+    Task<int> CountAsync();
+}

@@ -1,0 +1,27 @@
+namespace RayOrleans.Messages;
+
+/// <summary>One method call on an actor.</summary>
+[GenerateSerializer, Immutable, Alias("ray.ActorCall")]
+public sealed class ActorCall
+{
+    /// <summary>Identifies the call; the result is <c>ObjectId(CallId, 1)</c>.</summary>
+    [Id(0)] public required Guid CallId { get; init; }
+
+    /// <summary>The method's descriptor key.</summary>
+    [Id(1)] public required string Method { get; init; }
+
+    /// <summary>Readable name (Class.Method) for errors.</summary>
+    [Id(2)] public required string Name { get; init; }
+
+    /// <summary>Arguments in parameter order.</summary>
+    [Id(3)] public required TaskArg[] Args { get; init; }
+
+    /// <summary>The calling handle's id: calls from one caller are ordered by <see cref="Sequence"/>.</summary>
+    [Id(4)] public required Guid CallerId { get; init; }
+
+    /// <summary>0-based position of this call among the caller's calls to this actor.</summary>
+    [Id(5)] public required long Sequence { get; init; }
+
+    /// <summary>The task that made the call, for recursive cancellation; empty from a driver.</summary>
+    [Id(6)] public Guid ParentTaskId { get; init; }
+}

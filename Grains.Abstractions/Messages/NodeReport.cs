@@ -1,0 +1,27 @@
+namespace RayOrleans.Messages;
+
+/// <summary>What a node publishes about itself: its resources and its load.</summary>
+[GenerateSerializer, Immutable, Alias("ray.NodeReport")]
+public sealed class NodeReport
+{
+    /// <summary>The node id (the silo address).</summary>
+    [Id(0)] public required string NodeId { get; init; }
+
+    /// <summary>Resources the node offers in all.</summary>
+    [Id(1)] public required ResourceSet Total { get; init; }
+
+    /// <summary>Resources not held by running tasks or live actors.</summary>
+    [Id(2)] public required ResourceSet Available { get; init; }
+
+    /// <summary>Tasks waiting for arguments or resources.</summary>
+    [Id(3)] public int Queued { get; init; }
+
+    /// <summary>Tasks running now.</summary>
+    [Id(4)] public int Running { get; init; }
+
+    /// <summary>Live actors hosted on the node.</summary>
+    [Id(5)] public int Actors { get; init; }
+
+    /// <summary>When the report was made.</summary>
+    [Id(6)] public DateTime Timestamp { get; init; }
+}

@@ -1,0 +1,15 @@
+namespace RayOrleans.Messages;
+
+/// <summary>
+/// One argument of a task or actor call: either a value serialized at the call site, or a reference to an
+/// object the callee waits for and receives as a value.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ray.TaskArg")]
+public sealed class TaskArg
+{
+    /// <summary>The serialized value, when the argument was passed by value.</summary>
+    [Id(0)] public byte[]? Value { get; init; }
+
+    /// <summary>The object to resolve, when the argument was an <c>ObjectRef</c>.</summary>
+    [Id(1)] public ObjectId? Ref { get; init; }
+}

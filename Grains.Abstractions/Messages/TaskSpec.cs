@@ -1,0 +1,39 @@
+namespace RayOrleans.Messages;
+
+/// <summary>Everything a node needs to run one remote function call.</summary>
+[GenerateSerializer, Immutable, Alias("ray.TaskSpec")]
+public sealed class TaskSpec
+{
+    /// <summary>The task's id; its returns are <c>ObjectId(TaskId, 1..NumReturns)</c>.</summary>
+    [Id(0)] public required Guid TaskId { get; init; }
+
+    /// <summary>The function descriptor key (see <c>FunctionDescriptor</c>).</summary>
+    [Id(1)] public required string Function { get; init; }
+
+    /// <summary>A readable name for errors and logs (the option <c>Name</c>, else Type.Method).</summary>
+    [Id(2)] public required string Name { get; init; }
+
+    /// <summary>Arguments in parameter order, not counting an injected <see cref="CancellationToken"/>.</summary>
+    [Id(3)] public required TaskArg[] Args { get; init; }
+
+    /// <summary>How many objects the task returns (a tuple is split when more than one).</summary>
+    [Id(4)] public int NumReturns { get; init; } = 1;
+
+    /// <summary>Resources held while the task runs.</summary>
+    [Id(5)] public required ResourceSet Resources { get; init; }
+
+    /// <summary>Retries on failure of the worker or node.</summary>
+    [Id(6)] public int MaxRetries { get; init; }
+
+    /// <summary>Whether an exception thrown by user code is retried (up to <see cref="MaxRetries"/>).</summary>
+    [Id(7)] public bool RetryExceptions { get; init; }
+
+    /// <summary>The task that submitted this one, for recursive cancellation; empty from a driver.</summary>
+    [Id(8)] public Guid ParentTaskId { get; init; }
+
+    /// <summary>True when the function is a streaming generator.</summary>
+    [Id(9)] public bool IsGenerator { get; init; }
+
+    /// <summary>For a generator: how many yielded values may wait unconsumed before the producer pauses; 0 = unbounded.</summary>
+    [Id(10)] public int GeneratorBackpressure { get; init; }
+}

@@ -1,0 +1,73 @@
+using System.Threading.Channels;
+using RayOrleans.Functions;
+using RayOrleans.Messages;
+using RayOrleans.Node;
+using RayOrleans.Runtime;
+
+namespace RayOrleans.Actors;
+
+/// <summary>
+/// Runs an actor's user code on the thread pool, outside the grain's scheduler: builds the instance and
+/// executes the calls the grain has put in order, publishing each result or error.
+/// </summary>
+internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> instance, Func<ActorCall, Task> publishDead, CancellationToken death)
+{
+    private RayRuntime Runtime => scheduler.NodeRuntime.Runtime;
+
+    public async Task<object> ConstructAsync(ActorSpec spec)
+    {
+        var ctor = FunctionInvoker.Get(spec.Constructor);
+        var args = await scheduler.ResolveArgumentsAsync(spec.Args, ctor.ArgumentTypes, death).ConfigureAwait(false);
+        new WorkerContext(Guid.Empty, spec.ClassName + ".ctor", Runtime, death, null, ResourceSet.Empty).Enter();
+        return ctor.Invoke(null, args, death) ?? throw new InvalidOperationException("The constructor returned null.");
+    }
+
+    public async Task ConsumeAsync(ChannelReader<ActorCall> calls)
+    {
+        try
+        {
+            await foreach (var call in calls.ReadAllAsync(death).ConfigureAwait(false))
+            {
+                await ExecuteAsync(call).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task ExecuteAsync(ActorCall call)
+    {
+        try
+        {
+            var invoker = FunctionInvoker.Get(call.Method);
+            if (invoker.ReturnKind == ReturnKind.Stream)
+            {
+                throw new NotSupportedException($"'{call.Name}' returns IAsyncEnumerable; streaming actor methods are not supported yet, use a streaming task.");
+            }
+
+            var args = await scheduler.ResolveArgumentsAsync(call.Args, invoker.ArgumentTypes, death).ConfigureAwait(false);
+            var target = instance() ?? throw new InvalidOperationException("the actor has no instance");
+            new WorkerContext(call.CallId, call.Name, Runtime, death, null, ResourceSet.Empty).Enter();
+            var result = invoker.Invoke(target, args, death);
+            if (invoker.ReturnKind == ReturnKind.Awaitable)
+            {
+                result = await invoker.Adapter.AwaitAsync(result).ConfigureAwait(false);
+            }
+
+            await LocalScheduler.PublishReturnsAsync(Runtime, call.CallId, 1, invoker.ResultType, result).ConfigureAwait(false);
+        }
+        catch (Exception) when (death.IsCancellationRequested)
+        {
+            await publishDead(call).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // An exception in a method fails that call only; the actor lives on, as in Ray.
+            var error = e is RaySerializationException or TypeLoadException or MissingMethodException or NotSupportedException
+                ? RayRuntime.SystemError(call.CallId, call.Name, e.GetType().FullName!, e.Message)
+                : RayErrors.FromException(e, call.Name, call.CallId, scheduler.NodeRuntime.NodeId);
+            await Runtime.PublishErrorAsync(call.CallId, 1, false, error).ConfigureAwait(false);
+        }
+    }
+}

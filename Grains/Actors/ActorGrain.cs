@@ -1,0 +1,256 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using RayOrleans.Grains;
+using RayOrleans.Messages;
+using RayOrleans.Node;
+using RayOrleans.Placement;
+using RayOrleans.Runtime;
+
+namespace RayOrleans.Actors;
+
+/// <summary>
+/// One actor: an instance of the user's class living in this activation for the actor's lifetime. Calls
+/// from each caller are put back into submission order by sequence number (Orleans does not promise
+/// message order), then run by <c>MaxConcurrency</c> workers off the grain's scheduler, so user code may
+/// block or await other actors without stalling this grain's message handling.
+/// </summary>
+[LeastLoadedPlacement, KeepAlive]
+internal sealed partial class ActorGrain : Grain, IActorGrain
+{
+    private static readonly TimeSpan CreationDeadline = TimeSpan.FromSeconds(60);
+
+    private readonly LocalScheduler _scheduler;
+    private readonly ILogger<ActorGrain> _logger;
+    private readonly Dictionary<Guid, CallerQueue> _callers = new();
+    private readonly Channel<ActorCall> _calls = Channel.CreateUnbounded<ActorCall>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly TaskCompletionSource _created = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _death = new();
+    private readonly ActorExecutor _executor;
+    private ActorSpec? _spec;
+    private object? _instance;
+    private string _state = "PENDING_CREATION";
+    private string? _deathCause;
+    private int _restarts;
+    private bool _holdsResources;
+    private bool _deadlineArmed;
+
+    public ActorGrain(LocalScheduler scheduler, ILogger<ActorGrain> logger)
+    {
+        _scheduler = scheduler;
+        _logger = logger;
+        _executor = new ActorExecutor(scheduler, () => Volatile.Read(ref _instance), PublishDeadAsync, _death.Token);
+    }
+
+    private RayRuntime Runtime => _scheduler.NodeRuntime.Runtime;
+
+    private ActorId Id => new(this.GetPrimaryKey());
+
+    public async Task CreateAsync(ActorSpec spec)
+    {
+        if (_spec is not null)
+        {
+            await _created.Task; // creation is idempotent: a second create waits for the first
+            return;
+        }
+
+        _spec = spec;
+        try
+        {
+            if (spec.Name is { } name &&
+                !await GrainFactory.GetGrain<IActorRegistryGrain>(spec.Namespace).TryRegisterAsync(name, spec.ActorId, spec.ClassName))
+            {
+                throw new ArgumentException($"An actor named '{name}' already exists in namespace '{spec.Namespace}'.");
+            }
+
+            if (!_scheduler.Resources.IsFeasible(spec.Resources))
+            {
+                throw new InvalidOperationException($"Actor {spec.ClassName} needs {spec.Resources} but node {_scheduler.NodeRuntime.NodeId} has {_scheduler.Resources.Total} in all.");
+            }
+
+            await _scheduler.Resources.AcquireAsync(spec.Resources, priority: false, _death.Token);
+            _holdsResources = true;
+            _scheduler.ActorStarted();
+            _instance = await Task.Run(() => _executor.ConstructAsync(spec));
+            _state = "ALIVE";
+            for (var i = 0; i < Math.Max(1, spec.MaxConcurrency); i++)
+            {
+                _ = Task.Run(() => _executor.ConsumeAsync(_calls.Reader));
+            }
+
+            _created.TrySetResult();
+        }
+        catch (Exception e)
+        {
+            var cause = e is RayTaskException rte ? rte.Message : $"its constructor failed with {e.GetType().FullName}: {e.Message}";
+            await DieAsync($"Actor {spec.ClassName} ({spec.ActorId}) could not be created: {cause}");
+            throw;
+        }
+    }
+
+    public Task SubmitAsync(ActorCall call)
+    {
+        if (_state == "DEAD")
+        {
+            return PublishDeadAsync(call);
+        }
+
+        if (!_callers.TryGetValue(call.CallerId, out var caller))
+        {
+            _callers[call.CallerId] = caller = new CallerQueue();
+        }
+
+        caller.Pending[call.Sequence] = call;
+        while (caller.Pending.Remove(caller.Next, out var next))
+        {
+            caller.Next++;
+            _calls.Writer.TryWrite(next);
+        }
+
+        if (_spec is null && !_deadlineArmed)
+        {
+            // A call can overtake the create message; if the create never comes (its sender died), fail
+            // the calls instead of holding them forever.
+            _deadlineArmed = true;
+            _ = FailIfNeverCreatedAsync();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task FailIfNeverCreatedAsync()
+    {
+        await Task.WhenAny(_created.Task, Task.Delay(CreationDeadline));
+        if (_spec is null)
+        {
+            await DieAsync($"Actor {Id} was never created here within {CreationDeadline.TotalSeconds:0} s: its creator or its node was lost.");
+        }
+    }
+
+    public async Task KillAsync(bool noRestart)
+    {
+        if (_state == "DEAD")
+        {
+            return;
+        }
+
+        var spec = _spec;
+        if (!noRestart && spec is not null && (spec.MaxRestarts < 0 || _restarts < spec.MaxRestarts) && _instance is not null)
+        {
+            // A restart builds a fresh instance from the original constructor arguments; calls queued
+            // meanwhile run on the new instance.
+            _state = "RESTARTING";
+            _restarts++;
+            LogRestart(_logger, spec.ClassName, Id, _restarts);
+            await DisposeInstanceAsync(_instance);
+            try
+            {
+                Volatile.Write(ref _instance, await Task.Run(() => _executor.ConstructAsync(spec)));
+                _state = "ALIVE";
+                return;
+            }
+            catch (Exception e)
+            {
+                await DieAsync($"Actor {spec.ClassName} ({Id}) failed to restart: {e.Message}");
+                return;
+            }
+        }
+
+        await DieAsync(noRestart
+            ? $"Actor {spec?.ClassName} ({Id}) was killed with Kill(noRestart: true)."
+            : $"Actor {spec?.ClassName} ({Id}) was killed and has no restarts left (MaxRestarts = {spec?.MaxRestarts}).");
+    }
+
+    public Task<ActorInfo> GetInfoAsync() => Task.FromResult(new ActorInfo
+    {
+        ActorId = Id, State = _state, Node = _scheduler.NodeRuntime.NodeId, Restarts = _restarts, DeathCause = _deathCause, ClassName = _spec?.ClassName,
+    });
+
+    private async Task DieAsync(string cause)
+    {
+        if (_state == "DEAD")
+        {
+            return;
+        }
+
+        LogDeath(_logger, Id, cause);
+        _state = "DEAD";
+        _deathCause = cause;
+        _death.Cancel();
+        _calls.Writer.TryComplete();
+        var pending = new List<ActorCall>();
+        while (_calls.Reader.TryRead(out var call))
+        {
+            pending.Add(call);
+        }
+
+        pending.AddRange(_callers.Values.SelectMany(c => c.Pending.Values));
+        _callers.Clear();
+        var instance = Interlocked.Exchange(ref _instance, null);
+        if (instance is not null)
+        {
+            await DisposeInstanceAsync(instance);
+        }
+
+        if (_holdsResources && _spec is not null)
+        {
+            _holdsResources = false;
+            _scheduler.Resources.Release(_spec.Resources);
+            _scheduler.ActorStopped();
+        }
+
+        if (_spec?.Name is { } name)
+        {
+            await GrainFactory.GetGrain<IActorRegistryGrain>(_spec.Namespace).UnregisterAsync(name, Id);
+        }
+
+        _created.TrySetException(new ActorDiedException(DeathError(Guid.Empty, "create")));
+        _ = _created.Task.Exception; // observed: callers see the state, not this task
+        await Task.WhenAll(pending.Select(PublishDeadAsync));
+    }
+
+    private Task PublishDeadAsync(ActorCall call) => Runtime.PublishErrorAsync(call.CallId, 1, false, DeathError(call.CallId, call.Name));
+
+    private RayErrorInfo DeathError(Guid callId, string name) => new()
+    {
+        Kind = RayErrorKind.ActorDied, ExceptionType = typeof(ActorDiedException).FullName!,
+        Message = $"The actor died before '{name}' could run: {_deathCause}", TaskName = name, TaskId = callId, Node = _scheduler.NodeRuntime.NodeId,
+    };
+
+    private static async Task DisposeInstanceAsync(object instance)
+    {
+        try
+        {
+            switch (instance)
+            {
+                case IAsyncDisposable asyncDisposable:
+                    await asyncDisposable.DisposeAsync();
+                    break;
+                case IDisposable disposable:
+                    disposable.Dispose();
+                    break;
+            }
+        }
+        catch (Exception)
+        {
+            // The actor is going away either way; a failing Dispose must not keep it alive.
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // Deactivation (silo shutdown) ends the actor on this node.
+        await DieAsync($"Actor {Id} was deactivated: {reason.Description}");
+    }
+
+    private sealed class CallerQueue
+    {
+        public long Next;
+        public SortedDictionary<long, ActorCall> Pending { get; } = new();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Actor {ClassName} ({ActorId}) restarts (restart {Restarts}).")]
+    private static partial void LogRestart(ILogger logger, string className, ActorId actorId, int restarts);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Actor {ActorId} died: {Cause}")]
+    private static partial void LogDeath(ILogger logger, ActorId actorId, string cause);
+}

@@ -1,0 +1,34 @@
+using Microsoft.Extensions.DependencyInjection;
+using RayOrleans.Node;
+using RayOrleans.Placement;
+using RayOrleans.Runtime;
+
+namespace RayOrleans.Hosting;
+
+/// <summary>Makes an Orleans silo a RayOrleans node.</summary>
+public static class RaySiloBuilderExtensions
+{
+    /// <summary>
+    /// Adds the node services (task queue, resources, object store, cluster reporting) and the placement
+    /// directors RayOrleans grains use.
+    /// </summary>
+    public static ISiloBuilder AddRayNode(this ISiloBuilder builder, Action<NodeOptions>? configureNode = null, Action<RuntimeOptions>? configureRuntime = null)
+    {
+        var services = builder.Services;
+        services.AddOptions<NodeOptions>().Configure(o => configureNode?.Invoke(o));
+        services.AddOptions<RuntimeOptions>().Configure(o => configureRuntime?.Invoke(o)).Validate(o =>
+        {
+            o.Validate();
+            return true;
+        });
+        services.AddSingleton(sp => new NodeResources(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<NodeOptions>>().Value.ToResourceSet()));
+        services.AddSingleton<NodeObjectStore>();
+        services.AddSingleton<NodeRuntime>();
+        services.AddSingleton<LocalScheduler>();
+        services.AddSingleton<NodeReporter>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeReporter>());
+        services.AddPlacementDirector<NodePlacementStrategy, NodePlacementDirector>();
+        services.AddPlacementDirector<LeastLoadedPlacementStrategy, LeastLoadedPlacementDirector>();
+        return builder;
+    }
+}

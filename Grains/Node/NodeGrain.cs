@@ -1,0 +1,69 @@
+using RayOrleans.Grains;
+using RayOrleans.Messages;
+using RayOrleans.Placement;
+
+namespace RayOrleans.Node;
+
+/// <summary>
+/// The RPC face of this silo's node: pinned to the silo named by its key, it hands work to the
+/// <see cref="LocalScheduler"/> and bytes to the <see cref="NodeObjectStore"/>.
+/// </summary>
+[NodePlacement, KeepAlive]
+internal sealed class NodeGrain : Grain, INodeGrain
+{
+    private readonly LocalScheduler _scheduler;
+    private readonly NodeObjectStore _store;
+    private readonly NodeReporter _reporter;
+
+    public NodeGrain(LocalScheduler scheduler, NodeObjectStore store, NodeReporter reporter)
+    {
+        _scheduler = scheduler;
+        _store = store;
+        _reporter = reporter;
+    }
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var key = this.GetPrimaryKeyString();
+        if (key != _scheduler.NodeRuntime.NodeId)
+        {
+            throw new InvalidOperationException($"Node grain '{key}' was activated on node {_scheduler.NodeRuntime.NodeId}; that node has left the cluster.");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task SubmitAsync(TaskSpec task)
+    {
+        _scheduler.Enqueue(task);
+        return Task.CompletedTask;
+    }
+
+    public Task SubmitManyAsync(TaskSpec[] tasks)
+    {
+        foreach (var task in tasks)
+        {
+            _scheduler.Enqueue(task);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> CancelAsync(Guid taskId, bool force, bool recursive) => Task.FromResult(_scheduler.Cancel(taskId, force, recursive));
+
+    public Task<byte[]> ReadObjectAsync(ObjectId id, long offset, int count) => Task.FromResult(_store.Read(id, offset, count));
+
+    public Task WriteObjectAsync(ObjectId id, long totalSize, long offset, byte[] chunk)
+    {
+        _store.Write(id, totalSize, offset, chunk);
+        return Task.CompletedTask;
+    }
+
+    public Task AcknowledgeGeneratorAsync(Guid taskId, int consumed)
+    {
+        _scheduler.Acknowledge(taskId, consumed);
+        return Task.CompletedTask;
+    }
+
+    public Task<NodeReport> GetReportAsync() => Task.FromResult(_reporter.CreateReport());
+}

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RayOrleans.Runtime;
+
+namespace RayOrleans.Node;
+
+/// <summary>This silo as a Ray node: its id (the silo address) and the runtime its tasks' nested calls use.</summary>
+internal sealed class NodeRuntime
+{
+    public NodeRuntime(ILocalSiloDetails silo, IGrainFactory grains, IOptions<RuntimeOptions> options, NodeObjectStore store, ILoggerFactory loggers)
+    {
+        NodeId = silo.SiloAddress.ToParsableString();
+        Cluster = new ClusterView(grains, options.Value.ClusterRefreshInterval);
+        Runtime = new RayRuntime(grains, Cluster, options.Value, store, NodeId, loggers.CreateLogger<RayRuntime>());
+    }
+
+    public string NodeId { get; }
+
+    public ClusterView Cluster { get; }
+
+    public RayRuntime Runtime { get; }
+}

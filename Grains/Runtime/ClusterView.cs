@@ -1,0 +1,148 @@
+using RayOrleans.Grains;
+using RayOrleans.Messages;
+
+namespace RayOrleans.Runtime;
+
+/// <summary>
+/// A process's cached view of the nodes and their load, refreshed from <see cref="IClusterResourcesGrain"/>,
+/// and the least-loaded choice of a node for a task or actor. Choices made since the last refresh count as
+/// load, so a burst of submissions spreads over the nodes instead of piling onto the one that looked idle.
+/// </summary>
+internal sealed class ClusterView : IAsyncDisposable
+{
+    private readonly IGrainFactory _grains;
+    private readonly TimeSpan _refresh;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly object _gate = new();
+    private NodeReport[] _nodes = [];
+    private Dictionary<string, int> _recent = new(StringComparer.Ordinal);
+    private Task? _loop;
+
+    public ClusterView(IGrainFactory grains, TimeSpan refresh)
+    {
+        _grains = grains;
+        _refresh = refresh;
+    }
+
+    public IReadOnlyList<NodeReport> Nodes => Volatile.Read(ref _nodes);
+
+    public void Start() => _loop ??= Task.Run(RefreshLoopAsync);
+
+    /// <summary>Fetches the node list now; waits (up to <paramref name="timeout"/>) until at least one node reported.</summary>
+    public async Task RefreshAsync(TimeSpan timeout = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var nodes = await _grains.GetGrain<IClusterResourcesGrain>(0).GetNodesAsync().ConfigureAwait(false);
+            lock (_gate)
+            {
+                _nodes = nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal).ToArray();
+                _recent = new Dictionary<string, int>(StringComparer.Ordinal);
+            }
+
+            if (nodes.Length > 0 || DateTime.UtcNow >= deadline)
+            {
+                return;
+            }
+
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The node to run a demand on: among the nodes whose totals fit it, the one with the least load per
+    /// CPU; null when none fits. <paramref name="preferred"/> (the caller's own node) wins while it is under
+    /// half loaded, as Ray's hybrid policy keeps work local until the node is busy.
+    /// </summary>
+    public string? PickNode(ResourceSet demand, string? preferred, bool forActor)
+    {
+        lock (_gate)
+        {
+            NodeReport? best = null;
+            double bestLoad = double.MaxValue;
+            var ties = 0;
+            foreach (var node in _nodes)
+            {
+                if (!demand.FitsIn(node.Total))
+                {
+                    continue;
+                }
+
+                _recent.TryGetValue(node.NodeId, out var recent);
+                var cpus = Math.Max(node.Total[ResourceSet.Cpu], 1);
+                var load = forActor
+                    ? (node.Actors + recent) / cpus
+                    : (node.Running + node.Queued + recent) / cpus;
+                if (node.NodeId == preferred && load < 0.5)
+                {
+                    best = node;
+                    break;
+                }
+
+                if (load < bestLoad - 1e-9)
+                {
+                    best = node;
+                    bestLoad = load;
+                    ties = 1;
+                }
+                else if (Math.Abs(load - bestLoad) <= 1e-9 && Random.Shared.Next(++ties) == 0)
+                {
+                    // Equal loads: pick uniformly among them (reservoir sampling) so idle nodes share work.
+                    best = node;
+                }
+            }
+
+            if (best is null)
+            {
+                return null;
+            }
+
+            _recent[best.NodeId] = _recent.GetValueOrDefault(best.NodeId) + 1;
+            return best.NodeId;
+        }
+    }
+
+    /// <summary>Why no node fits <paramref name="demand"/>, for the error the caller sees.</summary>
+    public string DescribeInfeasible(ResourceSet demand)
+    {
+        var nodes = Nodes;
+        return nodes.Count == 0
+            ? "the cluster has no nodes"
+            : $"it needs {demand} but the nodes offer {string.Join("; ", nodes.Select(n => n.Total.ToString()))}";
+    }
+
+    private async Task RefreshLoopAsync()
+    {
+        using var timer = new PeriodicTimer(_refresh);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await RefreshAsync().ConfigureAwait(false);
+                }
+                catch (Exception) when (!_stop.IsCancellationRequested)
+                {
+                    // A refresh that fails (silo restarting, client reconnecting) keeps the last view; the
+                    // next tick tries again.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+
+        _stop.Dispose();
+    }
+}

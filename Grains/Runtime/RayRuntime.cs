@@ -1,0 +1,351 @@
+using Microsoft.Extensions.Logging;
+using RayOrleans.Grains;
+using RayOrleans.Messages;
+using RayOrleans.Node;
+using RayOrleans.Serialization;
+
+namespace RayOrleans.Runtime;
+
+/// <summary>
+/// The engine under the public API, the same in a driver and on a node: submits tasks and actor calls to
+/// the chosen grains, publishes and reads objects through the directory, and waits for them. A driver has
+/// one; each silo has one for the tasks it runs (their nested calls go through it).
+/// </summary>
+internal sealed partial class RayRuntime
+{
+    private readonly IObjectDirectoryGrain[] _shards;
+    private readonly ILogger _logger;
+
+    public RayRuntime(IGrainFactory grains, ClusterView cluster, RuntimeOptions options, NodeObjectStore? localStore, string? localNodeId, ILogger logger)
+    {
+        options.Validate();
+        Grains = grains;
+        Cluster = cluster;
+        Options = options;
+        LocalStore = localStore;
+        LocalNodeId = localNodeId;
+        _logger = logger;
+        _shards = Enumerable.Range(0, options.DirectoryShards).Select(i => grains.GetGrain<IObjectDirectoryGrain>(i)).ToArray();
+    }
+
+    public IGrainFactory Grains { get; }
+
+    public ClusterView Cluster { get; }
+
+    public RuntimeOptions Options { get; }
+
+    public ObjectSerializer Serializer { get; } = ObjectSerializer.Instance;
+
+    /// <summary>The node this runtime lives on; null in an external driver.</summary>
+    public string? LocalNodeId { get; }
+
+    public NodeObjectStore? LocalStore { get; }
+
+    /// <summary>The public API object over this runtime (set by the client library), so nested code reuses it.</summary>
+    public object? Facade { get; set; }
+
+    public IObjectDirectoryGrain Directory(Guid taskId) => _shards[(uint)taskId.GetHashCode() % (uint)_shards.Length];
+
+    public INodeGrain Node(string nodeId) => Grains.GetGrain<INodeGrain>(nodeId);
+
+    // ---------------------------------------------------------------- tasks
+
+    /// <summary>Sends a task to the least-loaded node that can hold it; returns at once. A send that fails becomes the task's error.</summary>
+    public void SubmitTask(TaskSpec spec)
+    {
+        WorkerContext.Current?.Children.Enqueue(spec.TaskId);
+        var node = Cluster.PickNode(spec.Resources, LocalNodeId, forActor: false);
+        if (node is null)
+        {
+            _ = PublishErrorAsync(spec.TaskId, spec.NumReturns, spec.IsGenerator, SystemError(spec.TaskId, spec.Name,
+                "RayOrleans.InfeasibleTask", $"No node can ever run task '{spec.Name}': {Cluster.DescribeInfeasible(spec.Resources)}."));
+            return;
+        }
+
+        ObserveSend(Node(node).SubmitAsync(spec), spec.TaskId, spec.NumReturns, spec.IsGenerator, spec.Name);
+    }
+
+    public void ObserveSend(Task send, Guid taskId, int numReturns, bool isGenerator, string name)
+    {
+        if (send.IsCompletedSuccessfully)
+        {
+            return;
+        }
+
+        send.ContinueWith(
+            (t, _) =>
+            {
+                var e = t.Exception!.GetBaseException();
+                LogSubmitFailed(_logger, name, taskId, e);
+                return PublishErrorAsync(taskId, numReturns, isGenerator, RayErrors.FromException(e, name, taskId, null));
+            },
+            null, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+    }
+
+    /// <summary>Cancels a task wherever it is queued or running.</summary>
+    public async Task<bool> CancelAsync(Guid taskId, bool force, bool recursive)
+    {
+        // The owner does not track where each task went (that table is what the fault-tolerance work adds),
+        // so the cancel goes to every node; each ignores ids it does not have.
+        var nodes = Cluster.Nodes;
+        var found = await Task.WhenAll(nodes.Select(n => Node(n.NodeId).CancelAsync(taskId, force, recursive))).ConfigureAwait(false);
+        return found.Any(f => f);
+    }
+
+    // ---------------------------------------------------------------- actors
+
+    public IActorGrain Actor(ActorId id) => Grains.GetGrain<IActorGrain>(id.Value);
+
+    public void SubmitActorCall(ActorId actor, ActorCall call)
+    {
+        WorkerContext.Current?.Children.Enqueue(call.CallId);
+        ObserveSend(Actor(actor).SubmitAsync(call), call.CallId, 1, false, call.Name);
+    }
+
+    // ---------------------------------------------------------------- objects
+
+    /// <summary>Serializes and stores a value; returns once it is readable anywhere.</summary>
+    public async Task<ObjectId> PutAsync(object? value, Type type)
+    {
+        var id = ObjectId.NewPut();
+        await PublishValueAsync(id, Serializer.Serialize(value, type)).ConfigureAwait(false);
+        return id;
+    }
+
+    /// <summary>Stores serialized bytes: inline in the directory when small, else in a node's store.</summary>
+    public async Task PublishValueAsync(ObjectId id, byte[] bytes, int generatorCount = 0)
+    {
+        if (bytes.Length <= Options.InlineThreshold)
+        {
+            await Directory(id.TaskId).PublishAsync(id, new ObjectValue
+            {
+                Inline = bytes, Size = bytes.Length, ProducerNode = LocalNodeId, GeneratorCount = generatorCount,
+            }).ConfigureAwait(false);
+            return;
+        }
+
+        string location;
+        if (LocalStore is not null && LocalNodeId is not null)
+        {
+            LocalStore.Put(id, bytes);
+            location = LocalNodeId;
+        }
+        else
+        {
+            location = Cluster.PickNode(ResourceSet.Empty, null, forActor: false)
+                ?? throw new ObjectStoreFullException($"No node is available to store object {id} of {bytes.Length:N0} bytes.");
+            await WriteChunksAsync(Node(location), id, bytes).ConfigureAwait(false);
+        }
+
+        await Directory(id.TaskId).PublishAsync(id, new ObjectValue
+        {
+            Location = location, Size = bytes.Length, ProducerNode = LocalNodeId ?? location, GeneratorCount = generatorCount,
+        }).ConfigureAwait(false);
+    }
+
+    public Task PublishErrorAsync(Guid taskId, int numReturns, bool isGenerator, RayErrorInfo error)
+    {
+        var value = new ObjectValue { Error = error, ProducerNode = LocalNodeId };
+        // A generator's failure ends its stream: the end record (index 0) carries the error.
+        var ids = isGenerator ? [new ObjectId(taskId, 0)] : Enumerable.Range(1, Math.Max(numReturns, 1)).Select(i => new ObjectId(taskId, i));
+        return Directory(taskId).PublishManyAsync(ids.Select(id => KeyValuePair.Create(id, value)).ToArray());
+    }
+
+    /// <summary>Waits until the object is ready (or failed); <see cref="GetTimeoutException"/> after <paramref name="timeout"/>.</summary>
+    public async Task<ObjectValue> WhenReadyAsync(ObjectId id, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var deadline = timeout is { } t ? DateTime.UtcNow + t : DateTime.MaxValue;
+        var shard = Directory(id.TaskId);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var remaining = deadline == DateTime.MaxValue ? Options.LongPollInterval : deadline - DateTime.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+            {
+                // One last look, so a zero timeout still returns an object that is already there.
+                return await shard.TryGetAsync(id).ConfigureAwait(false) ?? throw new GetTimeoutException(id, timeout!.Value);
+            }
+
+            var wait = remaining < Options.LongPollInterval ? remaining : Options.LongPollInterval;
+            var value = await shard.WaitAsync(id, wait, cancellationToken).ConfigureAwait(false);
+            if (value is not null)
+            {
+                return value;
+            }
+        }
+    }
+
+    /// <summary>Waits for the object and returns its value as <paramref name="type"/>, or throws its error.</summary>
+    public async Task<object?> GetAsync(ObjectId id, Type type, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var bytes = await GetBytesAsync(id, timeout, cancellationToken).ConfigureAwait(false);
+        return Serializer.Deserialize(bytes, type);
+    }
+
+    public Task<byte[]> GetBytesAsync(ObjectId id, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var fetch = FetchAsync(id, timeout, cancellationToken);
+        return WorkerContext.Current is { } ctx ? ctx.WhileBlockedAsync(fetch) : fetch;
+    }
+
+    private async Task<byte[]> FetchAsync(ObjectId id, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var value = await WhenReadyAsync(id, timeout, cancellationToken).ConfigureAwait(false);
+        if (value.Error is { } error)
+        {
+            throw RayErrors.ToException(error);
+        }
+
+        return await ReadAsync(id, value, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The bytes of a ready object: inline, from this node's store, or pulled from its node in chunks.</summary>
+    public async Task<byte[]> ReadAsync(ObjectId id, ObjectValue value, CancellationToken cancellationToken)
+    {
+        if (value.Inline is { } inline)
+        {
+            return inline;
+        }
+
+        var location = value.Location ?? throw new ObjectLostException(id, "its record has neither a value nor a location.");
+        if (location == LocalNodeId && LocalStore is not null && LocalStore.TryGet(id, out var local))
+        {
+            return local;
+        }
+
+        var node = Node(location);
+        var size = checked((int)value.Size);
+        var result = GC.AllocateUninitializedArray<byte>(size);
+        var chunk = Options.ChunkSize;
+        // A few chunks in flight keep the link busy without asking the source for the whole object at once.
+        using var inFlight = new SemaphoreSlim(4);
+        var reads = new List<Task>();
+        for (long offset = 0; offset < size; offset += chunk)
+        {
+            await inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var at = offset;
+            reads.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    var part = await node.ReadObjectAsync(id, at, (int)Math.Min(chunk, size - at)).ConfigureAwait(false);
+                    part.CopyTo(result.AsSpan((int)at));
+                }
+                finally
+                {
+                    inFlight.Release();
+                }
+            }, cancellationToken));
+        }
+
+        try
+        {
+            await Task.WhenAll(reads).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not ObjectLostException and not OperationCanceledException)
+        {
+            throw new ObjectLostException(id, $"reading it from node {location} failed: {e.Message}");
+        }
+
+        return result;
+    }
+
+    private async Task WriteChunksAsync(INodeGrain node, ObjectId id, byte[] bytes)
+    {
+        var chunk = Options.ChunkSize;
+        var writes = new List<Task>();
+        for (long offset = 0; offset < bytes.Length; offset += chunk)
+        {
+            var part = bytes.AsSpan((int)offset, (int)Math.Min(chunk, bytes.Length - offset)).ToArray();
+            writes.Add(node.WriteObjectAsync(id, bytes.Length, offset, part));
+            if (writes.Count >= 4)
+            {
+                await Task.WhenAll(writes).ConfigureAwait(false);
+                writes.Clear();
+            }
+        }
+
+        await Task.WhenAll(writes).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ray's wait: returns once <paramref name="numReturns"/> of the objects are ready or the timeout passes,
+    /// as the indexes of ready and not-ready ones, each in argument order.
+    /// </summary>
+    public async Task<(int[] Ready, int[] NotReady)> WaitAsync(IReadOnlyList<ObjectId> ids, int numReturns, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        if (numReturns < 0 || numReturns > ids.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(numReturns), numReturns, $"numReturns must be between 0 and the number of refs ({ids.Count}).");
+        }
+
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var ready = new bool[ids.Count];
+        var count = 0;
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (numReturns == 0)
+        {
+            all.TrySetResult();
+        }
+
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var index = i;
+            _ = WhenReadyAsync(ids[i], null, done.Token).ContinueWith(t =>
+            {
+                if (t.IsCompletedSuccessfully)
+                {
+                    ready[index] = true;
+                    if (Interlocked.Increment(ref count) >= numReturns)
+                    {
+                        all.TrySetResult();
+                    }
+                }
+            }, TaskScheduler.Default);
+        }
+
+        try
+        {
+            var wait = timeout is { } t ? all.Task.WaitAsync(t, cancellationToken) : all.Task.WaitAsync(cancellationToken);
+            await (WorkerContext.Current is { } ctx ? ctx.WhileBlockedAsync(Wrap(wait)) : wait).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+        finally
+        {
+            done.Cancel(); // stop the long polls still parked for objects we no longer wait for
+        }
+
+        // Ray returns at most numReturns ready refs; the rest, ready or not, go in the second list.
+        var readyList = new List<int>(numReturns);
+        var notReady = new List<int>();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (Volatile.Read(ref ready[i]) && readyList.Count < numReturns)
+            {
+                readyList.Add(i);
+            }
+            else
+            {
+                notReady.Add(i);
+            }
+        }
+
+        return (readyList.ToArray(), notReady.ToArray());
+
+        static async Task<bool> Wrap(Task t)
+        {
+            await t.ConfigureAwait(false);
+            return true;
+        }
+    }
+
+    public static RayErrorInfo SystemError(Guid taskId, string name, string type, string message) => new()
+    {
+        Kind = RayErrorKind.SystemError, ExceptionType = type, Message = message, TaskName = name, TaskId = taskId,
+    };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Submitting '{Name}' ({TaskId}) failed; its result becomes the error.")]
+    private static partial void LogSubmitFailed(ILogger logger, string name, Guid taskId, Exception exception);
+}

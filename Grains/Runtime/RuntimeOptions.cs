@@ -1,0 +1,54 @@
+namespace RayOrleans.Runtime;
+
+/// <summary>Tuning of the object layer and the driver, shared by drivers and nodes.</summary>
+public sealed class RuntimeOptions
+{
+    /// <summary>
+    /// Objects up to this many serialized bytes live inline in the object directory, so a get is one grain
+    /// call; larger ones stay in the producing node's store. Default 100 KiB, as Ray's
+    /// max_direct_call_object_size. Range 0 to <see cref="ChunkSize"/>.
+    /// </summary>
+    public int InlineThreshold { get; set; } = 100 * 1024;
+
+    /// <summary>
+    /// Size of one chunk when a large object moves between nodes. Default 8 MiB: well under Orleans'
+    /// 100 MB message cap, and large enough that per-message overhead is noise. Range 64 KiB to 64 MiB.
+    /// </summary>
+    public int ChunkSize { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>Number of object directory shards (grains). Default 32. Fixed for a cluster's lifetime.</summary>
+    public int DirectoryShards { get; set; } = 32;
+
+    /// <summary>
+    /// Longest a single directory wait stays parked before the caller asks again. Default 10 s: well under
+    /// Orleans' 30 s response timeout, so a long get never looks like a dead silo.
+    /// </summary>
+    public TimeSpan LongPollInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a driver refreshes its view of the nodes. Default 500 ms.</summary>
+    public TimeSpan ClusterRefreshInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Checks the values are in range; throws naming the bad one.</summary>
+    public void Validate()
+    {
+        if (ChunkSize is < 64 * 1024 or > 64 * 1024 * 1024)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ChunkSize), ChunkSize, "ChunkSize must be between 64 KiB and 64 MiB.");
+        }
+
+        if (InlineThreshold < 0 || InlineThreshold > ChunkSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(InlineThreshold), InlineThreshold, "InlineThreshold must be between 0 and ChunkSize.");
+        }
+
+        if (DirectoryShards < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DirectoryShards), DirectoryShards, "DirectoryShards must be at least 1.");
+        }
+
+        if (LongPollInterval <= TimeSpan.Zero || LongPollInterval > TimeSpan.FromSeconds(25))
+        {
+            throw new ArgumentOutOfRangeException(nameof(LongPollInterval), LongPollInterval, "LongPollInterval must be positive and at most 25 s.");
+        }
+    }
+}

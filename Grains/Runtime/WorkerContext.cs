@@ -1,0 +1,88 @@
+using System.Collections.Concurrent;
+using RayOrleans.Messages;
+using RayOrleans.Node;
+
+namespace RayOrleans.Runtime;
+
+/// <summary>
+/// What user code running as a task or actor method knows about itself: its task, its runtime, its
+/// cancellation, and the CPU it holds. Flows through the user's awaits as an <see cref="AsyncLocal{T}"/>.
+/// </summary>
+internal sealed class WorkerContext
+{
+    private static readonly AsyncLocal<WorkerContext?> CurrentContext = new();
+
+    private readonly NodeResources? _resources;
+    private readonly ResourceSet _cpu;
+    private readonly object _gate = new();
+    private int _blocked;
+    private Task _reacquired = Task.CompletedTask;
+
+    public WorkerContext(Guid taskId, string name, RayRuntime runtime, CancellationToken cancellation, NodeResources? resources, ResourceSet held)
+    {
+        TaskId = taskId;
+        Name = name;
+        Runtime = runtime;
+        Cancellation = cancellation;
+        _resources = resources;
+        var cpu = held[ResourceSet.Cpu];
+        _cpu = cpu > 0 ? new ResourceSet(new Dictionary<string, double> { [ResourceSet.Cpu] = cpu }) : ResourceSet.Empty;
+    }
+
+    public static WorkerContext? Current => CurrentContext.Value;
+
+    public Guid TaskId { get; }
+
+    public string Name { get; }
+
+    public RayRuntime Runtime { get; }
+
+    public CancellationToken Cancellation { get; }
+
+    /// <summary>Tasks and actor calls this task submitted, for recursive cancellation.</summary>
+    public ConcurrentQueue<Guid> Children { get; } = new();
+
+    /// <summary>Makes this the current context for the code that runs from here in this async flow.</summary>
+    public void Enter() => CurrentContext.Value = this;
+
+    /// <summary>
+    /// Waits for <paramref name="wait"/> with the task's CPU released, so tasks it waits on can use it: this
+    /// is what lets nested tasks 100 levels deep finish on a 2-CPU node. The CPU is taken back (ahead of
+    /// queued tasks) before the caller continues, so the node never runs more than it has.
+    /// </summary>
+    public async Task<T> WhileBlockedAsync<T>(Task<T> wait)
+    {
+        if (_resources is null || _cpu.Amounts.Count == 0 || wait.IsCompleted)
+        {
+            return await wait.ConfigureAwait(false);
+        }
+
+        lock (_gate)
+        {
+            if (_blocked++ == 0)
+            {
+                _resources.Release(_cpu);
+            }
+        }
+
+        try
+        {
+            return await wait.ConfigureAwait(false);
+        }
+        finally
+        {
+            Task reacquire;
+            lock (_gate)
+            {
+                if (--_blocked == 0)
+                {
+                    _reacquired = _resources.AcquireAsync(_cpu, priority: true, CancellationToken.None);
+                }
+
+                reacquire = _reacquired;
+            }
+
+            await reacquire.ConfigureAwait(false);
+        }
+    }
+}

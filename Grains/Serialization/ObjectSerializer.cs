@@ -1,0 +1,138 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace RayOrleans.Serialization;
+
+/// <summary>
+/// Turns user values into the bytes the object store and task arguments carry, and back.
+/// Arrays of unmanaged primitives (int[], double[], byte[], ...) are stored as their raw bytes, so the
+/// store can later map them without a copy; everything else is System.Text.Json with fields included,
+/// which round-trips records, classes, collections and dictionaries without attributes on user types.
+/// <c>ObjectRef&lt;T&gt;</c> and <c>ActorHandle&lt;T&gt;</c> carry their own converters, so refs nested in
+/// a value stay refs.
+/// </summary>
+internal sealed class ObjectSerializer
+{
+    // The first byte says how the rest is encoded; a later format gets a new tag rather than a guess.
+    private const byte RawArrayTag = 1;
+    private const byte JsonTag = 2;
+    private const byte NullTag = 3;
+
+    public static readonly ObjectSerializer Instance = new();
+
+    private readonly JsonSerializerOptions _json = new()
+    {
+        IncludeFields = true,
+        // Cycles are a user error we report, not something to silently break by dropping references.
+        ReferenceHandler = null,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        MaxDepth = 256,
+    };
+
+    public byte[] Serialize(object? value, Type declaredType)
+    {
+        if (value is null)
+        {
+            return [NullTag];
+        }
+
+        if (value is Array array && TryGetRawElementType(array.GetType(), out _))
+        {
+            return SerializeRawArray(array);
+        }
+
+        try
+        {
+            // Serialize with the runtime type only when it is the declared one or more specific within a
+            // sealed hierarchy; polymorphic values are written as the declared type, which is what the
+            // receiver will ask for.
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(value, declaredType, _json);
+            var result = new byte[bytes.Length + 1];
+            result[0] = JsonTag;
+            bytes.CopyTo(result, 1);
+            return result;
+        }
+        catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException or ArgumentException)
+        {
+            throw new RaySerializationException(declaredType, e);
+        }
+    }
+
+    public object? Deserialize(ReadOnlySpan<byte> data, Type type)
+    {
+        if (data.IsEmpty)
+        {
+            throw new InvalidDataException("An empty buffer is not a serialized object.");
+        }
+
+        switch (data[0])
+        {
+            case NullTag:
+                return null;
+            case RawArrayTag:
+                return DeserializeRawArray(data[1..], type);
+            case JsonTag:
+                try
+                {
+                    return JsonSerializer.Deserialize(data[1..], type, _json);
+                }
+                catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException)
+                {
+                    throw new RaySerializationException(type, e);
+                }
+            default:
+                throw new InvalidDataException($"Unknown object encoding tag {data[0]}.");
+        }
+    }
+
+    private static byte[] SerializeRawArray(Array array)
+    {
+        var elementSize = Marshal.SizeOf(array.GetType().GetElementType()!);
+        var byteCount = checked((long)array.Length * elementSize);
+        var result = GC.AllocateUninitializedArray<byte>(checked((int)(byteCount + 1)));
+        result[0] = RawArrayTag;
+        ref var source = ref MemoryMarshal.GetArrayDataReference(array);
+        MemoryMarshal.CreateReadOnlySpan(ref source, (int)byteCount).CopyTo(result.AsSpan(1));
+        return result;
+    }
+
+    private static object DeserializeRawArray(ReadOnlySpan<byte> payload, Type type)
+    {
+        if (!TryGetRawElementType(type, out var elementType))
+        {
+            throw new RaySerializationException(type, new InvalidDataException(
+                $"The stored object is an array of primitives; it cannot be read as {type}."));
+        }
+
+        var elementSize = Marshal.SizeOf(elementType);
+        if (payload.Length % elementSize != 0)
+        {
+            throw new InvalidDataException($"A stored {type} has {payload.Length} bytes, not a multiple of {elementSize}.");
+        }
+
+        var array = Array.CreateInstance(elementType, payload.Length / elementSize);
+        ref var target = ref MemoryMarshal.GetArrayDataReference(array);
+        payload.CopyTo(MemoryMarshal.CreateSpan(ref target, payload.Length));
+        return array;
+    }
+
+    private static bool TryGetRawElementType(Type arrayType, out Type elementType)
+    {
+        elementType = null!;
+        if (!arrayType.IsSZArray)
+        {
+            return false;
+        }
+
+        var e = arrayType.GetElementType()!;
+        if (!e.IsPrimitive || e == typeof(bool) || e == typeof(char) || e == typeof(IntPtr) || e == typeof(UIntPtr))
+        {
+            return false;
+        }
+
+        elementType = e;
+        return true;
+    }
+}
