@@ -74,6 +74,6 @@ public sealed class ActorBuilder<TActor> where TActor : class
             _ray.TrackOwnedActor(id);
         }
 
-        return (new ActorHandle<TActor>(id, _ray.Runtime), _ray.Runtime.Actor(id).CreateAsync(spec));
+        return (new ActorHandle<TActor>(id, _ray.Runtime), _ray.Runtime.CreateActorAsync(spec));
     }
 }

@@ -232,13 +232,14 @@ public sealed partial class Ray : IAsyncDisposable
             // Shutting down regardless: an actor whose node is gone is already dead.
         }
 
+        if (Runtime.LocalNodeId is null)
+        {
+            // An external driver made its own cluster view; a node's belongs to the node.
+            await Runtime.Cluster.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_host is not null)
         {
-            if (Runtime.LocalNodeId is null)
-            {
-                await Runtime.Cluster.DisposeAsync().ConfigureAwait(false);
-            }
-
             await _host.StopAsync().ConfigureAwait(false);
             _host.Dispose();
         }

@@ -1,4 +1,6 @@
-namespace RayOrleans.Tasks;
+using RayOrleans.Tasks;
+
+namespace RayOrleans;
 
 /// <summary>Submits a task whose tuple result is split into one ref per item (Ray's <c>num_returns</c>).</summary>
 public static class RemoteSplitExtensions

@@ -2,7 +2,7 @@ namespace RayOrleans.Messages;
 
 /// <summary>Everything a node needs to run one remote function call.</summary>
 [GenerateSerializer, Immutable, Alias("ray.TaskSpec")]
-public sealed class TaskSpec
+public sealed record TaskSpec
 {
     /// <summary>The task's id; its returns are <c>ObjectId(TaskId, 1..NumReturns)</c>.</summary>
     [Id(0)] public required Guid TaskId { get; init; }
@@ -36,4 +36,7 @@ public sealed class TaskSpec
 
     /// <summary>For a generator: how many yielded values may wait unconsumed before the producer pauses; 0 = unbounded.</summary>
     [Id(10)] public int GeneratorBackpressure { get; init; }
+
+    /// <summary>How often a busy node has passed the task on to one with free resources (Ray's spillback); at most once.</summary>
+    [Id(11)] public int Spillbacks { get; init; }
 }

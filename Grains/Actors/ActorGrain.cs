@@ -64,7 +64,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
 
             if (!_scheduler.Resources.IsFeasible(spec.Resources))
             {
-                throw new InvalidOperationException($"Actor {spec.ClassName} needs {spec.Resources} but node {_scheduler.NodeRuntime.NodeId} has {_scheduler.Resources.Total} in all.");
+                throw new InvalidOperationException($"Actor {spec.ClassName} needs {spec.Resources}, and no node can hold it: {Runtime.Cluster.DescribeInfeasible(spec.Resources)}.");
             }
 
             await _scheduler.Resources.AcquireAsync(spec.Resources, priority: false, _death.Token);

@@ -126,6 +126,17 @@ internal sealed partial class LocalScheduler
                 return;
             }
 
+            token.ThrowIfCancellationRequested();
+            if (spec.Spillbacks == 0 && !Resources.CanAcquireNow(spec.Resources) &&
+                NodeRuntime.Cluster.PickSpillback(spec.Resources, NodeRuntime.NodeId) is { } other)
+            {
+                // Busy here, free there: pass the task on once rather than queue it (Ray's spillback).
+                // Its arguments are already resolved there too, from wherever they live.
+                _tasks.TryRemove(spec.TaskId, out _);
+                Runtime.ObserveSend(Runtime.Node(other).SubmitAsync(spec with { Spillbacks = 1 }), spec.TaskId, spec.NumReturns, spec.IsGenerator, spec.Name);
+                return;
+            }
+
             for (var attempt = 0; ; attempt++)
             {
                 await Resources.AcquireAsync(spec.Resources, priority: false, token).ConfigureAwait(false);

@@ -33,6 +33,15 @@ internal sealed class NodeResources
         }
     }
 
+    /// <summary>True when <paramref name="demand"/> would be granted now, ahead of no one.</summary>
+    public bool CanAcquireNow(ResourceSet demand)
+    {
+        lock (_gate)
+        {
+            return _waiters.Count == 0 && Fits(demand);
+        }
+    }
+
     /// <summary>True when the node could ever satisfy <paramref name="demand"/>.</summary>
     public bool IsFeasible(ResourceSet demand) => demand.FitsIn(Total);
 
@@ -43,6 +52,7 @@ internal sealed class NodeResources
             throw new InvalidOperationException($"Demand {demand} can never fit on this node, which has {Total} in all.");
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
             if (_waiters.Count == 0 && Fits(demand))

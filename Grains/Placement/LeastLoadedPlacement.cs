@@ -24,10 +24,18 @@ internal sealed class LeastLoadedPlacementAttribute : PlacementAttribute
 
 internal sealed class LeastLoadedPlacementDirector(NodeRuntime node) : IPlacementDirector
 {
+    /// <summary>
+    /// Request-context key under which the creator names the node it chose for the actor: the creator
+    /// knows the actor's resource demand, which an activation request does not carry.
+    /// </summary>
+    public const string NodeHintKey = "ray.node";
+
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         var compatible = context.GetCompatibleSilos(target);
-        var chosen = node.Cluster.PickNode(ResourceSet.Empty, preferred: null, forActor: true);
+        var chosen = target.RequestContextData is { } data && data.TryGetValue(NodeHintKey, out var hint) && hint is string hinted
+            ? hinted
+            : node.Cluster.PickNode(ResourceSet.Empty, preferred: null, forActor: true);
         if (chosen is not null)
         {
             var silo = SiloAddress.FromParsableString(chosen);

@@ -16,6 +16,7 @@ internal sealed class ClusterView : IAsyncDisposable
     private readonly object _gate = new();
     private NodeReport[] _nodes = [];
     private Dictionary<string, int> _recent = new(StringComparer.Ordinal);
+    private Dictionary<string, double> _spilledCpu = new(StringComparer.Ordinal);
     private Task? _loop;
 
     public ClusterView(IGrainFactory grains, TimeSpan refresh)
@@ -39,6 +40,7 @@ internal sealed class ClusterView : IAsyncDisposable
             {
                 _nodes = nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal).ToArray();
                 _recent = new Dictionary<string, int>(StringComparer.Ordinal);
+                _spilledCpu = new Dictionary<string, double>(StringComparer.Ordinal);
             }
 
             if (nodes.Length > 0 || DateTime.UtcNow >= deadline)
@@ -100,6 +102,40 @@ internal sealed class ClusterView : IAsyncDisposable
 
             _recent[best.NodeId] = _recent.GetValueOrDefault(best.NodeId) + 1;
             return best.NodeId;
+        }
+    }
+
+    /// <summary>
+    /// Another node whose free resources (as last reported, less what this node already passed to it since)
+    /// fit <paramref name="demand"/> now, the freest first; null when none does.
+    /// </summary>
+    public string? PickSpillback(ResourceSet demand, string self)
+    {
+        lock (_gate)
+        {
+            NodeReport? best = null;
+            var bestFree = double.MinValue;
+            foreach (var node in _nodes)
+            {
+                if (node.NodeId == self || !demand.FitsIn(node.Available))
+                {
+                    continue;
+                }
+
+                var free = node.Available[ResourceSet.Cpu] - _spilledCpu.GetValueOrDefault(node.NodeId);
+                if (free + 1e-9 >= demand[ResourceSet.Cpu] && free > bestFree)
+                {
+                    best = node;
+                    bestFree = free;
+                }
+            }
+
+            if (best is not null)
+            {
+                _spilledCpu[best.NodeId] = _spilledCpu.GetValueOrDefault(best.NodeId) + Math.Max(demand[ResourceSet.Cpu], 1e-3);
+            }
+
+            return best?.NodeId;
         }
     }
 

@@ -96,6 +96,31 @@ internal sealed partial class RayRuntime
 
     public IActorGrain Actor(ActorId id) => Grains.GetGrain<IActorGrain>(id.Value);
 
+    /// <summary>
+    /// Sends an actor's creation to the least-loaded node whose resources fit it. The chosen node rides in
+    /// the request context to the placement director, since the activation request does not carry the demand.
+    /// </summary>
+    public Task CreateActorAsync(ActorSpec spec)
+    {
+        var node = Cluster.PickNode(spec.Resources, preferred: null, forActor: true);
+        if (node is null)
+        {
+            // No node fits: create it anyway without a hint, so its grain records the death with the
+            // reason and every call fails with ActorDiedException instead of waiting.
+            return Actor(spec.ActorId).CreateAsync(spec);
+        }
+
+        RequestContext.Set(Placement.LeastLoadedPlacementDirector.NodeHintKey, node);
+        try
+        {
+            return Actor(spec.ActorId).CreateAsync(spec);
+        }
+        finally
+        {
+            RequestContext.Remove(Placement.LeastLoadedPlacementDirector.NodeHintKey);
+        }
+    }
+
     public void SubmitActorCall(ActorId actor, ActorCall call)
     {
         WorkerContext.Current?.Children.Enqueue(call.CallId);

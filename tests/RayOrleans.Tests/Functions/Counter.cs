@@ -1,0 +1,54 @@
+namespace RayOrleans.Tests.Functions;
+
+/// <summary>The seed's Counter actor.</summary>
+public sealed class Counter
+{
+    private int _total;
+
+    public Counter() { }
+
+    public Counter(int start) => _total = start;
+
+    public int Add(int value) => _total += value;
+
+    public int Total() => _total;
+
+    public string Node() => Ray.Current.NodeId ?? "?";
+
+    public async Task<int> AddLaterAsync(int value)
+    {
+        await Task.Yield();
+        return _total += value;
+    }
+
+    public int Throw() => throw new ArgumentException("bad actor call");
+
+    /// <summary>Forwards to another actor: handles work inside actors.</summary>
+    public async Task<int> AddThrough(ActorHandle<Counter> other, int value) => await other.Task(c => c.Add(value)).Remote();
+}
+
+/// <summary>An actor whose constructor throws.</summary>
+public sealed class Broken
+{
+    public Broken(string why) => throw new InvalidOperationException(why);
+
+    public int Ping() => 1;
+}
+
+/// <summary>Two calls meet at a barrier: they finish only when they run at the same time.</summary>
+public sealed class Rendezvous
+{
+    private readonly TaskCompletionSource _both = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _arrived;
+
+    public async Task<int> Meet()
+    {
+        if (Interlocked.Increment(ref _arrived) == 2)
+        {
+            _both.TrySetResult();
+        }
+
+        await _both.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        return _arrived;
+    }
+}

@@ -1,0 +1,118 @@
+using System.Runtime.CompilerServices;
+
+namespace RayOrleans.Tests.Functions;
+
+public sealed record Point(int X, int Y);
+
+public sealed record Holder(string Label, ObjectRef<int> Inner);
+
+public sealed class Bag
+{
+    public List<string> Names { get; set; } = [];
+    public Dictionary<string, double[]> Series { get; set; } = [];
+    public Point? Origin { get; set; }
+}
+
+/// <summary>Remote functions used by the tests.</summary>
+public static class TestTasks
+{
+    public static int Square(int x) => x * x;
+
+    public static int Add(int x, int y) => x + y;
+
+    public static string WhereAmI(int _) => Ray.Current.NodeId ?? "driver";
+
+    public static async Task<string> WhereAmISlowly(int _)
+    {
+        await Task.Delay(20);
+        return Ray.Current.NodeId ?? "driver";
+    }
+
+    public static async Task<int> DoubleAsync(int x)
+    {
+        await Task.Yield();
+        return 2 * x;
+    }
+
+    public static async ValueTask<int> TripleAsync(int x)
+    {
+        await Task.Yield();
+        return 3 * x;
+    }
+
+    public static int Fail(string message) => throw new InvalidOperationException(message);
+
+    public static async Task<int> ReadInner(Holder holder) => await holder.Inner + holder.Label.Length;
+
+    public static Point Mirror(Point p) => new(p.Y, p.X);
+
+    public static Bag Echo(Bag bag) => bag;
+
+    public static double SumArray(double[] values) => values.Sum();
+
+    public static double[] MakeArray(int n) => Enumerable.Range(0, n).Select(i => (double)i).ToArray();
+
+    public static (int Sum, string Text) SumAndText(int a, int b) => (a + b, $"{a}+{b}");
+
+    public static int FailTimes(string key, int failures) =>
+        Probe.Increment(key) <= failures ? throw new InvalidOperationException($"failure {Probe.Count(key)}") : Probe.Count(key);
+
+    /// <summary>Recurses through nested tasks, each blocked in a get on its child.</summary>
+    public static async Task<int> Nest(int depth) =>
+        depth == 0 ? 0 : await Ray.Current.Task(Nest, depth - 1).Remote() + 1;
+
+    public static async Task<int> Blocker(string key)
+    {
+        Probe.Increment(key + ":started");
+        await Probe.Gate(key);
+        return 1;
+    }
+
+    public static int MarkRan(string key) => Probe.Increment(key);
+
+    public static async Task<int> WaitForCancel(string key, CancellationToken cancellation)
+    {
+        Probe.Increment(key + ":started");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellation);
+        }
+        catch (OperationCanceledException)
+        {
+            Probe.Increment(key + ":cancelled");
+            throw;
+        }
+
+        return 0;
+    }
+
+    public static async Task<int> ParentOfWaiter(string key)
+    {
+        var child = Ray.Current.Task(WaitForCancel, key + ":child").Remote();
+        return await child;
+    }
+
+    public static async IAsyncEnumerable<int> Produce(string key, int count, [EnumeratorCancellation] CancellationToken cancellation = default)
+    {
+        for (var i = 1; i <= count; i++)
+        {
+            await Task.Yield();
+            Probe.Increment(key);
+            yield return i * 10;
+        }
+    }
+
+    public static async IAsyncEnumerable<int> ProduceThenFail(int good)
+    {
+        for (var i = 1; i <= good; i++)
+        {
+            await Task.Yield();
+            yield return i;
+        }
+
+        throw new InvalidOperationException("generator broke");
+    }
+
+    public static async Task<int> UseCounterAsync(ActorHandle<Counter> counter, int amount) =>
+        await counter.Task(c => c.Add(amount)).Remote();
+}

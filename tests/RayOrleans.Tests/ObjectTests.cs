@@ -1,0 +1,100 @@
+using RayOrleans.Tests.Fixtures;
+using RayOrleans.Tests.Functions;
+
+namespace RayOrleans.Tests;
+
+[Collection(TwoNodeCollection.Name)]
+public sealed class ObjectTests(TwoNodeCluster fixture)
+{
+    private Ray Ray => fixture.Ray;
+
+    [Fact]
+    public async Task User_types_round_trip_without_attributes()
+    {
+        Assert.Equal(new Point(2, 1), await Ray.Task(TestTasks.Mirror, new Point(1, 2)).Remote());
+
+        var bag = new Bag { Names = ["a", "b"], Series = new() { ["x"] = [1.5, 2.5] }, Origin = new Point(3, 4) };
+        var echoed = await Ray.Task(TestTasks.Echo, bag).Remote();
+        Assert.Equal(bag.Names, echoed.Names);
+        Assert.Equal(bag.Series["x"], echoed.Series["x"]);
+        Assert.Equal(bag.Origin, echoed.Origin);
+
+        var list = await (await Ray.PutAsync(new List<string> { "x", "y" }));
+        Assert.Equal(["x", "y"], list);
+        var dict = await (await Ray.PutAsync(new Dictionary<string, int> { ["k"] = 1 }));
+        Assert.Equal(1, dict["k"]);
+        Assert.Null(await (await Ray.PutAsync<string?>(null)));
+    }
+
+    [Fact]
+    public async Task Put_and_get_many_preserve_order()
+    {
+        var refs = new List<ObjectRef<int>>();
+        for (var i = 0; i < 50; i++)
+        {
+            refs.Add(await Ray.PutAsync(i));
+        }
+
+        Assert.Equal(Enumerable.Range(0, 50), await Ray.GetAsync(refs));
+    }
+
+    [Fact]
+    public async Task A_large_object_moves_between_nodes_in_chunks()
+    {
+        const int n = 3_000_000; // 24 MB: above the inline limit, so it stays in its node's store
+        var made = Ray.Task(TestTasks.MakeArray, n).Remote();
+        var values = await made;
+        Assert.Equal(n, values.Length);
+        Assert.Equal(n - 1, values[^1]);
+        // Summed on whichever node runs the task, reading the array from its producer.
+        var sums = await Ray.GetAsync(Enumerable.Range(0, 4).Select(_ => Ray.Task(TestTasks.SumArray, made).Remote()));
+        Assert.All(sums, s => Assert.Equal((double)n * (n - 1) / 2, s));
+
+        var put = await Ray.PutAsync(values);
+        Assert.Equal(values, await put);
+    }
+
+    [Fact]
+    public async Task Get_with_a_timeout_throws_GetTimeoutException()
+    {
+        var key = Probe.NewKey();
+        var blocked = Ray.Task(TestTasks.Blocker, key).Remote();
+        try
+        {
+            var e = await Assert.ThrowsAsync<GetTimeoutException>(() => blocked.GetAsync(TimeSpan.FromMilliseconds(200)));
+            Assert.Equal(blocked.Id, e.ObjectId);
+        }
+        finally
+        {
+            Probe.Open(key);
+        }
+
+        Assert.Equal(1, await blocked.GetAsync(Wait.Deadline));
+    }
+
+    [Fact]
+    public async Task Wait_splits_ready_from_not_ready()
+    {
+        var key = Probe.NewKey();
+        var slow = Ray.Task(TestTasks.Blocker, key).Remote();
+        var fast = Ray.Task(TestTasks.Square, 5).Remote();
+        var done = await Ray.PutAsync(1);
+
+        try
+        {
+            var result = await Ray.WaitAsync<ObjectRef>([slow, fast, done], numReturns: 2, timeout: Wait.Deadline);
+            Assert.Equal([fast.Id, done.Id], result.Ready.Select(r => r.Id));
+            Assert.Equal([slow.Id], result.NotReady.Select(r => r.Id));
+
+            var timedOut = await Ray.WaitAsync<ObjectRef>([slow, fast], numReturns: 2, timeout: TimeSpan.FromMilliseconds(200));
+            Assert.Equal([fast.Id], timedOut.Ready.Select(r => r.Id));
+        }
+        finally
+        {
+            Probe.Open(key);
+        }
+
+        var all = await Ray.WaitAsync<ObjectRef>([slow, fast], numReturns: 2, timeout: Wait.Deadline);
+        Assert.Equal(2, all.Ready.Count);
+    }
+}

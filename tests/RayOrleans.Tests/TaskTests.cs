@@ -1,0 +1,123 @@
+using RayOrleans.Tests.Fixtures;
+using RayOrleans.Tests.Functions;
+
+namespace RayOrleans.Tests;
+
+[Collection(TwoNodeCollection.Name)]
+public sealed class TaskTests(TwoNodeCluster fixture)
+{
+    private Ray Ray => fixture.Ray;
+
+    [Fact]
+    public async Task Tasks_run_on_both_nodes()
+    {
+        var nodes = await Ray.GetAsync(Enumerable.Range(0, 40).Select(i => Ray.Task(TestTasks.WhereAmISlowly, i).Remote()));
+        var expected = (await Ray.NodesAsync()).Select(n => n.NodeId).ToHashSet();
+        Assert.Equal(2, expected.Count);
+        Assert.Equal(expected, nodes.ToHashSet());
+    }
+
+    [Fact]
+    public async Task A_ref_argument_is_resolved_to_its_value()
+    {
+        ObjectRef<int> a = Ray.Task(TestTasks.Square, 4).Remote();
+        ObjectRef<int> b = Ray.Task(TestTasks.Add, a, 1).Remote();
+        var c = Ray.Task(TestTasks.Add, a, b).Remote();
+        Assert.Equal(17, await b);
+        Assert.Equal(33, await c);
+    }
+
+    [Fact]
+    public async Task A_ref_nested_in_an_argument_stays_a_ref()
+    {
+        var inner = await Ray.PutAsync(40);
+        Assert.Equal(45, await Ray.Task(TestTasks.ReadInner, new Holder("hello", inner)).Remote());
+    }
+
+    [Fact]
+    public async Task Task_and_ValueTask_functions_are_awaited_on_the_worker()
+    {
+        Assert.Equal(14, await Ray.Task(TestTasks.DoubleAsync, 7).Remote());
+        Assert.Equal(21, await Ray.Task(TestTasks.TripleAsync, 7).Remote());
+    }
+
+    [Fact]
+    public async Task NumReturns_splits_a_tuple_into_refs()
+    {
+        var (sum, text) = Ray.Task(TestTasks.SumAndText, 2, 3).RemoteSplit();
+        Assert.Equal(5, await sum);
+        Assert.Equal("2+3", await text);
+        Assert.NotEqual(sum.Id, text.Id);
+    }
+
+    [Fact]
+    public async Task A_custom_resource_pins_work_to_the_node_that_has_it()
+    {
+        var options = new TaskOptions { Resources = new Dictionary<string, double> { ["accel"] = 1 } };
+        var nodes = await Ray.GetAsync(Enumerable.Range(0, 6).Select(i => Ray.Task(TestTasks.WhereAmI, i).Options(options).Remote()));
+        var accelNode = (await Ray.NodesAsync()).Single(n => n.Total["accel"] > 0).NodeId;
+        Assert.All(nodes, n => Assert.Equal(accelNode, n));
+    }
+
+    [Fact]
+    public async Task An_infeasible_task_fails_clearly_instead_of_hanging()
+    {
+        var r = Ray.Task(TestTasks.Square, 3).Options(new TaskOptions { NumCpus = 64 }).Remote();
+        var e = await Assert.ThrowsAsync<RayTaskException>(() => r.GetAsync(Wait.Deadline));
+        Assert.Equal("RayOrleans.InfeasibleTask", e.RemoteExceptionType);
+        Assert.Contains("CPU: 64", e.Message);
+    }
+
+    [Fact]
+    public async Task RetryExceptions_retries_up_to_MaxRetries()
+    {
+        var key = Probe.NewKey();
+        var ok = Ray.Task(TestTasks.FailTimes, key, 2).Options(new TaskOptions { MaxRetries = 3, RetryExceptions = true }).Remote();
+        Assert.Equal(3, await ok);
+
+        var noRetry = Probe.NewKey();
+        var failed = Ray.Task(TestTasks.FailTimes, noRetry, 1).Options(new TaskOptions { MaxRetries = 3 }).Remote();
+        await Assert.ThrowsAsync<RayTaskException>(() => failed.GetAsync(Wait.Deadline));
+        Assert.Equal(1, Probe.Count(noRetry));
+    }
+
+    [Fact]
+    public async Task Nested_tasks_100_levels_deep_complete_on_2_cpu_nodes()
+    {
+        Assert.Equal(100, await Ray.Task(TestTasks.Nest, 100).Remote().GetAsync(TimeSpan.FromMinutes(2)));
+    }
+
+    [Fact]
+    public async Task A_streaming_generator_yields_refs_in_order_with_backpressure()
+    {
+        var key = Probe.NewKey();
+        const int window = 2;
+        var values = new List<int>();
+        var taken = 0;
+        await foreach (var item in Ray.Task(TestTasks.Produce, key, 12).Options(new TaskOptions { GeneratorBackpressure = window }).Remote())
+        {
+            taken++;
+            // The producer never runs more than the window ahead of what this consumer has taken (plus
+            // the one value it may be making once the window opened).
+            Assert.True(Probe.Count(key) <= taken + window + 1, $"produced {Probe.Count(key)} with {taken} taken");
+            values.Add(await item);
+        }
+
+        Assert.Equal(Enumerable.Range(1, 12).Select(i => i * 10), values);
+    }
+
+    [Fact]
+    public async Task A_failing_generator_delivers_its_values_then_the_error()
+    {
+        var values = new List<int>();
+        var e = await Assert.ThrowsAsync<RayTaskException>(async () =>
+        {
+            await foreach (var item in Ray.Task(TestTasks.ProduceThenFail, 3).Options(new TaskOptions { GeneratorBackpressure = 0 }).Remote())
+            {
+                values.Add(await item);
+            }
+        });
+        Assert.Equal([1, 2, 3], values);
+        Assert.Equal("generator broke", e.RemoteMessage);
+    }
+}
