@@ -234,7 +234,8 @@ public sealed partial class Ray : IAsyncDisposable
 
         if (Runtime.LocalNodeId is null)
         {
-            // An external driver made its own cluster view; a node's belongs to the node.
+            // An external driver made its own runtime and cluster view; a node's belong to the node.
+            await Runtime.StopAsync().ConfigureAwait(false);
             await Runtime.Cluster.DisposeAsync().ConfigureAwait(false);
         }
 

@@ -25,6 +25,10 @@ public interface IObjectDirectoryGrain : IGrainWithIntegerKey
     [AlwaysInterleave]
     Task<ObjectValue?> TryGetAsync(ObjectId id);
 
+    /// <summary>Which of <paramref name="ids"/> are ready (or failed), in the given order.</summary>
+    [AlwaysInterleave]
+    Task<ObjectId[]> FilterReadyAsync(ObjectId[] ids);
+
     /// <summary>Forgets objects (their records and inline values).</summary>
     [AlwaysInterleave]
     Task RemoveAsync(ObjectId[] ids);

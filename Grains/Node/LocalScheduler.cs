@@ -133,7 +133,7 @@ internal sealed partial class LocalScheduler
                 // Busy here, free there: pass the task on once rather than queue it (Ray's spillback).
                 // Its arguments are already resolved there too, from wherever they live.
                 _tasks.TryRemove(spec.TaskId, out _);
-                Runtime.ObserveSend(Runtime.Node(other).SubmitAsync(spec with { Spillbacks = 1 }), spec.TaskId, spec.NumReturns, spec.IsGenerator, spec.Name);
+                Runtime.SubmitTo(spec with { Spillbacks = 1 }, other);
                 return;
             }
 

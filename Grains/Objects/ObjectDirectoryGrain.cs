@@ -54,6 +54,8 @@ internal sealed class ObjectDirectoryGrain : Grain, IObjectDirectoryGrain
 
     public Task<ObjectValue?> TryGetAsync(ObjectId id) => Task.FromResult(_ready.GetValueOrDefault(id));
 
+    public Task<ObjectId[]> FilterReadyAsync(ObjectId[] ids) => Task.FromResult(ids.Where(_ready.ContainsKey).ToArray());
+
     public Task RemoveAsync(ObjectId[] ids)
     {
         foreach (var id in ids)

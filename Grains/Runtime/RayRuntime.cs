@@ -26,6 +26,7 @@ internal sealed partial class RayRuntime
         LocalNodeId = localNodeId;
         _logger = logger;
         _shards = Enumerable.Range(0, options.DirectoryShards).Select(i => grains.GetGrain<IObjectDirectoryGrain>(i)).ToArray();
+        InFlight = new InFlightTasks(this, logger);
     }
 
     public IGrainFactory Grains { get; }
@@ -51,9 +52,13 @@ internal sealed partial class RayRuntime
     // ---------------------------------------------------------------- tasks
 
     /// <summary>Sends a task to the least-loaded node that can hold it; returns at once. A send that fails becomes the task's error.</summary>
-    public void SubmitTask(TaskSpec spec)
+    public void SubmitTask(TaskSpec spec, bool retry = false)
     {
-        WorkerContext.Current?.Children.Enqueue(spec.TaskId);
+        if (!retry)
+        {
+            WorkerContext.Current?.Children.Enqueue(spec.TaskId);
+        }
+
         var node = Cluster.PickNode(spec.Resources, LocalNodeId, forActor: false);
         if (node is null)
         {
@@ -62,8 +67,21 @@ internal sealed partial class RayRuntime
             return;
         }
 
+        SubmitTo(spec, node);
+    }
+
+    /// <summary>Sends a task to a given node, and remembers it there until it finishes, to send it again if that node dies.</summary>
+    public void SubmitTo(TaskSpec spec, string node)
+    {
+        InFlight.Track(spec, node);
         ObserveSend(Node(node).SubmitAsync(spec), spec.TaskId, spec.NumReturns, spec.IsGenerator, spec.Name);
     }
+
+    /// <summary>Tasks sent from here and not yet finished.</summary>
+    public InFlightTasks InFlight { get; }
+
+    /// <summary>Stops the background work of this runtime.</summary>
+    public ValueTask StopAsync() => InFlight.DisposeAsync();
 
     public void ObserveSend(Task send, Guid taskId, int numReturns, bool isGenerator, string name)
     {
@@ -192,7 +210,20 @@ internal sealed partial class RayRuntime
             }
 
             var wait = remaining < Options.LongPollInterval ? remaining : Options.LongPollInterval;
-            var value = await shard.WaitAsync(id, wait, cancellationToken).ConfigureAwait(false);
+            ObjectValue? value;
+            try
+            {
+                value = await shard.WaitAsync(id, wait, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException && !cancellationToken.IsCancellationRequested)
+            {
+                // The shard's silo failed; Orleans activates it again elsewhere. Ask again after a pause,
+                // so a task resubmitted after a node death can publish there.
+                LogShardUnavailable(_logger, id, e);
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
             if (value is not null)
             {
                 return value;
@@ -370,6 +401,9 @@ internal sealed partial class RayRuntime
     {
         Kind = RayErrorKind.SystemError, ExceptionType = type, Message = message, TaskName = name, TaskId = taskId,
     };
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The directory shard of {Id} is unavailable; asking again.")]
+    private static partial void LogShardUnavailable(ILogger logger, ObjectId id, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Submitting '{Name}' ({TaskId}) failed; its result becomes the error.")]
     private static partial void LogSubmitFailed(ILogger logger, string name, Guid taskId, Exception exception);

@@ -16,6 +16,7 @@ internal sealed class WorkerContext
     private readonly ResourceSet _cpu;
     private readonly object _gate = new();
     private int _blocked;
+    private bool _held = true;
     private Task _reacquired = Task.CompletedTask;
 
     public WorkerContext(Guid taskId, string name, RayRuntime runtime, CancellationToken cancellation, NodeResources? resources, ResourceSet held)
@@ -59,8 +60,9 @@ internal sealed class WorkerContext
 
         lock (_gate)
         {
-            if (_blocked++ == 0)
+            if (++_blocked == 1 && _held)
             {
+                _held = false;
                 _resources.Release(_cpu);
             }
         }
@@ -74,15 +76,30 @@ internal sealed class WorkerContext
             Task reacquire;
             lock (_gate)
             {
-                if (--_blocked == 0)
+                if (--_blocked == 0 && !_held && _reacquired.IsCompleted)
                 {
-                    _reacquired = _resources.AcquireAsync(_cpu, priority: true, CancellationToken.None);
+                    _reacquired = ReacquireAsync();
                 }
 
                 reacquire = _reacquired;
             }
 
             await reacquire.ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReacquireAsync()
+    {
+        await _resources!.AcquireAsync(_cpu, priority: true, CancellationToken.None).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _held = true;
+            if (_blocked > 0)
+            {
+                // Another flow of this task blocked while the CPU was on its way back: give it up again.
+                _held = false;
+                _resources.Release(_cpu);
+            }
         }
     }
 }

@@ -68,6 +68,15 @@ public static class TestTasks
         return 1;
     }
 
+    /// <summary>Waits for the test's go-ahead, then says where it ran; a run on a node that was killed meanwhile publishes nothing.</summary>
+    public static async Task<string> BlockThenReportNode(string key)
+    {
+        var node = Ray.Current.NodeId ?? "driver";
+        Probe.Increment(key + ":started");
+        await Probe.Gate(key);
+        return node;
+    }
+
     public static int MarkRan(string key) => Probe.Increment(key);
 
     public static async Task<int> WaitForCancel(string key, CancellationToken cancellation)

@@ -1,0 +1,150 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using RayOrleans.Messages;
+
+namespace RayOrleans.Runtime;
+
+/// <summary>
+/// The tasks this process sent to a node and has not yet seen finish: when that node dies (as Orleans
+/// membership declares it, not merely late with its reports), each such task is sent again elsewhere
+/// under the same id, up to its <c>MaxRetries</c>, or fails with a NodeDied error. Finished tasks are
+/// dropped from the table in batches. A node that passes a task on (spillback) tracks it the same way.
+/// </summary>
+internal sealed partial class InFlightTasks : IAsyncDisposable
+{
+    private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
+    private const int CleanupEveryTicks = 5;
+
+    private readonly RayRuntime _runtime;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<Guid, Entry> _entries = new();
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _loop;
+    private int _started;
+
+    public InFlightTasks(RayRuntime runtime, ILogger logger)
+    {
+        _runtime = runtime;
+        _logger = logger;
+    }
+
+    public int Count => _entries.Count;
+
+    public void Track(TaskSpec spec, string node)
+    {
+        _entries.AddOrUpdate(spec.TaskId, _ => new Entry(spec, node), (_, e) => e with { Node = node });
+        if (Interlocked.Exchange(ref _started, 1) == 0)
+        {
+            _loop = Task.Run(LoopAsync);
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        using var timer = new PeriodicTimer(Tick);
+        var ticks = 0;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await CheckLostNodesAsync().ConfigureAwait(false);
+                    if (++ticks % CleanupEveryTicks == 0)
+                    {
+                        await DropFinishedAsync(_entries.Values.ToList()).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception e) when (!_stop.IsCancellationRequested)
+                {
+                    LogSweepFailed(_logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task CheckLostNodesAsync()
+    {
+        var alive = _runtime.Cluster.Nodes.Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
+        var suspects = _entries.Values.Where(e => !alive.Contains(e.Node)).ToList();
+        if (suspects.Count == 0)
+        {
+            return;
+        }
+
+        // Only membership's verdict counts: a node can miss its reports under load and still run its tasks,
+        // and running a task twice is worse than waiting for the verdict.
+        var hosts = await _runtime.Grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: false).ConfigureAwait(false);
+        var dead = suspects.Where(e => !hosts.TryGetValue(SiloAddress.FromParsableString(e.Node), out var status) || status == SiloStatus.Dead).ToList();
+        if (dead.Count == 0)
+        {
+            return;
+        }
+
+        var unfinished = await DropFinishedAsync(dead).ConfigureAwait(false);
+        foreach (var entry in unfinished)
+        {
+            var spec = entry.Spec;
+            if (spec.IsGenerator || (spec.MaxRetries >= 0 && entry.Attempts >= spec.MaxRetries))
+            {
+                _entries.TryRemove(spec.TaskId, out _);
+                var why = spec.IsGenerator ? "a streaming generator is not retried, since its values would repeat" : $"MaxRetries = {spec.MaxRetries} retries are used up";
+                await _runtime.PublishErrorAsync(spec.TaskId, spec.NumReturns, spec.IsGenerator, RayRuntime.SystemError(spec.TaskId, spec.Name,
+                    "RayOrleans.NodeDied", $"Node {entry.Node} died while running task '{spec.Name}', and {why}.")).ConfigureAwait(false);
+                continue;
+            }
+
+            _entries[spec.TaskId] = entry with { Attempts = entry.Attempts + 1 };
+            LogRetry(_logger, spec.Name, spec.TaskId, entry.Node, entry.Attempts + 1);
+            _runtime.SubmitTask(spec with { Spillbacks = 0 }, retry: true);
+        }
+    }
+
+    /// <summary>Drops the entries whose task has published its result; returns the rest.</summary>
+    private async Task<List<Entry>> DropFinishedAsync(List<Entry> entries)
+    {
+        var unfinished = new List<Entry>();
+        foreach (var shard in entries.GroupBy(e => _runtime.Directory(e.Spec.TaskId)))
+        {
+            var ids = shard.Select(e => FirstResult(e.Spec)).ToArray();
+            var ready = (await shard.Key.FilterReadyAsync(ids).ConfigureAwait(false)).ToHashSet();
+            foreach (var entry in shard)
+            {
+                if (ready.Contains(FirstResult(entry.Spec)))
+                {
+                    _entries.TryRemove(entry.Spec.TaskId, out _);
+                }
+                else
+                {
+                    unfinished.Add(entry);
+                }
+            }
+        }
+
+        return unfinished;
+    }
+
+    private static ObjectId FirstResult(TaskSpec spec) => new(spec.TaskId, spec.IsGenerator ? 0 : 1);
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+
+        _stop.Dispose();
+    }
+
+    private sealed record Entry(TaskSpec Spec, string Node, int Attempts = 0);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} died running '{Name}' ({TaskId}); submitting it again (retry {Attempt}).")]
+    private static partial void LogRetry(ILogger logger, string name, Guid taskId, string node, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Checking in-flight tasks failed; the next tick tries again.")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception);
+}

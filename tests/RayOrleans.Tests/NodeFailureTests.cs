@@ -1,0 +1,35 @@
+using Orleans.TestingHost;
+using RayOrleans.Hosting;
+using RayOrleans.Tests.Fixtures;
+using RayOrleans.Tests.Functions;
+
+namespace RayOrleans.Tests;
+
+/// <summary>A node dies under running tasks: they are submitted again and finish on the survivor.</summary>
+public sealed class NodeFailureTests
+{
+    [Fact]
+    public async Task Tasks_on_a_node_that_dies_are_retried_on_another()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
+        await using var cluster = builder.Build();
+        await cluster.DeployAsync();
+        await using var ray = await Ray.AttachAsync(cluster.Client);
+        await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both nodes report");
+
+        var key = Probe.NewKey();
+        var refs = Enumerable.Range(0, 4).Select(_ => ray.Task(TestTasks.BlockThenReportNode, key).Remote()).ToList();
+        await Wait.UntilAsync(() => Probe.Count(key + ":started") == 4, "four tasks run on the two nodes");
+
+        var victim = cluster.Silos[1];
+        var victimNode = victim.SiloAddress.ToParsableString();
+        await cluster.KillSiloAsync(victim);
+        Probe.Open(key);
+
+        // The victim's two tasks are run again on the survivor once membership declares the victim dead.
+        var nodes = await ray.GetAsync(refs, TimeSpan.FromMinutes(2));
+        Assert.DoesNotContain(victimNode, nodes);
+        Assert.True(Probe.Count(key + ":started") >= 6, $"expected the two lost tasks to start again, saw {Probe.Count(key + ":started")} starts");
+    }
+}
