@@ -81,16 +81,29 @@ public sealed partial class Ray
             }
         });
         var host = builder.Build();
-        await host.StartAsync().ConfigureAwait(false);
         try
         {
+            // The Orleans client retries its gateways for as long as start runs; bound it, so a wrong
+            // address or cluster id fails with a message instead of hanging.
+            using var connect = new CancellationTokenSource(options.ConnectTimeout);
+            try
+            {
+                await host.StartAsync(connect.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (connect.IsCancellationRequested)
+            {
+                throw new TimeoutException(
+                    $"Could not connect to a RayOrleans cluster at '{address}' (cluster id '{options.ClusterId ?? "rayorleans"}') within {options.ConnectTimeout.TotalSeconds:0} s.");
+            }
+
             var ray = await AttachCoreAsync(host.Services.GetRequiredService<IClusterClient>(), options, host).ConfigureAwait(false);
             Volatile.Write(ref _driver, ray);
             return ray;
         }
         catch
         {
-            await host.StopAsync().ConfigureAwait(false);
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await host.StopAsync(stop.Token).ConfigureAwait(false);
             host.Dispose();
             throw;
         }

@@ -38,6 +38,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
 
     private async Task ExecuteAsync(ActorCall call)
     {
+        var inUserCode = false;
         try
         {
             var invoker = FunctionInvoker.Get(call.Method);
@@ -49,6 +50,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
             var args = await scheduler.ResolveArgumentsAsync(call.Args, invoker.ArgumentTypes, death).ConfigureAwait(false);
             var target = instance() ?? throw new InvalidOperationException("the actor has no instance");
             new WorkerContext(call.CallId, call.Name, Runtime, death, null, ResourceSet.Empty).Enter();
+            inUserCode = true;
             var result = invoker.Invoke(target, args, death);
             if (invoker.ReturnKind == ReturnKind.Awaitable)
             {
@@ -64,9 +66,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
         catch (Exception e)
         {
             // An exception in a method fails that call only; the actor lives on, as in Ray.
-            var error = e is RaySerializationException or TypeLoadException or MissingMethodException or NotSupportedException
-                ? RayRuntime.SystemError(call.CallId, call.Name, e.GetType().FullName!, e.Message)
-                : RayErrors.FromException(e, call.Name, call.CallId, scheduler.NodeRuntime.NodeId);
+            var error = RayRuntime.DescribeFailure(e, inUserCode, call.Name, call.CallId, scheduler.NodeRuntime.NodeId);
             await Runtime.PublishErrorAsync(call.CallId, 1, false, error).ConfigureAwait(false);
         }
     }

@@ -21,7 +21,12 @@ public static class RaySiloBuilderExtensions
             o.Validate();
             return true;
         });
-        services.AddSingleton(sp => new NodeResources(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<NodeOptions>>().Value.ToResourceSet()));
+        services.AddSingleton(sp =>
+        {
+            var node = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<NodeOptions>>().Value;
+            UserCodeResolver.Add(node.CodeDirectories);
+            return new NodeResources(node.ToResourceSet());
+        });
         services.AddSingleton<NodeObjectStore>();
         services.AddSingleton<NodeRuntime>();
         services.AddSingleton<LocalScheduler>();

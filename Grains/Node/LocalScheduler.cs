@@ -165,9 +165,7 @@ internal sealed partial class LocalScheduler
         }
         catch (Exception e)
         {
-            var error = e is RaySerializationException or TypeLoadException or MissingMethodException or NotSupportedException
-                ? RayRuntime.SystemError(spec.TaskId, spec.Name, e.GetType().FullName!, e.Message)
-                : RayErrors.FromException(e, spec.Name, spec.TaskId, NodeRuntime.NodeId);
+            var error = RayRuntime.DescribeFailure(e, run.InUserCode, spec.Name, spec.TaskId, NodeRuntime.NodeId);
             await Runtime.PublishErrorAsync(spec.TaskId, spec.NumReturns, spec.IsGenerator, error).ConfigureAwait(false);
         }
         finally
@@ -208,6 +206,7 @@ internal sealed partial class LocalScheduler
     {
         var spec = run.Spec;
         ctx.Enter();
+        run.InUserCode = true;
         var returned = invoker.Invoke(null, args, ctx.Cancellation);
         switch (invoker.ReturnKind)
         {
@@ -277,6 +276,7 @@ internal sealed partial class LocalScheduler
         public CancellationTokenSource Cancellation { get; } = new();
         public WorkerContext? Context { get; set; }
         public GeneratorWindow Window { get; } = new();
+        public bool InUserCode { get; set; }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cancelling '{Name}' ({TaskId}), force={Force}, recursive={Recursive}.")]

@@ -21,6 +21,12 @@ public sealed class NodeOptions
     /// <summary>Custom resources, name to amount (for example <c>{"accelerator_x": 2}</c>).</summary>
     public Dictionary<string, double> Resources { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Folders searched for user assemblies (remote functions and actor classes) that the node process was
+    /// not built with. Default: none.
+    /// </summary>
+    public List<string> CodeDirectories { get; set; } = [];
+
     internal static long MachineMemory => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
     /// <summary>The resources this node offers, with defaults filled in; throws naming a bad value.</summary>

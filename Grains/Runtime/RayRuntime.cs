@@ -60,21 +60,71 @@ internal sealed partial class RayRuntime
         }
 
         var node = Cluster.PickNode(spec.Resources, LocalNodeId, forActor: false);
-        if (node is null)
+        if (node is not null)
         {
-            _ = PublishErrorAsync(spec.TaskId, spec.NumReturns, spec.IsGenerator, SystemError(spec.TaskId, spec.Name,
-                "RayOrleans.InfeasibleTask", $"No node can ever run task '{spec.Name}': {Cluster.DescribeInfeasible(spec.Resources)}."));
-            return;
+            SubmitTo(spec, node);
+        }
+        else if (Cluster.Nodes.Count == 0 || retry)
+        {
+            // An empty view is a cluster between states (its view grain moving after a node died), not
+            // an answer: wait for nodes to report before calling the task infeasible.
+            _ = SubmitWhenANodeFitsAsync(spec);
+        }
+        else
+        {
+            _ = PublishInfeasibleAsync(spec);
+        }
+    }
+
+    private async Task SubmitWhenANodeFitsAsync(TaskSpec spec)
+    {
+        var deadline = DateTime.UtcNow + NodeWaitLimit;
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100).ConfigureAwait(false);
+            if (Cluster.PickNode(spec.Resources, LocalNodeId, forActor: false) is { } node)
+            {
+                SubmitTo(spec, node);
+                return;
+            }
         }
 
-        SubmitTo(spec, node);
+        await PublishInfeasibleAsync(spec).ConfigureAwait(false);
     }
+
+    /// <summary>How long a task waits for a fitting node to appear in an empty or shrunken view.</summary>
+    private static readonly TimeSpan NodeWaitLimit = TimeSpan.FromSeconds(30);
+
+    private Task PublishInfeasibleAsync(TaskSpec spec) =>
+        PublishErrorAsync(spec.TaskId, spec.NumReturns, spec.IsGenerator, SystemError(spec.TaskId, spec.Name,
+            "RayOrleans.InfeasibleTask", $"No node can ever run task '{spec.Name}': {Cluster.DescribeInfeasible(spec.Resources)}."));
 
     /// <summary>Sends a task to a given node, and remembers it there until it finishes, to send it again if that node dies.</summary>
     public void SubmitTo(TaskSpec spec, string node)
     {
         InFlight.Track(spec, node);
-        ObserveSend(Node(node).SubmitAsync(spec), spec.TaskId, spec.NumReturns, spec.IsGenerator, spec.Name);
+        var send = Node(node).SubmitAsync(spec);
+        if (send.IsCompletedSuccessfully)
+        {
+            return;
+        }
+
+        send.ContinueWith(
+            async t =>
+            {
+                var e = t.Exception!.GetBaseException();
+                if (e is OrleansMessageRejectionException)
+                {
+                    // The message never reached the node (it is going away): choose a node again.
+                    await Task.Delay(200).ConfigureAwait(false);
+                    SubmitTask(spec, retry: true);
+                    return;
+                }
+
+                LogSubmitFailed(_logger, spec.Name, spec.TaskId, e);
+                await PublishErrorAsync(spec.TaskId, spec.NumReturns, spec.IsGenerator, RayErrors.FromException(e, spec.Name, spec.TaskId, null)).ConfigureAwait(false);
+            },
+            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
     /// <summary>Tasks sent from here and not yet finished.</summary>
@@ -160,10 +210,8 @@ internal sealed partial class RayRuntime
     {
         if (bytes.Length <= Options.InlineThreshold)
         {
-            await Directory(id.TaskId).PublishAsync(id, new ObjectValue
-            {
-                Inline = bytes, Size = bytes.Length, ProducerNode = LocalNodeId, GeneratorCount = generatorCount,
-            }).ConfigureAwait(false);
+            var inline = new ObjectValue { Inline = bytes, Size = bytes.Length, ProducerNode = LocalNodeId, GeneratorCount = generatorCount };
+            await TransientRetry.RunAsync(() => Directory(id.TaskId).PublishAsync(id, inline)).ConfigureAwait(false);
             return;
         }
 
@@ -180,10 +228,8 @@ internal sealed partial class RayRuntime
             await WriteChunksAsync(Node(location), id, bytes).ConfigureAwait(false);
         }
 
-        await Directory(id.TaskId).PublishAsync(id, new ObjectValue
-        {
-            Location = location, Size = bytes.Length, ProducerNode = LocalNodeId ?? location, GeneratorCount = generatorCount,
-        }).ConfigureAwait(false);
+        var stored = new ObjectValue { Location = location, Size = bytes.Length, ProducerNode = LocalNodeId ?? location, GeneratorCount = generatorCount };
+        await TransientRetry.RunAsync(() => Directory(id.TaskId).PublishAsync(id, stored)).ConfigureAwait(false);
     }
 
     public Task PublishErrorAsync(Guid taskId, int numReturns, bool isGenerator, RayErrorInfo error)
@@ -191,7 +237,8 @@ internal sealed partial class RayRuntime
         var value = new ObjectValue { Error = error, ProducerNode = LocalNodeId };
         // A generator's failure ends its stream: the end record (index 0) carries the error.
         var ids = isGenerator ? [new ObjectId(taskId, 0)] : Enumerable.Range(1, Math.Max(numReturns, 1)).Select(i => new ObjectId(taskId, i));
-        return Directory(taskId).PublishManyAsync(ids.Select(id => KeyValuePair.Create(id, value)).ToArray());
+        var records = ids.Select(id => KeyValuePair.Create(id, value)).ToArray();
+        return TransientRetry.RunAsync(() => Directory(taskId).PublishManyAsync(records)).AsTask();
     }
 
     /// <summary>Waits until the object is ready (or failed); <see cref="GetTimeoutException"/> after <paramref name="timeout"/>.</summary>
@@ -396,6 +443,16 @@ internal sealed partial class RayRuntime
             return true;
         }
     }
+
+    /// <summary>
+    /// The error to publish for a failed task or call: what user code (or a dependency) threw keeps its
+    /// type and stack; a failure of the runtime before the code ran (function not found, arguments that
+    /// do not deserialize) is a system error naming what was wrong.
+    /// </summary>
+    public static RayErrorInfo DescribeFailure(Exception e, bool inUserCode, string name, Guid id, string? node) =>
+        inUserCode || e is RayException
+            ? RayErrors.FromException(e, name, id, node)
+            : SystemError(id, name, e.GetType().FullName!, e.Message);
 
     public static RayErrorInfo SystemError(Guid taskId, string name, string type, string message) => new()
     {

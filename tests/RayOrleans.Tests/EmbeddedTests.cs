@@ -21,4 +21,13 @@ public sealed class EmbeddedTests
         await using var ray = await Ray.InitAsync(new RayInitOptions { NumCpus = 2 });
         Assert.Equal(100, await ray.Task(TestTasks.Nest, 100).Remote().GetAsync(TimeSpan.FromMinutes(2)));
     }
+
+    [Fact]
+    public async Task Connecting_to_an_address_where_no_cluster_runs_fails_within_the_timeout()
+    {
+        var port = Hosting.FreePort.Next();
+        var e = await Assert.ThrowsAsync<TimeoutException>(() =>
+            Ray.InitAsync($"127.0.0.1:{port}", new RayInitOptions { ConnectTimeout = TimeSpan.FromSeconds(3) }));
+        Assert.Contains($"127.0.0.1:{port}", e.Message);
+    }
 }

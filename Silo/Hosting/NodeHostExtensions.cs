@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.Sockets;
+using Orleans.Configuration;
+using RayOrleans.Hosting;
+
+namespace RayOrleans.Silo.Hosting;
+
+/// <summary>Turns a web application host into a RayOrleans node: an Orleans silo with the Ray node services, and Kestrel on loopback.</summary>
+internal static class NodeHostExtensions
+{
+    /// <summary>Adds the silo (cluster, endpoints, membership, node resources) and binds Kestrel as <paramref name="options"/> say.</summary>
+    public static WebApplicationBuilder AddRayNodeHost(this WebApplicationBuilder builder, SiloHostOptions options)
+    {
+        EnsureFree(options.ListenAddress, options.SiloPort, "--silo-port");
+        EnsureFree(options.ListenAddress, options.GatewayPort, "--gateway-port");
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = options.ClusterId;
+                o.ServiceId = options.ServiceId;
+            });
+            silo.Configure<EndpointOptions>(o =>
+            {
+                o.AdvertisedIPAddress = options.AdvertisedAddress;
+                o.SiloPort = options.SiloPort;
+                o.GatewayPort = options.GatewayPort;
+                o.SiloListeningEndpoint = new IPEndPoint(options.ListenAddress, options.SiloPort);
+                o.GatewayListeningEndpoint = new IPEndPoint(options.ListenAddress, options.GatewayPort);
+            });
+
+            switch (options.Clustering)
+            {
+                case ClusteringProvider.Redis:
+                    var redis = options.ToRedisConfiguration();
+                    silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
+                    break;
+                default:
+                    // Development membership with this silo as the primary: what UseLocalhostClustering does,
+                    // but at the advertised address rather than always 127.0.0.1.
+                    silo.UseDevelopmentClustering(new IPEndPoint(options.AdvertisedAddress, options.SiloPort));
+                    break;
+            }
+
+            // The node runtime keeps its own NodeOptions; copy ours in, the same values the start line prints.
+            var node = options.ToNodeOptions();
+            silo.AddRayNode(n =>
+            {
+                n.NumCpus = node.NumCpus;
+                n.NumGpus = node.NumGpus;
+                n.Memory = node.Memory;
+                n.ObjectStoreMemory = node.ObjectStoreMemory;
+                n.CodeDirectories = node.CodeDirectories;
+                foreach (var (name, amount) in node.Resources)
+                {
+                    n.Resources[name] = amount;
+                }
+            });
+        });
+
+        // The HTTP endpoint has no authentication, so it listens on loopback only, whatever ASPNETCORE_URLS says.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, options.HttpPort));
+        return builder;
+    }
+
+    /// <summary>
+    /// Fails when another process listens on the port. Orleans' listeners set ReuseAddress, which .NET on
+    /// Linux maps to SO_REUSEPORT too, so a second node on a taken port would start and the kernel would
+    /// split connections between the two; a plain bind here still fails on such a port.
+    /// </summary>
+    private static void EnsureFree(IPAddress address, int port, string option)
+    {
+        var probe = new TcpListener(address, port);
+        try
+        {
+            probe.Start();
+        }
+        catch (SocketException e)
+        {
+            throw new NodeStartException($"{option}: {address}:{port} is not available ({e.Message}); is another node running there?", e);
+        }
+        finally
+        {
+            probe.Stop();
+        }
+    }
+}
+
+/// <summary>The node cannot start on this machine as configured (a port in use); the host exits with code 1.</summary>
+internal sealed class NodeStartException(string message, Exception innerException) : Exception(message, innerException);

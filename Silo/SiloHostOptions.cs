@@ -1,0 +1,265 @@
+using System.Net;
+using RayOrleans.Node;
+using RayOrleans.Silo.Configuration;
+using StackExchange.Redis;
+
+namespace RayOrleans.Silo;
+
+/// <summary>
+/// How a RayOrleans node host is set up: the cluster it joins, the endpoints it opens and the resources it
+/// offers. Bound from the <c>Ray</c> configuration section, which appsettings.json, <c>RAY_*</c> environment
+/// variables and command-line switches fill, later ones winning; <see cref="SiloHostSwitches"/> names each
+/// property's switch (<c>--silo-port</c>) and variable (<c>RAY_SILO_PORT</c>).
+/// </summary>
+internal sealed class SiloHostOptions
+{
+    /// <summary>The configuration section the options bind from.</summary>
+    public const string SectionName = "Ray";
+
+    /// <summary>Orleans cluster id: silos and drivers with the same id form one cluster. Default "rayorleans", as drivers assume.</summary>
+    public string ClusterId { get; set; } = "rayorleans";
+
+    /// <summary>Orleans service id. Default "rayorleans", as drivers assume.</summary>
+    public string ServiceId { get; set; } = "rayorleans";
+
+    /// <summary>Port silos talk to each other on. Default 11111 (Orleans' default). Range 1 to 65535.</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Port drivers (Orleans clients) connect to. Default 30000 (Orleans' default). Range 1 to 65535.</summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>
+    /// Port of the HTTP endpoint (<c>/healthz</c>, <c>/api/nodes</c>), always on 127.0.0.1 because it has no
+    /// authentication. Default 8265, the port of Ray's dashboard. Range 1 to 65535.
+    /// </summary>
+    public int HttpPort { get; set; } = 8265;
+
+    /// <summary>
+    /// How silos find each other. Default <see cref="ClusteringProvider.Localhost"/>: in-memory membership of
+    /// this one silo. <see cref="ClusteringProvider.Redis"/> keeps membership in <see cref="Redis"/>, so
+    /// any number of silos and drivers can join.
+    /// </summary>
+    public ClusteringProvider Clustering { get; set; } = ClusteringProvider.Localhost;
+
+    /// <summary>
+    /// StackExchange.Redis connection string used with <see cref="ClusteringProvider.Redis"/>; a leading
+    /// <c>redis://</c>, as drivers write the address, is accepted. Default "127.0.0.1:6379".
+    /// </summary>
+    public string Redis { get; set; } = "127.0.0.1:6379";
+
+    /// <summary>
+    /// IP address other silos and drivers reach this silo at; it is published in the membership table.
+    /// Default 127.0.0.1, so a node is reachable from this machine only until told otherwise.
+    /// </summary>
+    public string AdvertisedIp { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// IP address the silo and gateway listeners bind to. Default: <see cref="AdvertisedIp"/>. Set 0.0.0.0
+    /// where the advertised address is not a local one (a container behind NAT).
+    /// </summary>
+    public string? ListenIp { get; set; }
+
+    /// <summary>CPUs the node offers. Default: the machine's processor count (as <see cref="NodeOptions.NumCpus"/>). At least 0.</summary>
+    public double? NumCpus { get; set; }
+
+    /// <summary>GPUs the node offers. Default 0 (as <see cref="NodeOptions.NumGpus"/>). At least 0.</summary>
+    public double NumGpus { get; set; }
+
+    /// <summary>Memory (bytes) the node offers to tasks and actors. Default: 70% of the memory the process may use. At least 0.</summary>
+    public long? Memory { get; set; }
+
+    /// <summary>Bytes the node's object store may hold. Default: 30% of the memory the process may use. More than 0.</summary>
+    public long? ObjectStoreMemory { get; set; }
+
+    /// <summary>
+    /// Custom resources, name to amount. On the command line and in <c>RAY_RESOURCES</c> a JSON object
+    /// (<c>{"accelerator_x": 2}</c>); in appsettings.json an object. Default none. CPU, GPU and memory
+    /// have their own options.
+    /// </summary>
+    public Dictionary<string, double> Resources { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Folders, separated by ';', searched for user assemblies (tasks and actors). Default: none.</summary>
+    public string? CodeDir { get; set; }
+
+    /// <summary>The folders of <see cref="CodeDir"/>.</summary>
+    public IReadOnlyList<string> CodeDirectories =>
+        (CodeDir ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>The parsed <see cref="AdvertisedIp"/>; valid after <see cref="Validate"/>.</summary>
+    public IPAddress AdvertisedAddress => IPAddress.Parse(AdvertisedIp);
+
+    /// <summary>The parsed <see cref="ListenIp"/>, or <see cref="AdvertisedAddress"/> when unset; valid after <see cref="Validate"/>.</summary>
+    public IPAddress ListenAddress => string.IsNullOrWhiteSpace(ListenIp) ? AdvertisedAddress : IPAddress.Parse(ListenIp);
+
+    /// <summary>The node's resources as the node runtime takes them.</summary>
+    public NodeOptions ToNodeOptions()
+    {
+        var node = new NodeOptions
+        {
+            NumCpus = NumCpus, NumGpus = NumGpus, Memory = Memory, ObjectStoreMemory = ObjectStoreMemory, CodeDirectories = [.. CodeDirectories],
+        };
+        foreach (var (name, amount) in Resources)
+        {
+            node.Resources[name] = amount;
+        }
+
+        return node;
+    }
+
+    /// <summary>The parsed <see cref="Redis"/> connection string; throws naming <c>--redis</c> when it does not parse.</summary>
+    public ConfigurationOptions ToRedisConfiguration()
+    {
+        var text = Redis.Trim();
+        if (text.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
+        {
+            text = text["redis://".Length..];
+        }
+
+        try
+        {
+            var configuration = ConfigurationOptions.Parse(text);
+            if (configuration.EndPoints.Count == 0)
+            {
+                throw InvalidSiloOptionException.For(nameof(Redis), $"'{Redis}' names no Redis server; expected host:port.");
+            }
+
+            return configuration;
+        }
+        catch (ArgumentException e)
+        {
+            throw InvalidSiloOptionException.For(nameof(Redis), $"'{Redis}' is not a Redis connection string: {e.Message}");
+        }
+    }
+
+    /// <summary>Checks every value; throws <see cref="InvalidSiloOptionException"/> naming the first bad one's switch.</summary>
+    public void Validate()
+    {
+        RequireText(nameof(ClusterId), ClusterId);
+        foreach (var directory in CodeDirectories)
+        {
+            if (!Directory.Exists(directory))
+            {
+                throw InvalidSiloOptionException.For(nameof(CodeDir), $"'{directory}' is not a folder.");
+            }
+        }
+
+        RequireText(nameof(ServiceId), ServiceId);
+        RequirePort(nameof(SiloPort), SiloPort);
+        RequirePort(nameof(GatewayPort), GatewayPort);
+        RequirePort(nameof(HttpPort), HttpPort);
+        if (SiloPort == GatewayPort || SiloPort == HttpPort || GatewayPort == HttpPort)
+        {
+            throw new InvalidSiloOptionException(
+                $"--silo-port ({SiloPort}), --gateway-port ({GatewayPort}) and --http-port ({HttpPort}) must differ.");
+        }
+
+        if (!Enum.IsDefined(Clustering))
+        {
+            throw InvalidSiloOptionException.For(nameof(Clustering), $"'{Clustering}' is not a clustering provider; expected localhost or redis.");
+        }
+
+        if (Clustering == ClusteringProvider.Redis)
+        {
+            ToRedisConfiguration();
+        }
+
+        RequireAddress(nameof(AdvertisedIp), AdvertisedIp);
+        if (IPAddress.Parse(AdvertisedIp) is var advertised && (advertised.Equals(IPAddress.Any) || advertised.Equals(IPAddress.IPv6Any)))
+        {
+            throw InvalidSiloOptionException.For(nameof(AdvertisedIp), $"'{AdvertisedIp}' cannot be advertised; give the address others reach this machine at (bind to all addresses with --listen-ip 0.0.0.0).");
+        }
+
+        if (!string.IsNullOrWhiteSpace(ListenIp))
+        {
+            RequireAddress(nameof(ListenIp), ListenIp);
+        }
+
+        if (NumCpus is { } cpus)
+        {
+            RequireAmount(nameof(NumCpus), cpus);
+        }
+
+        RequireAmount(nameof(NumGpus), NumGpus);
+        if (Memory < 0)
+        {
+            throw InvalidSiloOptionException.For(nameof(Memory), $"{Memory} is negative; expected a number of bytes.");
+        }
+
+        if (ObjectStoreMemory <= 0)
+        {
+            throw InvalidSiloOptionException.For(nameof(ObjectStoreMemory), $"{ObjectStoreMemory} is not a positive number of bytes.");
+        }
+
+        foreach (var (name, amount) in Resources)
+        {
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                throw InvalidSiloOptionException.For(nameof(Resources), "a resource name is empty.");
+            }
+
+            if (name is Messages.ResourceSet.Cpu or Messages.ResourceSet.Gpu or Messages.ResourceSet.Memory)
+            {
+                throw InvalidSiloOptionException.For(nameof(Resources), $"'{name}' has its own option (--num-cpus, --num-gpus, --memory).");
+            }
+
+            if (!double.IsFinite(amount) || amount < 0)
+            {
+                throw InvalidSiloOptionException.For(nameof(Resources), $"'{name}' is {amount}; expected a finite amount of at least 0.");
+            }
+        }
+
+        try
+        {
+            // The node runtime's own check, so a rule added there is never silently skipped here.
+            ToNodeOptions().ToResourceSet();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidSiloOptionException($"the node's resources are invalid: {e.Message}", e);
+        }
+    }
+
+    private static void RequireText(string property, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            throw InvalidSiloOptionException.For(property, "must not be empty.");
+        }
+    }
+
+    private static void RequirePort(string property, int port)
+    {
+        if (port is < 1 or > 65535)
+        {
+            throw InvalidSiloOptionException.For(property, $"{port} is not a TCP port; expected 1 to 65535.");
+        }
+    }
+
+    private static void RequireAddress(string property, string? value)
+    {
+        // TryParse also takes legacy forms ("1.2.3" is 1.2.0.3), which are surely typos here.
+        if (!IPAddress.TryParse(value, out var address)
+            || (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && value!.Trim().Split('.').Length != 4))
+        {
+            throw InvalidSiloOptionException.For(property, $"'{value}' is not an IP address (for example 10.0.0.5).");
+        }
+    }
+
+    private static void RequireAmount(string property, double amount)
+    {
+        if (!double.IsFinite(amount) || amount < 0)
+        {
+            throw InvalidSiloOptionException.For(property, $"{amount} is not a finite amount of at least 0.");
+        }
+    }
+}
+
+/// <summary>Where a node keeps cluster membership.</summary>
+internal enum ClusteringProvider
+{
+    /// <summary>In-memory membership of this one silo: a single-node cluster for development.</summary>
+    Localhost,
+
+    /// <summary>Membership in Redis (Microsoft.Orleans.Clustering.Redis): silos on any machines join one cluster.</summary>
+    Redis,
+}

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using RayOrleans.Hosting;
+
+namespace RayOrleans.Tests.Fixtures;
+
+/// <summary>
+/// A real cluster: a redis-server and silo host processes (<c>Silo/</c>, as built beside these tests) joined
+/// through Redis membership, on free loopback ports, with this test assembly as their user code. Everything
+/// it starts is killed on dispose.
+/// </summary>
+public sealed class ProcessCluster : IAsyncDisposable
+{
+    private readonly List<Process> _processes = [];
+
+    private ProcessCluster(int redisPort, string clusterId)
+    {
+        RedisPort = redisPort;
+        ClusterId = clusterId;
+    }
+
+    public int RedisPort { get; }
+
+    public string ClusterId { get; }
+
+    public string Address => $"redis://127.0.0.1:{RedisPort}";
+
+    public List<(Process Process, string NodeId)> Silos { get; } = [];
+
+    public static async Task<ProcessCluster> StartAsync(int silos, int cpusPerSilo)
+    {
+        var redis = FindOnPath("redis-server") ?? throw new InvalidOperationException(
+            "redis-server is not installed; eng/test.sh installs it (apt-get install redis-server).");
+        var cluster = new ProcessCluster(FreePort.Next(), "proc-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var server = cluster.Start(redis, $"--port {cluster.RedisPort} --bind 127.0.0.1 --save \"\" --appendonly no", "Ready to accept connections", out var ready);
+            await ready.WaitAsync(Wait.Deadline);
+            for (var i = 0; i < silos; i++)
+            {
+                await cluster.StartSiloAsync(cpusPerSilo);
+            }
+
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task StartSiloAsync(int cpus)
+    {
+        var codeDir = AppContext.BaseDirectory;
+        var args = $"exec \"{SiloPath()}\" --clustering redis --redis 127.0.0.1:{RedisPort} --cluster-id {ClusterId} " +
+                   $"--silo-port {FreePort.Next()} --gateway-port {FreePort.Next()} --http-port {FreePort.Next()} --num-cpus {cpus} --code-dir \"{codeDir}\"";
+        var process = Start("dotnet", args, " started: ", out var started);
+        var line = await started.WaitAsync(TimeSpan.FromSeconds(60));
+        // "RayOrleans node <id> started: ..."
+        var nodeId = line.Split(' ')[2];
+        Silos.Add((process, nodeId));
+    }
+
+    /// <summary>kill -9 of one silo process.</summary>
+    public void Kill(int silo) => Silos[silo].Process.Kill(entireProcessTree: true);
+
+    private Process Start(string file, string arguments, string readyText, out Task<string> ready)
+    {
+        var seen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = new Process
+        {
+            StartInfo = new ProcessStartInfo(file, arguments)
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            },
+            EnableRaisingEvents = true,
+        };
+        var log = new System.Text.StringBuilder();
+        void OnLine(string? text)
+        {
+            if (text is null)
+            {
+                return;
+            }
+
+            lock (log)
+            {
+                log.AppendLine(text);
+            }
+
+            if (text.Contains(readyText, StringComparison.Ordinal))
+            {
+                seen.TrySetResult(text);
+            }
+        }
+
+        process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        process.Exited += (_, _) =>
+        {
+            lock (log)
+            {
+                seen.TrySetException(new InvalidOperationException($"{file} exited with {process.ExitCode} before it was ready:\n{log}"));
+            }
+        };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _processes.Add(process);
+        ready = seen.Task;
+        return process;
+    }
+
+    private static string SiloPath()
+    {
+        // tests/RayOrleans.Tests/bin/<Configuration>/net10.0/ -> Silo/bin/<Configuration>/net10.0/
+        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var framework = here.Name;
+        var configuration = here.Parent!.Name;
+        var root = here.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
+        var path = Path.Combine(root, "Silo", "bin", configuration, framework, "RayOrleans.Silo.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"The silo host is not built at {path}.");
+    }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in _processes)
+        {
+            try
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                    await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                }
+            }
+            catch (Exception)
+            {
+                // Already gone.
+            }
+
+            process.Dispose();
+        }
+    }
+}
