@@ -19,6 +19,10 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<bool> CancelAsync(Guid taskId, bool force, bool recursive);
 
+    /// <summary>Which of <paramref name="taskIds"/> this node holds, queued or running (a task passed on here by a node that died is still here).</summary>
+    [AlwaysInterleave]
+    Task<Guid[]> FilterKnownTasksAsync(Guid[] taskIds);
+
     /// <summary>Reads part of an object held in this node's store.</summary>
     [AlwaysInterleave]
     Task<byte[]> ReadObjectAsync(ObjectId id, long offset, int count);

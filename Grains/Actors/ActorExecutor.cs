@@ -16,6 +16,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
 
     public async Task<object> ConstructAsync(ActorSpec spec)
     {
+        WorkerContext.Leave();
         var ctor = FunctionInvoker.Get(spec.Constructor);
         var args = await scheduler.ResolveArgumentsAsync(spec.Args, ctor.ArgumentTypes, death).ConfigureAwait(false);
         new WorkerContext(Guid.Empty, spec.ClassName + ".ctor", Runtime, death, null, ResourceSet.Empty).Enter();
@@ -24,6 +25,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
 
     public async Task ConsumeAsync(ChannelReader<ActorCall> calls)
     {
+        WorkerContext.Leave();
         try
         {
             await foreach (var call in calls.ReadAllAsync(death).ConfigureAwait(false))

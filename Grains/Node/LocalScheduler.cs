@@ -15,11 +15,14 @@ namespace RayOrleans.Node;
 internal sealed partial class LocalScheduler
 {
     private const int TombstoneLimit = 10_000;
+    private static readonly TimeSpan SpillPassInterval = TimeSpan.FromMilliseconds(500);
 
     private readonly ConcurrentDictionary<Guid, TaskRun> _tasks = new();
     private readonly ConcurrentDictionary<Guid, byte> _cancelledEarly = new();
     private readonly ConcurrentQueue<Guid> _tombstoneOrder = new();
     private readonly ILogger<LocalScheduler> _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private int _spillPassStarted;
     private int _running;
     private int _actors;
 
@@ -98,6 +101,8 @@ internal sealed partial class LocalScheduler
         return true;
     }
 
+    public Guid[] FilterKnown(Guid[] taskIds) => taskIds.Where(_tasks.ContainsKey).ToArray();
+
     public void Acknowledge(Guid taskId, int consumed)
     {
         if (_tasks.TryGetValue(taskId, out var run))
@@ -108,6 +113,7 @@ internal sealed partial class LocalScheduler
 
     private async Task RunAsync(TaskRun run)
     {
+        WorkerContext.Leave();
         var spec = run.Spec;
         var token = run.Cancellation.Token;
         try
@@ -127,11 +133,10 @@ internal sealed partial class LocalScheduler
             }
 
             token.ThrowIfCancellationRequested();
-            if (spec.Spillbacks == 0 && !Resources.CanAcquireNow(spec.Resources) &&
-                NodeRuntime.Cluster.PickSpillback(spec.Resources, NodeRuntime.NodeId) is { } other)
+            if (await AcquireOrSpillAsync(run, token).ConfigureAwait(false) is { } other)
             {
                 // Busy here, free there: pass the task on once rather than queue it (Ray's spillback).
-                // Its arguments are already resolved there too, from wherever they live.
+                // Its arguments are resolved there again, from wherever they live.
                 _tasks.TryRemove(spec.TaskId, out _);
                 Runtime.SubmitTo(spec with { Spillbacks = 1 }, other);
                 return;
@@ -139,7 +144,11 @@ internal sealed partial class LocalScheduler
 
             for (var attempt = 0; ; attempt++)
             {
-                await Resources.AcquireAsync(spec.Resources, priority: false, token).ConfigureAwait(false);
+                if (attempt > 0)
+                {
+                    await Resources.AcquireAsync(spec.Resources, priority: false, token).ConfigureAwait(false);
+                }
+
                 Interlocked.Increment(ref _running);
                 try
                 {
@@ -173,6 +182,95 @@ internal sealed partial class LocalScheduler
             _tasks.TryRemove(spec.TaskId, out _);
         }
     }
+
+    /// <summary>
+    /// Takes the task's resources here, or names another node to pass it to: at once when this node is
+    /// busy and another reports room, or later while it waits, when the spill pass finds room elsewhere.
+    /// A task already passed on once waits here.
+    /// </summary>
+    private async Task<string?> AcquireOrSpillAsync(TaskRun run, CancellationToken token)
+    {
+        var spec = run.Spec;
+        if (spec.Spillbacks > 0)
+        {
+            await Resources.AcquireAsync(spec.Resources, priority: false, token).ConfigureAwait(false);
+            return null;
+        }
+
+        if (!Resources.CanAcquireNow(spec.Resources) && NodeRuntime.Cluster.PickSpillback(spec.Resources, NodeRuntime.NodeId) is { } now)
+        {
+            return now;
+        }
+
+        using var spill = CancellationTokenSource.CreateLinkedTokenSource(token);
+        run.Spill = spill;
+        try
+        {
+            EnsureSpillPass();
+            await Resources.AcquireAsync(spec.Resources, priority: false, spill.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested && run.SpillTarget is { } target)
+        {
+            return target;
+        }
+        finally
+        {
+            run.Spill = null;
+        }
+    }
+
+    private void EnsureSpillPass()
+    {
+        if (Interlocked.Exchange(ref _spillPassStarted, 1) == 0)
+        {
+            _ = Task.Run(SpillPassAsync);
+        }
+    }
+
+    /// <summary>
+    /// Twice a second, moves waiting tasks to nodes whose latest reports show room for them (one timer per
+    /// node, not one per waiting task, so a million queued tasks cost one pass).
+    /// </summary>
+    private async Task SpillPassAsync()
+    {
+        WorkerContext.Leave();
+        using var timer = new PeriodicTimer(SpillPassInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                foreach (var run in _tasks.Values)
+                {
+                    if (run.Spill is not { } spill || run.SpillTarget is not null)
+                    {
+                        continue;
+                    }
+
+                    if (NodeRuntime.Cluster.PickSpillback(run.Spec.Resources, NodeRuntime.NodeId) is not { } target)
+                    {
+                        break;
+                    }
+
+                    run.SpillTarget = target;
+                    try
+                    {
+                        spill.Cancel();
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        // It got its resources here meanwhile.
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Stops the background spill pass (the node is shutting down).</summary>
+    public void Stop() => _stopping.Cancel();
 
     /// <summary>Waits for ref arguments (holding no resources) and deserializes every argument.</summary>
     public async Task<object?[]> ResolveArgumentsAsync(TaskArg[] args, Type[] types, CancellationToken token)
@@ -277,6 +375,8 @@ internal sealed partial class LocalScheduler
         public WorkerContext? Context { get; set; }
         public GeneratorWindow Window { get; } = new();
         public bool InUserCode { get; set; }
+        public volatile CancellationTokenSource? Spill;
+        public volatile string? SpillTarget;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cancelling '{Name}' ({TaskId}), force={Force}, recursive={Recursive}.")]

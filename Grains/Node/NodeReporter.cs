@@ -85,6 +85,7 @@ internal sealed partial class NodeReporter : ILifecycleParticipant<ISiloLifecycl
             LogReportFailed(_logger, e);
         }
 
+        _scheduler.Stop();
         await _node.Runtime.StopAsync().ConfigureAwait(false);
         await _node.Cluster.DisposeAsync().ConfigureAwait(false);
     }

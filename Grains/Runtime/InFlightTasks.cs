@@ -41,6 +41,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
     private async Task LoopAsync()
     {
+        WorkerContext.Leave();
         using var timer = new PeriodicTimer(Tick);
         var ticks = 0;
         try
@@ -85,6 +86,8 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         }
 
         var unfinished = await DropFinishedAsync(dead).ConfigureAwait(false);
+        var active = hosts.Where(h => h.Value == SiloStatus.Active).Select(h => h.Key.ToParsableString()).ToList();
+        unfinished = await DropHeldElsewhereAsync(unfinished, active).ConfigureAwait(false);
         foreach (var entry in unfinished)
         {
             var spec = entry.Spec;
@@ -125,6 +128,56 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         }
 
         return unfinished;
+    }
+
+    /// <summary>
+    /// Drops the entries whose task a live node holds: the dead node had passed it on (spillback) before it
+    /// died, so it is not lost and must not run twice. The entry follows the task to its node.
+    /// </summary>
+    private async Task<List<Entry>> DropHeldElsewhereAsync(List<Entry> entries, List<string> live)
+    {
+        if (entries.Count == 0)
+        {
+            return entries;
+        }
+
+        // The live nodes come from membership, not the cluster view: the view can be empty for a moment
+        // after a node death (its grain moving), and asking no one would run every task twice.
+        var ids = entries.Select(e => e.Spec.TaskId).ToArray();
+        var held = await Task.WhenAll(live.Select(async node =>
+        {
+            try
+            {
+                return (node, ids: await _runtime.Node(node).FilterKnownTasksAsync(ids).ConfigureAwait(false));
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException)
+            {
+                return (node, ids: Array.Empty<Guid>());
+            }
+        })).ConfigureAwait(false);
+        var holder = new Dictionary<Guid, string>();
+        foreach (var (node, found) in held)
+        {
+            foreach (var id in found)
+            {
+                holder[id] = node;
+            }
+        }
+
+        var lost = new List<Entry>();
+        foreach (var entry in entries)
+        {
+            if (holder.TryGetValue(entry.Spec.TaskId, out var node))
+            {
+                _entries[entry.Spec.TaskId] = entry with { Node = node };
+            }
+            else
+            {
+                lost.Add(entry);
+            }
+        }
+
+        return lost;
     }
 
     private static ObjectId FirstResult(TaskSpec spec) => new(spec.TaskId, spec.IsGenerator ? 0 : 1);

@@ -47,6 +47,13 @@ internal sealed class WorkerContext
     public void Enter() => CurrentContext.Value = this;
 
     /// <summary>
+    /// Clears the context for the rest of this async flow. Runtime work that may have been started from
+    /// inside a task (a local grain call, a background loop) calls this first: the context flows with the
+    /// execution context, and a get there must not release the CPU of the task that happened to start it.
+    /// </summary>
+    public static void Leave() => CurrentContext.Value = null;
+
+    /// <summary>
     /// Waits for <paramref name="wait"/> with the task's CPU released, so tasks it waits on can use it: this
     /// is what lets nested tasks 100 levels deep finish on a 2-CPU node. The CPU is taken back (ahead of
     /// queued tasks) before the caller continues, so the node never runs more than it has.

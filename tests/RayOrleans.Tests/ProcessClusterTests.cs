@@ -30,7 +30,9 @@ public sealed class ProcessClusterTests
             FileGate.Open(folder);
             var ranOn = await ray.GetAsync(gated, TimeSpan.FromMinutes(2));
             Assert.All(ranOn, n => Assert.Equal(cluster.Silos[0].NodeId, n));
-            Assert.Equal(6, FileGate.Started(folder));
+            // The two lost tasks started again. Retries are at-least-once, as in Ray: a task that was on its
+            // way from the dead node to the live one when it died may start once more, never fewer.
+            Assert.InRange(FileGate.Started(folder), 6, 8);
         }
         finally
         {

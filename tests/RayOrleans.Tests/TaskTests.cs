@@ -120,4 +120,16 @@ public sealed class TaskTests(TwoNodeCluster fixture)
         Assert.Equal([1, 2, 3], values);
         Assert.Equal("generator broke", e.RemoteMessage);
     }
+
+    [Fact]
+    public async Task Nodes_never_run_more_tasks_at_once_than_they_have_cpus()
+    {
+        // Nested gets release and take back CPUs; afterwards the accounting must still be exact.
+        Assert.Equal(100, await Ray.Task(TestTasks.Nest, 100).Remote().GetAsync(Wait.Deadline));
+        Assert.Equal(Enumerable.Range(0, 8).Sum(i => i * i + 1), await Ray.Task(TestTasks.FanOutAndGet, 8).Remote().GetAsync(Wait.Deadline));
+
+        var key = Probe.NewKey();
+        var atOnce = await Ray.GetAsync(Enumerable.Range(0, 24).Select(_ => Ray.Task(TestTasks.Occupy, key).Remote()), Wait.Deadline);
+        Assert.All(atOnce, n => Assert.InRange(n, 1, 2));
+    }
 }

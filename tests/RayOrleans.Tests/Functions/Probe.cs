@@ -14,6 +14,8 @@ public static class Probe
 
     public static int Increment(string key) => Counters.AddOrUpdate(key, 1, (_, v) => v + 1);
 
+    public static int Add(string key, int delta) => Counters.AddOrUpdate(key, delta, (_, v) => v + delta);
+
     public static int Count(string key) => Counters.GetValueOrDefault(key);
 
     public static Task Gate(string key) =>

@@ -77,6 +77,25 @@ public static class TestTasks
         return node;
     }
 
+    /// <summary>Holds its CPU briefly and returns how many tasks ran on its node at once, itself included.</summary>
+    public static async Task<int> Occupy(string key)
+    {
+        var running = key + ":" + Ray.Current.NodeId;
+        var atOnce = Probe.Add(running, 1);
+        await Task.Delay(30);
+        Probe.Add(running, -1);
+        return atOnce;
+    }
+
+    /// <summary>Submits nested tasks with ref arguments and gets them, several at once, from inside a task.</summary>
+    public static async Task<int> FanOutAndGet(int width)
+    {
+        var ray = Ray.Current;
+        var squares = Enumerable.Range(0, width).Select(i => ray.Task(Square, i).Remote()).ToList();
+        var sums = squares.Select(s => ray.Task(Add, s, 1).Remote());
+        return (await ray.GetAsync(sums)).Sum();
+    }
+
     public static int MarkRan(string key) => Probe.Increment(key);
 
     public static async Task<int> WaitForCancel(string key, CancellationToken cancellation)
