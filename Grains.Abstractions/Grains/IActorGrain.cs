@@ -10,9 +10,12 @@ public interface IActorGrain : IGrainWithGuidKey
     [AlwaysInterleave]
     Task CreateAsync(ActorSpec spec);
 
-    /// <summary>Queues a method call; returns once queued. The result is published as <c>ObjectId(call.CallId, 1)</c>.</summary>
+    /// <summary>
+    /// Queues a method call; returns once queued, with the node the actor lives on (so the caller can tell
+    /// when the call is lost with that node). The result is published as <c>ObjectId(call.CallId, 1)</c>.
+    /// </summary>
     [AlwaysInterleave]
-    Task SubmitAsync(ActorCall call);
+    Task<string> SubmitAsync(ActorCall call);
 
     /// <summary>Kills the actor: pending and later calls fail with <c>ActorDiedException</c>; without <paramref name="noRestart"/> it restarts if it may.</summary>
     [AlwaysInterleave]

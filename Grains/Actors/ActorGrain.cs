@@ -87,11 +87,13 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         }
     }
 
-    public Task SubmitAsync(ActorCall call)
+    public async Task<string> SubmitAsync(ActorCall call)
     {
+        var node = _scheduler.NodeRuntime.NodeId;
         if (_state == "DEAD")
         {
-            return PublishDeadAsync(call);
+            await PublishDeadAsync(call);
+            return node;
         }
 
         if (!_callers.TryGetValue(call.CallerId, out var caller))
@@ -114,7 +116,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
             _ = FailIfNeverCreatedAsync();
         }
 
-        return Task.CompletedTask;
+        return node;
     }
 
     private async Task FailIfNeverCreatedAsync()

@@ -5,10 +5,11 @@ using RayOrleans.Messages;
 namespace RayOrleans.Runtime;
 
 /// <summary>
-/// The tasks this process sent to a node and has not yet seen finish: when that node dies (as Orleans
-/// membership declares it, not merely late with its reports), each such task is sent again elsewhere
-/// under the same id, up to its <c>MaxRetries</c>, or fails with a NodeDied error. Finished tasks are
-/// dropped from the table in batches. A node that passes a task on (spillback) tracks it the same way.
+/// The tasks and actor calls this process sent and has not yet seen finish. When the node holding one dies
+/// (as Orleans membership declares it, not merely late with its reports), a task is sent again elsewhere
+/// under the same id, up to its <c>MaxRetries</c>, or fails with a NodeDied error; an actor call fails with
+/// <see cref="ActorDiedException"/> instead of leaving its caller waiting. Finished entries are dropped in
+/// batches. A node that passes a task on (spillback) tracks it the same way.
 /// </summary>
 internal sealed partial class InFlightTasks : IAsyncDisposable
 {
@@ -32,7 +33,27 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
     public void Track(TaskSpec spec, string node)
     {
-        _entries.AddOrUpdate(spec.TaskId, _ => new Entry(spec, node), (_, e) => e with { Node = node });
+        _entries.AddOrUpdate(spec.TaskId, _ => new Entry(spec.TaskId, spec.Name, node, spec), (_, e) => e with { Node = node });
+        EnsureLoop();
+    }
+
+    /// <summary>Tracks an actor call; its node is known once the actor acknowledges it (<see cref="SetNode"/>).</summary>
+    public void TrackActorCall(Guid callId, string name)
+    {
+        _entries[callId] = new Entry(callId, name, null, null);
+        EnsureLoop();
+    }
+
+    public void SetNode(Guid id, string node)
+    {
+        if (_entries.TryGetValue(id, out var entry))
+        {
+            _entries.TryUpdate(id, entry with { Node = node }, entry);
+        }
+    }
+
+    private void EnsureLoop()
+    {
         if (Interlocked.Exchange(ref _started, 1) == 0)
         {
             _loop = Task.Run(LoopAsync);
@@ -70,7 +91,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     private async Task CheckLostNodesAsync()
     {
         var alive = _runtime.Cluster.Nodes.Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
-        var suspects = _entries.Values.Where(e => !alive.Contains(e.Node)).ToList();
+        var suspects = _entries.Values.Where(e => e.Node is not null && !alive.Contains(e.Node)).ToList();
         if (suspects.Count == 0)
         {
             return;
@@ -79,7 +100,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         // Only membership's verdict counts: a node can miss its reports under load and still run its tasks,
         // and running a task twice is worse than waiting for the verdict.
         var hosts = await _runtime.Grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: false).ConfigureAwait(false);
-        var dead = suspects.Where(e => !hosts.TryGetValue(SiloAddress.FromParsableString(e.Node), out var status) || status == SiloStatus.Dead).ToList();
+        var dead = suspects.Where(e => !hosts.TryGetValue(SiloAddress.FromParsableString(e.Node!), out var status) || status == SiloStatus.Dead).ToList();
         if (dead.Count == 0)
         {
             return;
@@ -90,7 +111,17 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         unfinished = await DropHeldElsewhereAsync(unfinished, active).ConfigureAwait(false);
         foreach (var entry in unfinished)
         {
-            var spec = entry.Spec;
+            if (entry.Spec is not { } spec)
+            {
+                _entries.TryRemove(entry.Id, out _);
+                await _runtime.PublishErrorAsync(entry.Id, 1, false, new RayErrorInfo
+                {
+                    Kind = RayErrorKind.ActorDied, ExceptionType = typeof(ActorDiedException).FullName!, TaskName = entry.Name, TaskId = entry.Id, Node = entry.Node,
+                    Message = $"The actor's node {entry.Node} died while '{entry.Name}' was queued or running; actors are not restarted after a node failure yet.",
+                }).ConfigureAwait(false);
+                continue;
+            }
+
             if (spec.IsGenerator || (spec.MaxRetries >= 0 && entry.Attempts >= spec.MaxRetries))
             {
                 _entries.TryRemove(spec.TaskId, out _);
@@ -101,7 +132,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
             }
 
             _entries[spec.TaskId] = entry with { Attempts = entry.Attempts + 1 };
-            LogRetry(_logger, spec.Name, spec.TaskId, entry.Node, entry.Attempts + 1);
+            LogRetry(_logger, spec.Name, spec.TaskId, entry.Node!, entry.Attempts + 1);
             _runtime.SubmitTask(spec with { Spillbacks = 0 }, retry: true);
         }
     }
@@ -110,15 +141,15 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     private async Task<List<Entry>> DropFinishedAsync(List<Entry> entries)
     {
         var unfinished = new List<Entry>();
-        foreach (var shard in entries.GroupBy(e => _runtime.Directory(e.Spec.TaskId)))
+        foreach (var shard in entries.GroupBy(e => _runtime.Directory(e.Id)))
         {
-            var ids = shard.Select(e => FirstResult(e.Spec)).ToArray();
+            var ids = shard.Select(FirstResult).ToArray();
             var ready = (await shard.Key.FilterReadyAsync(ids).ConfigureAwait(false)).ToHashSet();
             foreach (var entry in shard)
             {
-                if (ready.Contains(FirstResult(entry.Spec)))
+                if (ready.Contains(FirstResult(entry)))
                 {
-                    _entries.TryRemove(entry.Spec.TaskId, out _);
+                    _entries.TryRemove(entry.Id, out _);
                 }
                 else
                 {
@@ -143,7 +174,12 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
         // The live nodes come from membership, not the cluster view: the view can be empty for a moment
         // after a node death (its grain moving), and asking no one would run every task twice.
-        var ids = entries.Select(e => e.Spec.TaskId).ToArray();
+        var ids = entries.Where(e => e.Spec is not null).Select(e => e.Id).ToArray();
+        if (ids.Length == 0)
+        {
+            return entries;
+        }
+
         var held = await Task.WhenAll(live.Select(async node =>
         {
             try
@@ -167,9 +203,9 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         var lost = new List<Entry>();
         foreach (var entry in entries)
         {
-            if (holder.TryGetValue(entry.Spec.TaskId, out var node))
+            if (entry.Spec is not null && holder.TryGetValue(entry.Id, out var node))
             {
-                _entries[entry.Spec.TaskId] = entry with { Node = node };
+                _entries[entry.Id] = entry with { Node = node };
             }
             else
             {
@@ -180,7 +216,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         return lost;
     }
 
-    private static ObjectId FirstResult(TaskSpec spec) => new(spec.TaskId, spec.IsGenerator ? 0 : 1);
+    private static ObjectId FirstResult(Entry entry) => new(entry.Id, entry.Spec is { IsGenerator: true } ? 0 : 1);
 
     public async ValueTask DisposeAsync()
     {
@@ -193,7 +229,8 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private sealed record Entry(TaskSpec Spec, string Node, int Attempts = 0);
+    /// <summary>A task (with its spec, to send again) or an actor call (no spec); Node is null until known.</summary>
+    private sealed record Entry(Guid Id, string Name, string? Node, TaskSpec? Spec, int Attempts = 0);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} died running '{Name}' ({TaskId}); submitting it again (retry {Attempt}).")]
     private static partial void LogRetry(ILogger logger, string name, Guid taskId, string node, int attempt);

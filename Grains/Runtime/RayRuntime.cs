@@ -192,7 +192,23 @@ internal sealed partial class RayRuntime
     public void SubmitActorCall(ActorId actor, ActorCall call)
     {
         WorkerContext.Current?.Children.Enqueue(call.CallId);
-        ObserveSend(Actor(actor).SubmitAsync(call), call.CallId, 1, false, call.Name);
+        InFlight.TrackActorCall(call.CallId, call.Name);
+        var send = Actor(actor).SubmitAsync(call);
+        send.ContinueWith(
+            (t, state) =>
+            {
+                var (runtime, c) = ((RayRuntime, ActorCall))state!;
+                if (t.IsCompletedSuccessfully)
+                {
+                    runtime.InFlight.SetNode(c.CallId, t.Result);
+                    return Task.CompletedTask;
+                }
+
+                var e = t.Exception!.GetBaseException();
+                LogSubmitFailed(runtime._logger, c.Name, c.CallId, e);
+                return runtime.PublishErrorAsync(c.CallId, 1, false, RayErrors.FromException(e, c.Name, c.CallId, null));
+            },
+            (this, call), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     // ---------------------------------------------------------------- objects

@@ -32,4 +32,30 @@ public sealed class NodeFailureTests
         Assert.DoesNotContain(victimNode, nodes);
         Assert.True(Probe.Count(key + ":started") >= 6, $"expected the two lost tasks to start again, saw {Probe.Count(key + ":started")} starts");
     }
+
+    [Fact]
+    public async Task A_call_to_an_actor_whose_node_dies_fails_with_ActorDiedException()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
+        await using var cluster = builder.Build();
+        await cluster.DeployAsync();
+        await using var ray = await Ray.AttachAsync(cluster.Client);
+        await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both nodes report");
+
+        var victim = cluster.Silos[1];
+        var victimNode = victim.SiloAddress.ToParsableString();
+        var actors = Enumerable.Range(0, 6).Select(_ => ray.Actor(() => new Counter()).Remote()).ToList();
+        var nodes = await ray.GetAsync(actors.Select(a => a.Task(c => c.Node()).Remote()), Wait.Deadline);
+        var doomed = actors[Array.IndexOf(nodes, victimNode)];
+
+        var key = Probe.NewKey();
+        var call = doomed.Task(c => c.WaitFor(key)).Remote();
+        await Wait.UntilAsync(() => Probe.Count(key + ":started") == 1, "the call runs");
+        await cluster.KillSiloAsync(victim);
+        Probe.Open(key);
+
+        var e = await Assert.ThrowsAsync<ActorDiedException>(() => call.GetAsync(TimeSpan.FromMinutes(1)));
+        Assert.Contains("died", e.Message);
+    }
 }

@@ -23,6 +23,13 @@ public sealed class Counter
 
     public int Throw() => throw new ArgumentException("bad actor call");
 
+    public async Task<int> WaitFor(string key)
+    {
+        Probe.Increment(key + ":started");
+        await Probe.Gate(key);
+        return _total;
+    }
+
     /// <summary>Forwards to another actor: handles work inside actors.</summary>
     public async Task<int> AddThrough(ActorHandle<Counter> other, int value) => await other.Task(c => c.Add(value)).Remote();
 }
