@@ -159,7 +159,7 @@ public sealed partial class Ray : IAsyncDisposable
     public Task KillAsync<TActor>(ActorHandle<TActor> actor, bool noRestart = true)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        return Runtime.Actor(actor.Id).KillAsync(noRestart);
+        return Runtime.KillActorAsync(actor.Id, noRestart);
     }
 
     internal void TrackOwnedActor(ActorId id) => _ownedActors.TryAdd(id, 0);

@@ -6,9 +6,13 @@ namespace RayOrleans.Grains;
 /// <summary>Hosts one actor: one instance of the user's class, created once, called in order.</summary>
 public interface IActorGrain : IGrainWithGuidKey
 {
-    /// <summary>Creates the actor's instance; completes when it is constructed (or throws why not).</summary>
+    /// <summary>Creates the actor's instance; completes when it is constructed (or throws why not), with the node it lives on.</summary>
     [AlwaysInterleave]
-    Task CreateAsync(ActorSpec spec);
+    Task<string> CreateAsync(ActorSpec spec);
+
+    /// <summary>Marks the actor dead for <paramref name="cause"/> (its node was lost and it may not restart): calls fail at once.</summary>
+    [AlwaysInterleave]
+    Task FailAsync(string cause);
 
     /// <summary>
     /// Queues a method call; returns once queued, with the node the actor lives on (so the caller can tell

@@ -2,7 +2,7 @@ namespace RayOrleans.Messages;
 
 /// <summary>How to build and run one actor: its class, constructor arguments and options.</summary>
 [GenerateSerializer, Immutable, Alias("ray.ActorSpec")]
-public sealed class ActorSpec
+public sealed record ActorSpec
 {
     /// <summary>The actor's id.</summary>
     [Id(0)] public required ActorId ActorId { get; init; }
@@ -36,4 +36,7 @@ public sealed class ActorSpec
 
     /// <summary>True for a detached actor, which outlives the driver that created it.</summary>
     [Id(10)] public bool Detached { get; init; }
+
+    /// <summary>Restarts already used before this creation (a re-creation after the actor's node died counts one).</summary>
+    [Id(11)] public int Restarts { get; init; }
 }

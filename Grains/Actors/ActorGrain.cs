@@ -45,15 +45,27 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
 
     private ActorId Id => new(this.GetPrimaryKey());
 
-    public async Task CreateAsync(ActorSpec spec)
+    public async Task<string> CreateAsync(ActorSpec spec)
     {
+        var node = _scheduler.NodeRuntime.NodeId;
         if (_spec is not null)
         {
             await _created.Task; // creation is idempotent: a second create waits for the first
-            return;
+            return node;
         }
 
         _spec = spec;
+        _restarts = spec.Restarts;
+        if (spec.Restarts > 0)
+        {
+            // A re-creation after the node died: callers' sequence numbers go on from where they were, so
+            // each caller's first call here sets where its order starts.
+            foreach (var caller in _callers.Values)
+            {
+                Rebase(caller);
+            }
+        }
+
         try
         {
             if (spec.Name is { } name &&
@@ -78,6 +90,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
             }
 
             _created.TrySetResult();
+            return node;
         }
         catch (Exception e)
         {
@@ -101,12 +114,20 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
             _callers[call.CallerId] = caller = new CallerQueue();
         }
 
-        caller.Pending[call.Sequence] = call;
-        while (caller.Pending.Remove(caller.Next, out var next))
+        if (call.Sequence < caller.Next)
         {
-            caller.Next++;
-            _calls.Writer.TryWrite(next);
+            // Already past it: a call sent again after the actor's node died. Run it; never drop it.
+            _calls.Writer.TryWrite(call);
+            return node;
         }
+
+        caller.Pending[call.Sequence] = call;
+        if (_spec is { Restarts: > 0 })
+        {
+            Rebase(caller);
+        }
+
+        Drain(caller);
 
         if (_spec is null && !_deadlineArmed)
         {
@@ -118,6 +139,28 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
 
         return node;
     }
+
+    private void Drain(CallerQueue caller)
+    {
+        while (caller.Pending.Remove(caller.Next, out var next))
+        {
+            caller.Next++;
+            _calls.Writer.TryWrite(next);
+        }
+    }
+
+    private void Rebase(CallerQueue caller)
+    {
+        if (!caller.Started && caller.Pending.Count > 0)
+        {
+            caller.Next = caller.Pending.Keys.First();
+        }
+
+        caller.Started = true;
+        Drain(caller);
+    }
+
+    public Task FailAsync(string cause) => DieAsync(cause);
 
     private async Task FailIfNeverCreatedAsync()
     {
@@ -247,6 +290,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
     private sealed class CallerQueue
     {
         public long Next;
+        public bool Started;
         public SortedDictionary<long, ActorCall> Pending { get; } = new();
     }
 

@@ -38,10 +38,34 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     }
 
     /// <summary>Tracks an actor call; its node is known once the actor acknowledges it (<see cref="SetNode"/>).</summary>
-    public void TrackActorCall(Guid callId, string name)
+    public void TrackActorCall(ActorId actor, ActorCall call)
     {
-        _entries[callId] = new Entry(callId, name, null, null);
+        _entries[call.CallId] = new Entry(call.CallId, call.Name, null, null) { Call = call, Target = actor };
         EnsureLoop();
+    }
+
+    /// <summary>Watches an actor this process created, on the node it lives on, until it is killed from here.</summary>
+    public void TrackActor(ActorSpec spec, string node)
+    {
+        _entries[spec.ActorId.Value] = new Entry(spec.ActorId.Value, spec.ClassName, node, null) { Actor = spec };
+        EnsureLoop();
+    }
+
+    public void ActorKilled(Guid actorId, bool noRestart)
+    {
+        if (!_entries.TryGetValue(actorId, out var entry) || entry.Actor is not { } spec)
+        {
+            return;
+        }
+
+        if (noRestart || (spec.MaxRestarts >= 0 && spec.Restarts >= spec.MaxRestarts))
+        {
+            _entries.TryRemove(actorId, out _);
+        }
+        else
+        {
+            _entries[actorId] = entry with { Actor = spec with { Restarts = spec.Restarts + 1 } };
+        }
     }
 
     public void SetNode(Guid id, string node)
@@ -49,6 +73,15 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         if (_entries.TryGetValue(id, out var entry))
         {
             _entries.TryUpdate(id, entry with { Node = node }, entry);
+        }
+    }
+
+    /// <summary>This process saw the object ready: if it is the result of a tracked task or call, that one is finished.</summary>
+    public void Observed(ObjectId id)
+    {
+        if (_entries.TryGetValue(id.TaskId, out var entry) && entry.Actor is null && FirstResult(entry) == id)
+        {
+            _entries.TryRemove(id.TaskId, out _);
         }
     }
 
@@ -74,7 +107,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
                     await CheckLostNodesAsync().ConfigureAwait(false);
                     if (++ticks % CleanupEveryTicks == 0)
                     {
-                        await DropFinishedAsync(_entries.Values.ToList()).ConfigureAwait(false);
+                        await DropFinishedAsync(_entries.Values.Where(e => e.Actor is null).ToList()).ConfigureAwait(false);
                     }
                 }
                 catch (Exception e) when (!_stop.IsCancellationRequested)
@@ -106,11 +139,25 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
             return;
         }
 
-        var unfinished = await DropFinishedAsync(dead).ConfigureAwait(false);
+        // Actors first, so a lost call can be sent again to the actor's new incarnation.
+        foreach (var actor in dead.Where(e => e.Actor is not null))
+        {
+            await RestartOrFailAsync(actor).ConfigureAwait(false);
+        }
+
+        var unfinished = await DropFinishedAsync(dead.Where(e => e.Actor is null).ToList()).ConfigureAwait(false);
         var active = hosts.Where(h => h.Value == SiloStatus.Active).Select(h => h.Key.ToParsableString()).ToList();
         unfinished = await DropHeldElsewhereAsync(unfinished, active).ConfigureAwait(false);
         foreach (var entry in unfinished)
         {
+            if (entry.Call is { } call && entry.Target is { } target && CanRetryCall(target, entry))
+            {
+                _entries[entry.Id] = entry with { Node = null, Attempts = entry.Attempts + 1 };
+                LogRetry(_logger, entry.Name, entry.Id, entry.Node!, entry.Attempts + 1);
+                _runtime.SubmitActorCall(target, call, retry: true);
+                continue;
+            }
+
             if (entry.Spec is not { } spec)
             {
                 _entries.TryRemove(entry.Id, out _);
@@ -135,6 +182,35 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
             LogRetry(_logger, spec.Name, spec.TaskId, entry.Node!, entry.Attempts + 1);
             _runtime.SubmitTask(spec with { Spillbacks = 0 }, retry: true);
         }
+    }
+
+    private bool CanRetryCall(ActorId target, Entry call) =>
+        _entries.TryGetValue(target.Value, out var actor) && actor.Actor is { } spec &&
+        (spec.MaxTaskRetries < 0 || call.Attempts < spec.MaxTaskRetries);
+
+    /// <summary>Builds a lost actor again elsewhere if its MaxRestarts allows, else marks it dead so calls fail at once.</summary>
+    private async Task RestartOrFailAsync(Entry entry)
+    {
+        var spec = entry.Actor!;
+        if (spec.MaxRestarts < 0 || spec.Restarts < spec.MaxRestarts)
+        {
+            var again = spec with { Restarts = spec.Restarts + 1 };
+            _entries[entry.Id] = entry with { Node = null, Actor = again };
+            LogActorRestart(_logger, spec.ClassName, spec.ActorId, entry.Node!, again.Restarts);
+            try
+            {
+                await _runtime.CreateActorAsync(again).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e)
+            {
+                LogSweepFailed(_logger, e);
+            }
+        }
+
+        _entries.TryRemove(entry.Id, out _);
+        await _runtime.Actor(spec.ActorId).FailAsync(
+            $"Actor {spec.ClassName} ({spec.ActorId}) was lost with node {entry.Node} and has no restarts left (MaxRestarts = {spec.MaxRestarts}).").ConfigureAwait(false);
     }
 
     /// <summary>Drops the entries whose task has published its result; returns the rest.</summary>
@@ -230,10 +306,22 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     }
 
     /// <summary>A task (with its spec, to send again) or an actor call (no spec); Node is null until known.</summary>
-    private sealed record Entry(Guid Id, string Name, string? Node, TaskSpec? Spec, int Attempts = 0);
+    private sealed record Entry(Guid Id, string Name, string? Node, TaskSpec? Spec, int Attempts = 0)
+    {
+        /// <summary>For an actor call: the call, to send again, and its actor.</summary>
+        public ActorCall? Call { get; init; }
+
+        public ActorId? Target { get; init; }
+
+        /// <summary>For an actor this process created: its spec, to build it again.</summary>
+        public ActorSpec? Actor { get; init; }
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} died running '{Name}' ({TaskId}); submitting it again (retry {Attempt}).")]
     private static partial void LogRetry(ILogger logger, string name, Guid taskId, string node, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Actor {ClassName} ({ActorId}) was lost with node {Node}; creating it again (restart {Restarts}).")]
+    private static partial void LogActorRestart(ILogger logger, string className, ActorId actorId, string node, int restarts);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Checking in-flight tasks failed; the next tick tries again.")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);

@@ -168,31 +168,48 @@ internal sealed partial class RayRuntime
     /// Sends an actor's creation to the least-loaded node whose resources fit it. The chosen node rides in
     /// the request context to the placement director, since the activation request does not carry the demand.
     /// </summary>
-    public Task CreateActorAsync(ActorSpec spec)
+    public async Task CreateActorAsync(ActorSpec spec)
     {
         var node = Cluster.PickNode(spec.Resources, preferred: null, forActor: true);
+        Task<string> create;
         if (node is null)
         {
             // No node fits: create it anyway without a hint, so its grain records the death with the
             // reason and every call fails with ActorDiedException instead of waiting.
-            return Actor(spec.ActorId).CreateAsync(spec);
+            create = Actor(spec.ActorId).CreateAsync(spec);
+        }
+        else
+        {
+            RequestContext.Set(Placement.LeastLoadedPlacementDirector.NodeHintKey, node);
+            try
+            {
+                create = Actor(spec.ActorId).CreateAsync(spec);
+            }
+            finally
+            {
+                RequestContext.Remove(Placement.LeastLoadedPlacementDirector.NodeHintKey);
+            }
         }
 
-        RequestContext.Set(Placement.LeastLoadedPlacementDirector.NodeHintKey, node);
-        try
-        {
-            return Actor(spec.ActorId).CreateAsync(spec);
-        }
-        finally
-        {
-            RequestContext.Remove(Placement.LeastLoadedPlacementDirector.NodeHintKey);
-        }
+        // The creator keeps the spec while the actor lives, to build it again if its node dies.
+        InFlight.TrackActor(spec, await create.ConfigureAwait(false));
     }
 
-    public void SubmitActorCall(ActorId actor, ActorCall call)
+    /// <summary>Kills an actor; the creator stops watching it, or counts the restart a kill without noRestart makes.</summary>
+    public Task KillActorAsync(ActorId actor, bool noRestart)
     {
-        WorkerContext.Current?.Children.Enqueue(call.CallId);
-        InFlight.TrackActorCall(call.CallId, call.Name);
+        InFlight.ActorKilled(actor.Value, noRestart);
+        return Actor(actor).KillAsync(noRestart);
+    }
+
+    public void SubmitActorCall(ActorId actor, ActorCall call, bool retry = false)
+    {
+        if (!retry)
+        {
+            WorkerContext.Current?.Children.Enqueue(call.CallId);
+            InFlight.TrackActorCall(actor, call);
+        }
+
         var send = Actor(actor).SubmitAsync(call);
         send.ContinueWith(
             (t, state) =>
@@ -289,6 +306,8 @@ internal sealed partial class RayRuntime
 
             if (value is not null)
             {
+                // Seen finished: it must not be run again if its directory shard is later lost with a node.
+                InFlight.Observed(id);
                 return value;
             }
         }

@@ -30,6 +30,14 @@ public sealed class Counter
         return _total;
     }
 
+    /// <summary>Waits for the gate of the node it runs on, so a test can release only the survivor of a kill.</summary>
+    public async Task<int> WaitForOnNode(string key)
+    {
+        Probe.Increment(key + ":started");
+        await Probe.Gate(key + ":" + Ray.Current.NodeId);
+        return _total;
+    }
+
     /// <summary>Forwards to another actor: handles work inside actors.</summary>
     public async Task<int> AddThrough(ActorHandle<Counter> other, int value) => await other.Task(c => c.Add(value)).Remote();
 }
