@@ -307,7 +307,7 @@ internal sealed partial class RayRuntime
             if (value is not null)
             {
                 // Seen finished: it must not be run again if its directory shard is later lost with a node.
-                InFlight.Observed(id);
+                MarkReady(id);
                 return value;
             }
         }
@@ -417,42 +417,49 @@ internal sealed partial class RayRuntime
             throw new ArgumentOutOfRangeException(nameof(numReturns), numReturns, $"numReturns must be between 0 and the number of refs ({ids.Count}).");
         }
 
-        using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var ready = new bool[ids.Count];
         var count = 0;
-        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (numReturns == 0)
-        {
-            all.TrySetResult();
-        }
-
         for (var i = 0; i < ids.Count; i++)
         {
-            var index = i;
-            _ = WhenReadyAsync(ids[i], null, done.Token).ContinueWith(t =>
+            if (_seenReady.ContainsKey(ids[i]))
             {
-                if (t.IsCompletedSuccessfully)
-                {
-                    ready[index] = true;
-                    if (Interlocked.Increment(ref count) >= numReturns)
-                    {
-                        all.TrySetResult();
-                    }
-                }
-            }, TaskScheduler.Default);
+                ready[i] = true;
+                count++;
+            }
         }
 
-        try
+        if (count < numReturns)
         {
-            var wait = timeout is { } t ? all.Task.WaitAsync(t, cancellationToken) : all.Task.WaitAsync(cancellationToken);
-            await (WorkerContext.Current is { } ctx ? ctx.WhileBlockedAsync(Wrap(wait)) : wait).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-        }
-        finally
-        {
-            done.Cancel(); // stop the long polls still parked for objects we no longer wait for
+            var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            for (var i = 0; i < ids.Count; i++)
+            {
+                if (ready[i])
+                {
+                    continue;
+                }
+
+                var index = i;
+                _ = SharedPoll(ids[i]).ContinueWith(t =>
+                {
+                    if (t.IsCompletedSuccessfully)
+                    {
+                        Volatile.Write(ref ready[index], true);
+                        if (Interlocked.Increment(ref count) >= numReturns)
+                        {
+                            all.TrySetResult();
+                        }
+                    }
+                }, TaskScheduler.Default);
+            }
+
+            try
+            {
+                var wait = timeout is { } t ? all.Task.WaitAsync(t, cancellationToken) : all.Task.WaitAsync(cancellationToken);
+                await (WorkerContext.Current is { } ctx ? ctx.WhileBlockedAsync(Wrap(wait)) : wait).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
         }
 
         // Ray returns at most numReturns ready refs; the rest, ready or not, go in the second list.
@@ -488,6 +495,54 @@ internal sealed partial class RayRuntime
         inUserCode || e is RayException
             ? RayErrors.FromException(e, name, id, node)
             : SystemError(id, name, e.GetType().FullName!, e.Message);
+
+    /// <summary>
+    /// One long poll per object however many waits ask for it: repeated waits over the same refs (Ray's
+    /// wait loop) share it instead of each parking its own grain call. It runs until the object is ready.
+    /// </summary>
+    private Task<ObjectValue> SharedPoll(ObjectId id)
+    {
+        if (_polls.TryGetValue(id, out var existing))
+        {
+            return existing;
+        }
+
+        var started = new TaskCompletionSource<ObjectValue>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_polls.TryAdd(id, started.Task))
+        {
+            return _polls[id];
+        }
+
+        _ = WhenReadyAsync(id, null, CancellationToken.None).ContinueWith(t =>
+        {
+            _polls.TryRemove(id, out _);
+            if (t.IsCompletedSuccessfully)
+            {
+                started.TrySetResult(t.Result);
+            }
+            else
+            {
+                started.TrySetException(t.Exception!.InnerExceptions);
+            }
+        }, TaskScheduler.Default);
+        return started.Task;
+    }
+
+    /// <summary>Remembers that an object is ready (ids only; bounded), so waits over it need no grain call.</summary>
+    private void MarkReady(ObjectId id)
+    {
+        if (_seenReady.Count >= SeenReadyLimit)
+        {
+            _seenReady.Clear(); // a cache: forgetting only costs a grain call on the next wait
+        }
+
+        _seenReady.TryAdd(id, 0);
+        InFlight.Observed(id);
+    }
+
+    private const int SeenReadyLimit = 1_000_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ObjectId, byte> _seenReady = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ObjectId, Task<ObjectValue>> _polls = new();
 
     public static RayErrorInfo SystemError(Guid taskId, string name, string type, string message) => new()
     {
