@@ -5,8 +5,8 @@ namespace RayOrleans.Node;
 /// <summary>
 /// The resources of this node and who holds them. Acquisition never over-commits: a demand waits until it
 /// fits. Waiters are served in order, but a later demand that fits is not held back by an earlier one that
-/// does not (a 1-CPU task runs while a 2-CPU task waits for two free CPUs). Priority waiters (tasks
-/// coming back from a blocking get) go first.
+/// does not (a 1-CPU task runs while a 2-CPU task waits for two free CPUs), within a look-ahead of
+/// <see cref="LookAhead"/> waiters. Priority waiters (tasks coming back from a blocking get) go first.
 /// </summary>
 internal sealed class NodeResources
 {
@@ -108,7 +108,8 @@ internal sealed class NodeResources
     private List<Waiter> GrantLocked()
     {
         var granted = new List<Waiter>();
-        for (var node = _waiters.First; node is not null;)
+        var passedOver = 0;
+        for (var node = _waiters.First; node is not null && passedOver < LookAhead;)
         {
             var next = node.Next;
             if (Fits(node.Value.Demand))
@@ -119,12 +120,22 @@ internal sealed class NodeResources
                 node.Value.Completion.TrySetResult();
                 granted.Add(node.Value);
             }
+            else
+            {
+                passedOver++;
+            }
 
             node = next;
         }
 
         return granted;
     }
+
+    /// <summary>
+    /// How many waiting demands that do not fit a release looks past for one that does. Bounded, so a
+    /// release costs the same with ten or a million tasks queued (a full scan made a long queue quadratic).
+    /// </summary>
+    private const int LookAhead = 64;
 
     private bool Fits(ResourceSet demand)
     {

@@ -1,0 +1,62 @@
+namespace RayOrleans.Benchmarks.Baseline;
+
+/// <summary>The raw-Orleans counterpart of a Ray worker or actor: trivial methods, default placement.</summary>
+internal sealed class BaselineGrain : Grain, IBaselineGrain
+{
+    private static readonly byte[] Ok = "ok"u8.ToArray();
+
+    private int _value;
+    private BaselineRef[] _refs = [];
+
+    public Task<byte[]> SmallValue() => Task.FromResult(Ok);
+
+    public Task<byte[]> SmallValueArg(int x) => Task.FromResult(Ok);
+
+    public Task<byte[]> SmallValueInterleaved() => Task.FromResult(Ok);
+
+    public Task<byte[]> SmallValueArgInterleaved(int x) => Task.FromResult(Ok);
+
+    public Task Put(int value)
+    {
+        _value = value;
+        return Task.CompletedTask;
+    }
+
+    public Task<int> Get() => Task.FromResult(_value);
+
+    public Task MakeRefs(int count)
+    {
+        var task = Guid.NewGuid();
+        _refs = Enumerable.Range(0, count).Select(i => new BaselineRef(task, i + 1)).ToArray();
+        return Task.CompletedTask;
+    }
+
+    public Task<BaselineRef[]> GetRefs() => Task.FromResult(_refs);
+}
+
+/// <summary>A grain that calls other grains: the raw-Orleans counterpart of a Ray client actor or driver task.</summary>
+internal sealed class BaselineClientGrain : Grain, IBaselineClientGrain
+{
+    public async Task<int> PutSequential(long firstKey, int keys, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await GrainFactory.GetGrain<IBaselineGrain>(firstKey + i % keys).Put(0);
+        }
+
+        return count;
+    }
+
+    public async Task<int> CallSpread(long firstKey, int keys, int count, bool withArg)
+    {
+        var calls = new Task<byte[]>[count];
+        for (var i = 0; i < count; i++)
+        {
+            var grain = GrainFactory.GetGrain<IBaselineGrain>(firstKey + i % keys);
+            calls[i] = withArg ? grain.SmallValueArg(0) : grain.SmallValue();
+        }
+
+        await Task.WhenAll(calls);
+        return count;
+    }
+}

@@ -1,0 +1,109 @@
+using System.Globalization;
+
+namespace RayOrleans.Benchmarks.Cli;
+
+/// <summary>The command line: scenario names and switches. A small hand parser; errors name the bad argument.</summary>
+public sealed record BenchmarkArguments
+{
+    public List<string> Names { get; } = [];
+
+    public bool Quick { get; private set; }
+
+    public bool Envelope { get; private set; }
+
+    public bool All { get; private set; }
+
+    public bool RaySizes { get; private set; }
+
+    public int? Trials { get; private set; }
+
+    public int? QueuedTasks { get; private set; }
+
+    public int? EnvelopeLimitSeconds { get; private set; }
+
+    public string? JsonPath { get; private set; }
+
+    public string? MarkdownPath { get; private set; }
+
+    public string? Address { get; private set; }
+
+    public bool ExternalDriver { get; private set; }
+
+    public bool List { get; private set; }
+
+    public bool Help { get; private set; }
+
+    public const string Usage = """
+        Usage: dotnet run -c Release --project benchmarks/RayOrleans.Benchmarks -- [scenario ...] [options]
+
+        Runs Ray's microbenchmark scenarios (default: all of them) on an embedded cluster, each against the
+        raw-Orleans call pattern doing the same work in the same run.
+
+          scenario ...         run only these (see --list); names of the envelope group are allowed too
+          --quick              smaller sizes, 0.5 s warm-up and 2 trials of >= 0.5 s (under 2 minutes)
+          --ray-sizes          Ray's sizes even where one call takes minutes here (multi_client_tasks_async: 4 x 10,000)
+          --trials N           timed trials per side (default 4; --quick 2)
+          --envelope           the scalability-envelope group (not in the default run); with names, in addition
+          --all                every micro scenario and the envelope group
+          --queued-tasks N     tasks in the queued_tasks envelope scenario (default 1,000,000; --quick 100,000)
+          --envelope-limit S   seconds queued_tasks may run before it reports how far it got (default 600; --quick 120)
+          --json PATH          write every figure as JSON
+          --markdown PATH      write the results page (docs/benchmarks.md); only the sections of the groups run are replaced
+          --address ADDRESS    use a running cluster: redis://host:port or host:port[,host:port] (its silos need this
+                               assembly: start them with --code-dir pointing at this program's output for tasks;
+                               the baseline grain is reported unavailable unless their silos host it)
+          --external-driver    (not built) the driver as a separate client process against a local silo process
+          --list               list the scenarios and exit
+          --help               this text
+        """;
+
+    public static BenchmarkArguments Parse(IReadOnlyList<string> args)
+    {
+        var parsed = new BenchmarkArguments();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            switch (arg)
+            {
+                case "--quick": parsed.Quick = true; break;
+                case "--envelope": parsed.Envelope = true; break;
+                case "--all": parsed.All = true; break;
+                case "--ray-sizes": parsed.RaySizes = true; break;
+                case "--external-driver": parsed.ExternalDriver = true; break;
+                case "--list": parsed.List = true; break;
+                case "--help" or "-h" or "-?": parsed.Help = true; break;
+                case "--trials": parsed.Trials = PositiveInt(arg, Value(args, ref i)); break;
+                case "--queued-tasks": parsed.QueuedTasks = PositiveInt(arg, Value(args, ref i)); break;
+                case "--envelope-limit": parsed.EnvelopeLimitSeconds = PositiveInt(arg, Value(args, ref i)); break;
+                case "--json": parsed.JsonPath = Value(args, ref i); break;
+                case "--markdown": parsed.MarkdownPath = Value(args, ref i); break;
+                case "--address": parsed.Address = Value(args, ref i); break;
+                default:
+                    if (arg.StartsWith('-'))
+                    {
+                        throw new ArgumentException($"Unknown option '{arg}'.");
+                    }
+
+                    parsed.Names.Add(arg);
+                    break;
+            }
+        }
+
+        return parsed;
+    }
+
+    private static string Value(IReadOnlyList<string> args, ref int i)
+    {
+        if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"Option '{args[i]}' needs a value.");
+        }
+
+        return args[++i];
+    }
+
+    private static int PositiveInt(string option, string text) =>
+        int.TryParse(text.Replace(",", "").Replace("_", ""), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n
+            : throw new ArgumentException($"Option '{option}' needs a positive whole number, not '{text}'.");
+}

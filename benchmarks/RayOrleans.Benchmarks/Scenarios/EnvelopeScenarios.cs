@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using RayOrleans.Benchmarks.Workloads;
+
+namespace RayOrleans.Benchmarks.Scenarios;
+
+/// <summary>
+/// Ray's single-node scalability envelope (release/benchmarks/README.md and
+/// release/benchmarks/single_node/test_single_node.py): one timed run each, with the peak working set the
+/// runner samples around it. Not part of the default run (<c>--envelope</c>). queued_tasks runs last: when it
+/// cannot finish within <see cref="RunSettings.EnvelopeTimeLimit"/> it reports how far it got and leaves the
+/// rest running.
+/// </summary>
+public static class EnvelopeScenarios
+{
+    public static IReadOnlyList<EnvelopeScenario> All { get; } =
+    [
+        new("many_args", "one task given 10,000 refs to put int[10,000] arrays in one array argument; it gets them all and sums",
+            "10,000+ object args to one task", ManyArgs),
+        new("many_returns", "3,000 returns of int[10,000], as a streaming generator consumed ref by ref",
+            "3,000+ returns from one task", ManyReturns),
+        new("get_10k_objects", "put 10,000 int[10,000] arrays, then one get of them all",
+            "10,000+ objects in one get", GetManyObjects),
+        new("actors_10k", "create 10,000 actors (0 CPUs), call each once, get all; then kill them",
+            "10k+ actors (on 250+ nodes)", ManyActors),
+        new("queued_tasks", "submit N no-op tasks at once, then one get of them all",
+            "1,000,000 queued tasks in 184 s on m4.16xlarge", QueuedTasks),
+    ];
+
+    public static IReadOnlyList<SkippedScenario> Skipped { get; } =
+    [
+        new("large_object_100gib",
+            "Objects are single byte arrays in the node store (at most Array.MaxLength, about 2 GiB); the shared-memory store is not built yet.", null),
+        new("many_returns_num_returns_3000",
+            "NumReturns has typed results only up to 4 (tuples); a 3,000-return task cannot be written. many_returns measures a streaming generator of 3,000 items instead.", null),
+    ];
+
+    private static async Task<EnvelopeOutcome> QueuedTasks(ScenarioContext c)
+    {
+        var ray = c.Ray;
+        var count = c.Settings.QueuedTasks;
+        var limit = c.Settings.EnvelopeTimeLimit;
+        var clock = Stopwatch.StartNew();
+        var refs = new ObjectRef<byte[]>[count];
+        for (var i = 0; i < count; i++)
+        {
+            refs[i] = ray.Task(BenchTasks.SmallValue).Remote();
+        }
+
+        var submitted = clock.Elapsed.TotalSeconds;
+
+        // One get per ref, all at once (what Ray.GetAsync does), counted as they complete, so a run that
+        // cannot finish in the time limit still says how far it got.
+        var done = 0;
+        var gets = refs.Select(r => r.GetAsync().ContinueWith(t => { _ = t.Result; Interlocked.Increment(ref done); }, TaskScheduler.Default)).ToArray();
+        var all = Task.WhenAll(gets);
+        var finished = await Task.WhenAny(all, Task.Delay(limit - clock.Elapsed is { Ticks: > 0 } left ? left : TimeSpan.Zero)) == all;
+        await (finished ? all : Task.CompletedTask);
+        var total = clock.Elapsed.TotalSeconds;
+        var completed = Volatile.Read(ref done);
+        if (!finished)
+        {
+            throw new TimeoutException(
+                $"{completed:N0} of {count:N0} queued tasks completed within the {limit.TotalSeconds:0} s limit (submitting took {submitted:0.0} s, " +
+                $"{completed / total:N0} tasks/s); the rest keep running in the background");
+        }
+
+        return new EnvelopeOutcome($"{count:N0} tasks", total, new Dictionary<string, double>
+        {
+            ["submit_s"] = submitted,
+            ["tasks_per_s"] = count / total,
+        });
+    }
+
+    private static async Task<EnvelopeOutcome> ManyArgs(ScenarioContext c)
+    {
+        var ray = c.Ray;
+        var (count, elements) = c.Pick((10_000, 10_000), (10_000, 1_000), (100, 10));
+        var array = Enumerable.Repeat(1, elements).ToArray();
+        var clock = Stopwatch.StartNew();
+        var refs = new ObjectRef<int[]>[count];
+        for (var i = 0; i < count; i++)
+        {
+            refs[i] = await ray.PutAsync(array);
+        }
+
+        var put = clock.Elapsed.TotalSeconds;
+        var sum = await ray.Task(BenchTasks.SumRefs, refs).Remote();
+        var total = clock.Elapsed.TotalSeconds;
+        Check(sum == (long)count * elements, $"many_args summed {sum}, expected {(long)count * elements}");
+        await FreeAsync(ray, refs);
+        return new EnvelopeOutcome($"{count:N0} refs to int[{elements:N0}]", total, new Dictionary<string, double>
+        {
+            ["put_s"] = put,
+            ["task_s"] = total - put,
+        }, "Our typed overloads take at most 4 arguments: the refs travel in one ObjectRef<int[]>[] argument and the task gets them itself.");
+    }
+
+    private static async Task<EnvelopeOutcome> ManyReturns(ScenarioContext c)
+    {
+        var ray = c.Ray;
+        var (count, elements) = c.Pick((3_000, 10_000), (3_000, 1_000), (30, 10));
+        var clock = Stopwatch.StartNew();
+        var got = 0;
+        var refs = new List<ObjectRef<int[]>>(count);
+        await foreach (var item in ray.Task(BenchTasks.ManyReturns, count, elements).Remote())
+        {
+            var value = await item;
+            Check(value.Length == elements && value[^1] == elements - 1, "many_returns got a wrong value");
+            refs.Add(item);
+            got++;
+        }
+
+        var total = clock.Elapsed.TotalSeconds;
+        Check(got == count, $"many_returns got {got} items, expected {count}");
+        await FreeAsync(ray, refs);
+        return new EnvelopeOutcome($"{count:N0} returns of int[{elements:N0}]", total, new Dictionary<string, double>
+        {
+            ["returns_per_s"] = count / total,
+        }, "NumReturns above 4 has no typed API: measured as a streaming generator (Ray's num_returns=\"streaming\"), each ref got as it arrives.");
+    }
+
+    private static async Task<EnvelopeOutcome> GetManyObjects(ScenarioContext c)
+    {
+        var ray = c.Ray;
+        var (count, elements) = c.Pick((10_000, 10_000), (10_000, 1_000), (100, 10));
+        var array = Enumerable.Range(0, elements).ToArray();
+        var clock = Stopwatch.StartNew();
+        var refs = new ObjectRef<int[]>[count];
+        for (var i = 0; i < count; i++)
+        {
+            refs[i] = await ray.PutAsync(array);
+        }
+
+        var put = clock.Elapsed.TotalSeconds;
+        var values = await ray.GetAsync(refs);
+        var total = clock.Elapsed.TotalSeconds;
+        Check(values.Length == count && values.All(v => v.Length == elements), "get_10k_objects got wrong values");
+        await FreeAsync(ray, refs);
+        return new EnvelopeOutcome($"{count:N0} objects of int[{elements:N0}]", total, new Dictionary<string, double>
+        {
+            ["put_s"] = put,
+            ["get_s"] = total - put,
+        });
+    }
+
+    private static async Task<EnvelopeOutcome> ManyActors(ScenarioContext c)
+    {
+        var ray = c.Ray;
+        var count = c.Pick(10_000, 10_000, 20);
+        var managedBefore = GC.GetTotalMemory(forceFullCollection: true);
+        var workingSetBefore = Measurement.WorkingSetSampler.Current();
+        var clock = Stopwatch.StartNew();
+        var actors = Enumerable.Range(0, count).Select(_ => ray.Actor(() => new BenchActor()).Remote()).ToArray();
+        await ray.GetAsync(actors.Select(a => a.Task(x => x.SmallValue()).Remote()));
+        var total = clock.Elapsed.TotalSeconds;
+        var managedAfter = GC.GetTotalMemory(forceFullCollection: true);
+        var workingSetAfter = Measurement.WorkingSetSampler.Current();
+        clock.Restart();
+        await Task.WhenAll(actors.Select(a => ray.KillAsync(a)));
+        var kill = clock.Elapsed.TotalSeconds;
+        return new EnvelopeOutcome($"{count:N0} actors", total, new Dictionary<string, double>
+        {
+            ["actors_per_s"] = count / total,
+            ["managed_bytes_per_actor"] = (managedAfter - managedBefore) / (double)count,
+            ["working_set_bytes_per_actor"] = (workingSetAfter - workingSetBefore) / (double)count,
+            ["kill_s"] = kill,
+        });
+    }
+
+    private static async Task FreeAsync<T>(Ray ray, IEnumerable<ObjectRef<T>> refs)
+    {
+        foreach (var chunk in refs.Chunk(1000))
+        {
+            await Task.WhenAll(chunk.Select(r => ObjectFreeing.FreeAsync(ray, r)));
+        }
+    }
+
+    private static void Check(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new InvalidOperationException(message);
+        }
+    }
+}
