@@ -11,10 +11,7 @@ public sealed class NodeFailureTests
     [Fact]
     public async Task Tasks_on_a_node_that_dies_are_retried_on_another()
     {
-        var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
-        await using var cluster = builder.Build();
-        await cluster.DeployAsync();
+        await using var cluster = await StartClusterAsync();
         await using var ray = await Ray.AttachAsync(cluster.Client);
         await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both nodes report");
 
@@ -36,10 +33,7 @@ public sealed class NodeFailureTests
     [Fact]
     public async Task A_call_to_an_actor_whose_node_dies_fails_with_ActorDiedException()
     {
-        var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
-        await using var cluster = builder.Build();
-        await cluster.DeployAsync();
+        await using var cluster = await StartClusterAsync();
         await using var ray = await Ray.AttachAsync(cluster.Client);
         await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both nodes report");
 
@@ -62,10 +56,7 @@ public sealed class NodeFailureTests
     [Fact]
     public async Task An_actor_lost_with_its_node_restarts_elsewhere_and_its_call_is_retried()
     {
-        var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
-        await using var cluster = builder.Build();
-        await cluster.DeployAsync();
+        await using var cluster = await StartClusterAsync();
         await using var ray = await Ray.AttachAsync(cluster.Client);
         await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both nodes report");
 
@@ -103,5 +94,15 @@ public sealed class NodeFailureTests
         // An actor without restarts is dead, and says why, without waiting for a creation that never comes.
         var e = await Assert.ThrowsAsync<ActorDiedException>(() => mortal.Task(c => c.Add(1)).Remote().GetAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("no restarts left", e.Message);
+    }
+
+    /// <summary>A fresh two-silo cluster of 2-CPU nodes: these tests kill one, so they cannot share the fixture's.</summary>
+    private static async Task<InProcessTestCluster> StartClusterAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
     }
 }
