@@ -67,7 +67,6 @@ var settings = preset with
 {
     Plan = preset.Plan with { Trials = arguments.Trials ?? preset.Plan.Trials },
     QueuedTasks = arguments.QueuedTasks ?? preset.QueuedTasks,
-    RaySizes = arguments.RaySizes,
     EnvelopeTimeLimit = arguments.EnvelopeLimitSeconds is { } limit ? TimeSpan.FromSeconds(limit) : preset.EnvelopeTimeLimit,
 };
 

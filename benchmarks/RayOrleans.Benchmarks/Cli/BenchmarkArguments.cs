@@ -13,8 +13,6 @@ public sealed record BenchmarkArguments
 
     public bool All { get; private set; }
 
-    public bool RaySizes { get; private set; }
-
     public int? Trials { get; private set; }
 
     public int? QueuedTasks { get; private set; }
@@ -41,7 +39,6 @@ public sealed record BenchmarkArguments
 
           scenario ...         run only these (see --list); names of the envelope group are allowed too
           --quick              smaller sizes, 0.5 s warm-up and 2 trials of >= 0.5 s (under 2 minutes)
-          --ray-sizes          Ray's sizes even where one call takes minutes here (multi_client_tasks_async: 4 x 10,000)
           --trials N           timed trials per side (default 4; --quick 2)
           --envelope           the scalability-envelope group (not in the default run); with names, in addition
           --all                every micro scenario and the envelope group
@@ -68,7 +65,6 @@ public sealed record BenchmarkArguments
                 case "--quick": parsed.Quick = true; break;
                 case "--envelope": parsed.Envelope = true; break;
                 case "--all": parsed.All = true; break;
-                case "--ray-sizes": parsed.RaySizes = true; break;
                 case "--external-driver": parsed.ExternalDriver = true; break;
                 case "--list": parsed.List = true; break;
                 case "--help" or "-h" or "-?": parsed.Help = true; break;

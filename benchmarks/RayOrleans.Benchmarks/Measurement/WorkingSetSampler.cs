@@ -27,11 +27,23 @@ public sealed class WorkingSetSampler : IAsyncDisposable
 
     public static WorkingSetSampler StartNew() => new();
 
-    /// <summary>The process's working set now, in bytes.</summary>
+    /// <summary>
+    /// The process's working set (resident set) now, in bytes. On Linux it reads /proc/self/statm, about
+    /// 10 us, where <see cref="Process.WorkingSet64"/> takes about 0.7 ms (it walks every thread's stat file),
+    /// which at 50 samples a second would itself load the 2-core machine being measured.
+    /// </summary>
     public static long Current()
     {
-        using var self = Process.GetCurrentProcess();
-        return self.WorkingSet64;
+        try
+        {
+            var fields = File.ReadAllText("/proc/self/statm").Split(' ');
+            return long.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) * Environment.SystemPageSize;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            using var self = Process.GetCurrentProcess();
+            return self.WorkingSet64;
+        }
     }
 
     /// <summary>The process's lifetime peak working set, in bytes.</summary>

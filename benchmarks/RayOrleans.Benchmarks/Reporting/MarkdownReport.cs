@@ -47,16 +47,20 @@ internal static class MarkdownReport
 
         ## Method
 
-        As Ray's `timeit`: call the workload for the warm-up time, then run each timed trial for at least the
-        trial time in steps of a tenth of the warm-up count plus one; a trial's rate is units per call times
-        calls over seconds. Both sides get the same plan: each warms up on its own, then their trials
-        alternate (ours, raw, ours, raw, ...), so drift in the process or on the shared machine falls on both
-        alike. Mean and sd (population, as numpy) and the median are over the trials. Ray sleeps 10 s before each scenario against noisy neighbours; we do
-        not, but before the first scenario the process runs 5 s (1 s with `--quick`) of untimed tasks, actor
-        calls, puts, gets and baseline calls, since on 2 cores the first scenario otherwise ran for about 8 s
-        at a quarter of its later rate while the JIT tiered up. The default run uses an embedded cluster (`Ray.InitAsync()`: one silo, the driver in it, as
-        `ray.init()` starts a local node); the baseline grains live in that same silo and are called through
-        the driver runtime's own grain factory, so both sides pay the same client path.
+        As Ray's `timeit`: call the workload for the warm-up time, then run each timed trial for at least
+        the trial time in steps of a tenth of the warm-up count plus one; a trial's rate is units per call
+        times calls over seconds. Both sides get the same plan: each warms up on its own, then their trials
+        alternate (ours, raw, ours, raw, ...), so drift in the process or on the shared machine falls on
+        both alike. Mean and sd (population, as numpy) and the median are over the trials. Ray sleeps 10 s
+        before each scenario against noisy neighbours; we do not, but before the first scenario the process
+        runs 5 s (1 s with `--quick`) of untimed tasks, actor calls, puts, gets and baseline calls, since in
+        an early run on this machine the first scenario ran for about 8 s at a quarter of its later rate
+        (JIT tiering and thread-pool growth). So every scenario, as in a real driver, runs in a process that
+        has already run tasks. The default run uses an embedded cluster (`Ray.InitAsync()`: one silo with the driver in
+        it, as `ray.init()` starts a local node); the baseline grains live in that same silo and are called
+        through the driver runtime's own grain factory, so both sides pay the same client path. Baseline
+        grain references are made once and reused (GetGrain costs 3-4 us in Orleans 10.4.2, about as much
+        as a local call).
 
         Ray's "clients" (tasks or actors that call the API themselves) are our tasks and actors calling
         through `Ray.Current` inside the node, nested, as in Ray; the baseline's clients are grains calling
@@ -128,9 +132,10 @@ internal static class MarkdownReport
 
         """;
 
-    private static string RunLine(BenchmarkReport r) =>
+    private static string RunLine(BenchmarkReport r, bool trials) =>
         $"Run {r.Started.ToUniversalTime().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC on source {r.Source ?? "?"}: `{r.Command}`; " +
-        $"{r.Mode} mode, process warm-up {r.ProcessWarmUpSeconds:0.#} s, then per side warm-up {r.WarmUpSeconds:0.#} s and {r.Trials} trials of >= {r.MinTrialSeconds:0.#} s per side, cluster {r.Cluster}; " +
+        $"{r.Mode} mode, process warm-up {r.ProcessWarmUpSeconds:0.#} s" +
+        (trials ? $", then per side warm-up {r.WarmUpSeconds:0.#} s and {r.Trials} trials of >= {r.MinTrialSeconds:0.#} s per side" : "") + $", cluster {r.Cluster}; " +
         $"process peak working set {Figures.Bytes(r.ProcessPeakWorkingSetBytes)}; load average {r.LoadAtStart} at the start, {r.LoadAtEnd} at the end (the machine is shared)." +
         (r.BaselineUnavailable is { } why ? $" Baseline unavailable: {why}." : "");
 
@@ -138,7 +143,7 @@ internal static class MarkdownReport
     {
         var results = report.Results.Where(r => r.Group == "micro").ToList();
         var text = new StringBuilder();
-        text.Append("## Ray's microbenchmark\n\n").Append(RunLine(report)).Append("\n\n");
+        text.Append("## Ray's microbenchmark\n\n").Append(RunLine(report, trials: true)).Append("\n\n");
         text.Append("Rates are per second in the unit shown. ours/raw is our mean over the raw-Orleans mean in the same run; ")
             .Append("Ray's columns are its stored full run and its newest labelled release (ANCHORS.md), measured on 64 vCPUs; ")
             .Append("ours/Ray is our mean over Ray's release figure (its full run where it has no release figure). ")
@@ -171,9 +176,8 @@ internal static class MarkdownReport
                     non-array values), the node scheduler's resource accounting and in-flight tracking, and the hop from the
                     grain scheduler to the thread pool where user code runs. An actor call is the same three calls
                     (`IActorGrain.SubmitAsync`, publish, wait) plus the expression tree read at each call site. A put is one
-                    publish; a get is one long-poll plus deserialization; `Wait` issues one long-poll per ref per call, so
-                    waiting 1000 times over 1000 refs is about 500,000 directory calls. Profiling (dotnet-trace /
-                    dotnet-counters) and fixing the path is the next step; the harness is not tuned to the targets.
+                    publish; a get is one long-poll plus deserialization. Profiling (dotnet-trace / dotnet-counters) and
+                    fixing the path is the next step; the harness is not tuned to the targets.
 
                     """).Append('\n');
         }
@@ -230,7 +234,7 @@ internal static class MarkdownReport
     {
         var results = report.Results.Where(r => r.Group == "envelope").ToList();
         var text = new StringBuilder();
-        text.Append("## Scalability envelope (single node)\n\n").Append(RunLine(report)).Append("\n\n");
+        text.Append("## Scalability envelope (single node)\n\n").Append(RunLine(report, trials: false)).Append("\n\n");
         text.Append("One timed run each; the peak working set is sampled every 20 ms while the scenario runs. ")
             .Append("Ray's column is what its release benchmarks state (release/benchmarks/README.md).\n\n");
         text.Append(ResultTables.Markdown(ResultTables.EnvelopeHeader, results.Select(ResultTables.EnvelopeRow))).Append("\n\n");

@@ -250,14 +250,11 @@ public static class MicroScenarios
     private static async Task<Workload> MultiClientTasksAsync(ScenarioContext c)
     {
         var ray = c.Ray;
-        // Ray's 4 x 10,000 queues 40,000 tasks on one node at once; the node's queue costs grow with its
-        // length here (see queued_tasks), so one call takes minutes. The full run uses 4 x 2,500 unless --ray-sizes.
-        var (clients, count) = c.Settings.RaySizes ? (4, 10_000) : c.Pick((4, 2_500), (4, 1_000), (2, 10));
+        var (clients, count) = c.Pick((4, 10_000), (4, 1_000), (2, 10));
         var actors = await CreateActorsAsync(ray, clients, () => new BenchActor());
         return new Workload
         {
             Size = $"{clients} actors x {count:N0} tasks", UnitsPerCall = clients * count,
-            Note = count < 10_000 ? "Ray's size is 4 actors x 10,000 tasks; one call of it takes minutes here (the node's task queue costs grow with its length, see queued_tasks), so this run uses a smaller one; --ray-sizes uses Ray's." : null,
             Ours = () => ray.GetAsync(actors.Select(a => a.Task(x => x.SmallValueBatch(count)).Remote())),
             Baseline = c.Baseline(() => Task.WhenAll(Enumerable.Range(0, clients).Select(i => c.Client(i).CallSpread(TaskFirst, TaskKeys, count, false)))),
             Cleanup = c.Kill(actors),

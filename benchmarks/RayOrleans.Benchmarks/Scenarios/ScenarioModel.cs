@@ -26,14 +26,11 @@ public sealed record RunSettings
     public int QueuedTasks { get; init; } = 1_000_000;
 
     /// <summary>How long queued_tasks may run before it reports how far it got. Default 10 min; --quick 2 min.</summary>
-    /// <summary>Ray's sizes even where one call takes minutes here (<c>--ray-sizes</c>).</summary>
-    public bool RaySizes { get; init; }
-
     public TimeSpan EnvelopeTimeLimit { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
     /// Untimed work on both sides before the first scenario, so the first one is not measured while the JIT
-    /// tiers up and the thread pool grows (on 2 cores that took about 8 s of load). Default 5 s; --quick 1 s.
+    /// tiers up and the thread pool grows (in an early run on 2 cores that took about 8 s). Default 5 s; --quick 1 s.
     /// </summary>
     public TimeSpan ProcessWarmUp { get; init; } = TimeSpan.FromSeconds(5);
 
