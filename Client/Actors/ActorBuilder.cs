@@ -47,7 +47,7 @@ public sealed class ActorBuilder<TActor> where TActor : class
     public ActorHandle<TActor> Remote()
     {
         var (handle, creation) = Create();
-        _ray.Runtime.ObserveSend(creation, handle.Id.Value, 0, false, typeof(TActor).Name + ".ctor");
+        _ray.Runtime.ObserveCreation(creation, typeof(TActor).Name);
         return handle;
     }
 

@@ -3,7 +3,11 @@ using System.Text.Json.Serialization;
 
 namespace RayOrleans.Serialization;
 
-/// <summary>Writes an <see cref="ObjectRef{T}"/> inside a value as its id, so it stays a reference on the other side.</summary>
+/// <summary>
+/// Writes an <see cref="ObjectRef{T}"/> inside a value as its id, so it stays a reference on the other side.
+/// Writing it is where a ref leaves its owner's process: the owner then publishes the object to the
+/// directory, where the reader finds it.
+/// </summary>
 internal sealed class ObjectRefJsonConverterFactory : JsonConverterFactory
 {
     public override bool CanConvert(Type typeToConvert) =>
@@ -20,7 +24,10 @@ internal sealed class ObjectRefJsonConverterFactory : JsonConverterFactory
             return new ObjectRef<T>(ObjectId.Parse(text), runtime: null);
         }
 
-        public override void Write(Utf8JsonWriter writer, ObjectRef<T> value, JsonSerializerOptions options) =>
+        public override void Write(Utf8JsonWriter writer, ObjectRef<T> value, JsonSerializerOptions options)
+        {
+            Runtime.RayRuntime.Escape(value.Id);
             writer.WriteStringValue(value.Id.ToString());
+        }
     }
 }

@@ -15,11 +15,11 @@ public interface IActorGrain : IGrainWithGuidKey
     Task FailAsync(string cause);
 
     /// <summary>
-    /// Queues a method call; returns once queued, with the node the actor lives on (so the caller can tell
-    /// when the call is lost with that node). The result is published as <c>ObjectId(call.CallId, 1)</c>.
+    /// Runs a method call in its caller's order and replies with its result (inline when small, else where
+    /// it is stored) or its error; the call stays open while it waits for its turn and runs.
     /// </summary>
-    [AlwaysInterleave]
-    Task<string> SubmitAsync(ActorCall call);
+    [AlwaysInterleave, ResponseTimeout(RayTimeouts.LongCall)]
+    Task<ObjectValue> CallAsync(ActorCall call);
 
     /// <summary>Kills the actor: pending and later calls fail with <c>ActorDiedException</c>; without <paramref name="noRestart"/> it restarts if it may.</summary>
     [AlwaysInterleave]

@@ -9,19 +9,18 @@ namespace RayOrleans.Grains;
 /// </summary>
 public interface INodeGrain : IGrainWithStringKey
 {
-    /// <summary>Queues a task; returns once it is queued, not when it has run.</summary>
-    Task SubmitAsync(TaskSpec task);
-
-    /// <summary>Queues several tasks in one message.</summary>
-    Task SubmitManyAsync(TaskSpec[] tasks);
+    /// <summary>
+    /// Runs a task here (or on a node this one passes it to) and replies with its returns when it has run:
+    /// each inline when small, else the node whose store holds it, or the error that stands in its place.
+    /// A streaming generator's values go to the object directory instead, and the reply is empty. The reply
+    /// is the owner's copy of the result, so the call stays open while the task is queued and runs.
+    /// </summary>
+    [AlwaysInterleave, ResponseTimeout(RayTimeouts.LongCall)]
+    Task<ObjectValue[]> ExecuteAsync(TaskSpec task);
 
     /// <summary>Cancels a queued or running task; with <paramref name="recursive"/>, also the tasks it submitted.</summary>
     [AlwaysInterleave]
     Task<bool> CancelAsync(Guid taskId, bool force, bool recursive);
-
-    /// <summary>Which of <paramref name="taskIds"/> this node holds, queued or running (a task passed on here by a node that died is still here).</summary>
-    [AlwaysInterleave]
-    Task<Guid[]> FilterKnownTasksAsync(Guid[] taskIds);
 
     /// <summary>Reads part of an object held in this node's store.</summary>
     [AlwaysInterleave]

@@ -2,7 +2,7 @@ namespace RayOrleans.Messages;
 
 /// <summary>One method call on an actor.</summary>
 [GenerateSerializer, Immutable, Alias("ray.ActorCall")]
-public sealed class ActorCall
+public sealed record ActorCall
 {
     /// <summary>Identifies the call; the result is <c>ObjectId(CallId, 1)</c>.</summary>
     [Id(0)] public required Guid CallId { get; init; }

@@ -12,4 +12,10 @@ public sealed class TaskArg
 
     /// <summary>The object to resolve, when the argument was an <c>ObjectRef</c>.</summary>
     [Id(1)] public ObjectId? Ref { get; init; }
+
+    /// <summary>
+    /// For a ref argument the caller owns: the object's record, which the caller waited for before sending
+    /// (its bytes inline, its location, or the error the callee rethrows), so the callee needs no lookup.
+    /// </summary>
+    [Id(2)] public ObjectValue? Resolved { get; init; }
 }

@@ -8,9 +8,9 @@ namespace RayOrleans.Actors;
 
 /// <summary>
 /// Runs an actor's user code on the thread pool, outside the grain's scheduler: builds the instance and
-/// executes the calls the grain has put in order, publishing each result or error.
+/// executes the calls the grain has put in order, replying to each with its result or error.
 /// </summary>
-internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> instance, Func<ActorCall, Task> publishDead, CancellationToken death)
+internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> instance, Action<PendingCall> replyDead, CancellationToken death)
 {
     private RayRuntime Runtime => scheduler.NodeRuntime.Runtime;
 
@@ -23,7 +23,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
         return ctor.Invoke(null, args, death) ?? throw new InvalidOperationException("The constructor returned null.");
     }
 
-    public async Task ConsumeAsync(ChannelReader<ActorCall> calls)
+    public async Task ConsumeAsync(ChannelReader<PendingCall> calls)
     {
         WorkerContext.Leave();
         try
@@ -38,8 +38,9 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
         }
     }
 
-    private async Task ExecuteAsync(ActorCall call)
+    private async Task ExecuteAsync(PendingCall pending)
     {
+        var call = pending.Call;
         var inUserCode = false;
         try
         {
@@ -59,17 +60,18 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
                 result = await invoker.Adapter.AwaitAsync(result).ConfigureAwait(false);
             }
 
-            await LocalScheduler.PublishReturnsAsync(Runtime, call.CallId, 1, invoker.ResultType, result).ConfigureAwait(false);
+            var values = await LocalScheduler.StoreReturnsAsync(Runtime, call.CallId, 1, invoker.ResultType, result).ConfigureAwait(false);
+            pending.Reply.TrySetResult(values[0]);
         }
         catch (Exception) when (death.IsCancellationRequested)
         {
-            await publishDead(call).ConfigureAwait(false);
+            replyDead(pending);
         }
         catch (Exception e)
         {
             // An exception in a method fails that call only; the actor lives on, as in Ray.
             var error = RayRuntime.DescribeFailure(e, inUserCode, call.Name, call.CallId, scheduler.NodeRuntime.NodeId);
-            await Runtime.PublishErrorAsync(call.CallId, 1, false, error).ConfigureAwait(false);
+            pending.Reply.TrySetResult(new ObjectValue { Error = error, ProducerNode = scheduler.NodeRuntime.NodeId });
         }
     }
 }

@@ -22,7 +22,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
     private readonly LocalScheduler _scheduler;
     private readonly ILogger<ActorGrain> _logger;
     private readonly Dictionary<Guid, CallerQueue> _callers = new();
-    private readonly Channel<ActorCall> _calls = Channel.CreateUnbounded<ActorCall>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly Channel<PendingCall> _calls = Channel.CreateUnbounded<PendingCall>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly TaskCompletionSource _created = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _death = new();
     private readonly ActorExecutor _executor;
@@ -38,7 +38,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
     {
         _scheduler = scheduler;
         _logger = logger;
-        _executor = new ActorExecutor(scheduler, () => Volatile.Read(ref _instance), PublishDeadAsync, _death.Token);
+        _executor = new ActorExecutor(scheduler, () => Volatile.Read(ref _instance), ReplyDead, _death.Token);
     }
 
     private RayRuntime Runtime => _scheduler.NodeRuntime.Runtime;
@@ -100,15 +100,14 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         }
     }
 
-    public async Task<string> SubmitAsync(ActorCall call)
+    public Task<ObjectValue> CallAsync(ActorCall call)
     {
-        var node = _scheduler.NodeRuntime.NodeId;
         if (_state == "DEAD")
         {
-            await PublishDeadAsync(call);
-            return node;
+            return Task.FromResult(DeadValue(call));
         }
 
+        var pending = new PendingCall(call);
         if (!_callers.TryGetValue(call.CallerId, out var caller))
         {
             _callers[call.CallerId] = caller = new CallerQueue();
@@ -117,11 +116,11 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         if (call.Sequence < caller.Next)
         {
             // Already past it: a call sent again after the actor's node died. Run it; never drop it.
-            _calls.Writer.TryWrite(call);
-            return node;
+            _calls.Writer.TryWrite(pending);
+            return pending.Reply.Task;
         }
 
-        caller.Pending[call.Sequence] = call;
+        caller.Pending[call.Sequence] = pending;
         if (_spec is { Restarts: > 0 })
         {
             Rebase(caller);
@@ -137,7 +136,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
             _ = FailIfNeverCreatedAsync();
         }
 
-        return node;
+        return pending.Reply.Task;
     }
 
     private void Drain(CallerQueue caller)
@@ -222,7 +221,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         _deathCause = cause;
         _death.Cancel();
         _calls.Writer.TryComplete();
-        var pending = new List<ActorCall>();
+        var pending = new List<PendingCall>();
         while (_calls.Reader.TryRead(out var call))
         {
             pending.Add(call);
@@ -250,10 +249,15 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
 
         _created.TrySetException(new ActorDiedException(DeathError(Guid.Empty, "create")));
         _ = _created.Task.Exception; // observed: callers see the state, not this task
-        await Task.WhenAll(pending.Select(PublishDeadAsync));
+        foreach (var call in pending)
+        {
+            ReplyDead(call);
+        }
     }
 
-    private Task PublishDeadAsync(ActorCall call) => Runtime.PublishErrorAsync(call.CallId, 1, false, DeathError(call.CallId, call.Name));
+    private void ReplyDead(PendingCall pending) => pending.Reply.TrySetResult(DeadValue(pending.Call));
+
+    private ObjectValue DeadValue(ActorCall call) => new() { Error = DeathError(call.CallId, call.Name), ProducerNode = _scheduler.NodeRuntime.NodeId };
 
     private RayErrorInfo DeathError(Guid callId, string name) => new()
     {
@@ -291,7 +295,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
     {
         public long Next;
         public bool Started;
-        public SortedDictionary<long, ActorCall> Pending { get; } = new();
+        public SortedDictionary<long, PendingCall> Pending { get; } = new();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Actor {ClassName} ({ActorId}) restarts (restart {Restarts}).")]

@@ -49,22 +49,27 @@ internal sealed partial class LocalScheduler
 
     public void ActorStopped() => Interlocked.Decrement(ref _actors);
 
-    public void Enqueue(TaskSpec spec)
+    /// <summary>Queues a task; completes with its returns when it has run (or failed, or was cancelled).</summary>
+    public Task<ObjectValue[]> Enqueue(TaskSpec spec)
     {
         if (_cancelledEarly.TryRemove(spec.TaskId, out _))
         {
-            _ = PublishCancelledAsync(spec);
-            return;
+            return Task.FromResult(Cancelled(spec));
         }
 
         var run = new TaskRun(spec);
-        if (!_tasks.TryAdd(spec.TaskId, run))
+        while (!_tasks.TryAdd(spec.TaskId, run))
         {
-            return; // a duplicate delivery of a task already here
+            // A second delivery of a task already here answers with the first one's reply.
+            if (_tasks.TryGetValue(spec.TaskId, out var existing))
+            {
+                return existing.Reply.Task;
+            }
         }
 
         // Leave the node grain's scheduler at once: user code runs on the thread pool.
         _ = Task.Run(() => RunAsync(run));
+        return run.Reply.Task;
     }
 
     public bool Cancel(Guid taskId, bool force, bool recursive)
@@ -85,10 +90,10 @@ internal sealed partial class LocalScheduler
         }
 
         LogCancel(_logger, run.Spec.Name, taskId, force, recursive);
-        // The cancelled error is published first, so it is what every get sees even if the code finishes
-        // anyway. With force, the node also stops waiting for the code; .NET cannot abort a thread, so the
-        // task's resources stay held until its code returns, and nothing is ever over-committed.
-        _ = PublishCancelledAsync(run.Spec);
+        // The cancelled error is the reply at once, so it is what every get sees even if the code finishes
+        // anyway. .NET cannot abort a thread: the task's resources stay held until its code returns, so
+        // nothing is ever over-committed.
+        Reply(run, Cancelled(run.Spec));
         run.Cancellation.Cancel();
         if (recursive && run.Context is { } ctx)
         {
@@ -100,8 +105,6 @@ internal sealed partial class LocalScheduler
 
         return true;
     }
-
-    public Guid[] FilterKnown(Guid[] taskIds) => taskIds.Where(_tasks.ContainsKey).ToArray();
 
     public void Acknowledge(Guid taskId, int consumed)
     {
@@ -127,18 +130,26 @@ internal sealed partial class LocalScheduler
             var args = await ResolveArgumentsAsync(spec.Args, invoker.ArgumentTypes, token).ConfigureAwait(false);
             if (!Resources.IsFeasible(spec.Resources))
             {
-                await Runtime.PublishErrorAsync(spec.TaskId, spec.NumReturns, spec.IsGenerator, RayRuntime.SystemError(spec.TaskId, spec.Name,
-                    "RayOrleans.InfeasibleTask", $"Task '{spec.Name}' needs {spec.Resources} but node {NodeRuntime.NodeId} has {Resources.Total} in all.")).ConfigureAwait(false);
+                Fail(run, RayRuntime.SystemError(spec.TaskId, spec.Name,
+                    "RayOrleans.InfeasibleTask", $"Task '{spec.Name}' needs {spec.Resources} but node {NodeRuntime.NodeId} has {Resources.Total} in all."));
                 return;
             }
 
             token.ThrowIfCancellationRequested();
             if (await AcquireOrSpillAsync(run, token).ConfigureAwait(false) is { } other)
             {
-                // Busy here, free there: pass the task on once rather than queue it (Ray's spillback).
-                // Its arguments are resolved there again, from wherever they live.
+                // Busy here, free there: pass the task on once rather than queue it (Ray's spillback), and
+                // pass its reply back. Its arguments are resolved there again, from wherever they live.
                 _tasks.TryRemove(spec.TaskId, out _);
-                Runtime.SubmitTo(spec with { Spillbacks = 1 }, other);
+                try
+                {
+                    Reply(run, await Runtime.Node(other).ExecuteAsync(spec with { Spillbacks = 1 }).ConfigureAwait(false));
+                }
+                catch (Exception e)
+                {
+                    run.Reply.TrySetException(e);
+                }
+
                 return;
             }
 
@@ -170,12 +181,11 @@ internal sealed partial class LocalScheduler
         }
         catch (Exception) when (token.IsCancellationRequested)
         {
-            await PublishCancelledAsync(spec).ConfigureAwait(false);
+            Reply(run, Cancelled(spec));
         }
         catch (Exception e)
         {
-            var error = RayRuntime.DescribeFailure(e, run.InUserCode, spec.Name, spec.TaskId, NodeRuntime.NodeId);
-            await Runtime.PublishErrorAsync(spec.TaskId, spec.NumReturns, spec.IsGenerator, error).ConfigureAwait(false);
+            Fail(run, RayRuntime.DescribeFailure(e, run.InUserCode, spec.Name, spec.TaskId, NodeRuntime.NodeId));
         }
         finally
         {
@@ -284,6 +294,21 @@ internal sealed partial class LocalScheduler
             {
                 values[i] = Runtime.Serializer.Deserialize(bytes, types[i]);
             }
+            else if (arg is { Ref: { } resolvedId, Resolved: { } resolved })
+            {
+                // The caller owned it and sent its record: no lookup, and a failed dependency throws here.
+                if (resolved.Error is null && resolved.Inline is { } inline)
+                {
+                    values[i] = Runtime.Serializer.Deserialize(inline, types[i]);
+                }
+                else
+                {
+                    var index = i;
+                    var type = types[i];
+                    (pending ??= []).Add(Runtime.ReadAsync(resolvedId, resolved, token).AsTask().ContinueWith(
+                        t => values[index] = Runtime.Serializer.Deserialize(t.GetAwaiter().GetResult(), type), token, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+                }
+            }
             else if (arg.Ref is { } id)
             {
                 var index = i;
@@ -310,22 +335,22 @@ internal sealed partial class LocalScheduler
         {
             case ReturnKind.Stream:
                 await StreamAsync(run, invoker, returned, ctx.Cancellation).ConfigureAwait(false);
+                Reply(run, []);
                 return;
             case ReturnKind.Awaitable:
                 returned = await invoker.Adapter.AwaitAsync(returned).ConfigureAwait(false);
                 break;
         }
 
-        await PublishReturnsAsync(Runtime, spec.TaskId, spec.NumReturns, invoker.ResultType, returned).ConfigureAwait(false);
+        Reply(run, await StoreReturnsAsync(Runtime, spec.TaskId, spec.NumReturns, invoker.ResultType, returned).ConfigureAwait(false));
     }
 
-    /// <summary>Publishes a result, split into its tuple items when the task has several returns.</summary>
-    public static async Task PublishReturnsAsync(RayRuntime runtime, Guid taskId, int numReturns, Type resultType, object? result)
+    /// <summary>Serializes and stores a result, split into its tuple items when the task has several returns.</summary>
+    public static async ValueTask<ObjectValue[]> StoreReturnsAsync(RayRuntime runtime, Guid taskId, int numReturns, Type resultType, object? result)
     {
         if (numReturns <= 1)
         {
-            await runtime.PublishValueAsync(new ObjectId(taskId, 1), runtime.Serializer.Serialize(result, resultType)).ConfigureAwait(false);
-            return;
+            return [await runtime.StoreAsync(new ObjectId(taskId, 1), runtime.Serializer.Serialize(result, resultType)).ConfigureAwait(false)];
         }
 
         if (result is not ITuple tuple || tuple.Length != numReturns)
@@ -334,13 +359,13 @@ internal sealed partial class LocalScheduler
         }
 
         var itemTypes = resultType.GetGenericArguments();
-        var publishes = new Task[numReturns];
+        var values = new ObjectValue[numReturns];
         for (var i = 0; i < numReturns; i++)
         {
-            publishes[i] = runtime.PublishValueAsync(new ObjectId(taskId, i + 1), runtime.Serializer.Serialize(tuple[i], itemTypes[i]));
+            values[i] = await runtime.StoreAsync(new ObjectId(taskId, i + 1), runtime.Serializer.Serialize(tuple[i], itemTypes[i])).ConfigureAwait(false);
         }
 
-        await Task.WhenAll(publishes).ConfigureAwait(false);
+        return values;
     }
 
     private async Task StreamAsync(TaskRun run, FunctionInvoker invoker, object? returned, CancellationToken token)
@@ -361,16 +386,45 @@ internal sealed partial class LocalScheduler
         await Runtime.PublishValueAsync(new ObjectId(spec.TaskId, 0), Runtime.Serializer.Serialize(null, typeof(object)), generatorCount: count).ConfigureAwait(false);
     }
 
-    private Task PublishCancelledAsync(TaskSpec spec) =>
-        Runtime.PublishErrorAsync(spec.TaskId, spec.NumReturns, spec.IsGenerator, new RayErrorInfo
+    /// <summary>Answers the task's caller (the first answer counts: a cancel may have answered already).</summary>
+    private static void Reply(TaskRun run, ObjectValue[] values) => run.Reply.TrySetResult(values);
+
+    /// <summary>
+    /// Fails the task: its returns become <paramref name="error"/>. A generator's consumer reads the
+    /// directory, so there the error ends the stream (its end record) and the reply is empty.
+    /// </summary>
+    private void Fail(TaskRun run, RayErrorInfo error)
+    {
+        var spec = run.Spec;
+        if (spec.IsGenerator)
         {
-            Kind = RayErrorKind.Cancelled, ExceptionType = typeof(TaskCancelledException).FullName!,
-            Message = $"Task '{spec.Name}' ({spec.TaskId:N}) was cancelled.", TaskName = spec.Name, TaskId = spec.TaskId, Node = NodeRuntime.NodeId,
-        });
+            Runtime.FailReturns(spec, error);
+            Reply(run, []);
+            return;
+        }
+
+        var value = new ObjectValue { Error = error, ProducerNode = NodeRuntime.NodeId };
+        Reply(run, Enumerable.Repeat(value, Math.Max(spec.NumReturns, 1)).ToArray());
+    }
+
+    private ObjectValue[] Cancelled(TaskSpec spec)
+    {
+        var error = RayRuntime.CancelledError(spec.TaskId, spec.Name, NodeRuntime.NodeId);
+        if (spec.IsGenerator)
+        {
+            Runtime.FailReturns(spec, error);
+            return [];
+        }
+
+        var value = new ObjectValue { Error = error, ProducerNode = NodeRuntime.NodeId };
+        return Enumerable.Repeat(value, Math.Max(spec.NumReturns, 1)).ToArray();
+    }
 
     private sealed class TaskRun(TaskSpec spec)
     {
         public TaskSpec Spec { get; } = spec;
+        // Completed inline: its one awaiter is the grain call's reply, which Orleans posts to its own scheduler.
+        public TaskCompletionSource<ObjectValue[]> Reply { get; } = new();
         public CancellationTokenSource Cancellation { get; } = new();
         public WorkerContext? Context { get; set; }
         public GeneratorWindow Window { get; } = new();

@@ -33,25 +33,9 @@ internal sealed class NodeGrain : Grain, INodeGrain
         return Task.CompletedTask;
     }
 
-    public Task SubmitAsync(TaskSpec task)
-    {
-        _scheduler.Enqueue(task);
-        return Task.CompletedTask;
-    }
-
-    public Task SubmitManyAsync(TaskSpec[] tasks)
-    {
-        foreach (var task in tasks)
-        {
-            _scheduler.Enqueue(task);
-        }
-
-        return Task.CompletedTask;
-    }
+    public Task<ObjectValue[]> ExecuteAsync(TaskSpec task) => _scheduler.Enqueue(task);
 
     public Task<bool> CancelAsync(Guid taskId, bool force, bool recursive) => Task.FromResult(_scheduler.Cancel(taskId, force, recursive));
-
-    public Task<Guid[]> FilterKnownTasksAsync(Guid[] taskIds) => Task.FromResult(_scheduler.FilterKnown(taskIds));
 
     public Task<byte[]> ReadObjectAsync(ObjectId id, long offset, int count) => Task.FromResult(_store.Read(id, offset, count));
 

@@ -5,16 +5,17 @@ using RayOrleans.Messages;
 namespace RayOrleans.Runtime;
 
 /// <summary>
-/// The tasks and actor calls this process sent and has not yet seen finish. When the node holding one dies
-/// (as Orleans membership declares it, not merely late with its reports), a task is sent again elsewhere
-/// under the same id, up to its <c>MaxRetries</c>, or fails with a NodeDied error; an actor call fails with
-/// <see cref="ActorDiedException"/> instead of leaving its caller waiting. Finished entries are dropped in
-/// batches. A node that passes a task on (spillback) tracks it the same way.
+/// The tasks and actor calls this process sent and has no reply for yet, and the actors it created. When
+/// the node holding one dies, a task is sent again elsewhere under the same id, up to its <c>MaxRetries</c>,
+/// or fails with a NodeDied error; a call is sent again to the actor's next incarnation within the actor's
+/// <c>MaxTaskRetries</c>, or fails with <see cref="ActorDiedException"/>; an actor is built again within its
+/// <c>MaxRestarts</c>. A loss is noticed two ways: the open call fails (Orleans breaks calls to a silo that
+/// membership declares dead), or the once-a-second sweep finds the entry's node dead in membership. Each
+/// entry counts its attempts, so the two never resend the same attempt twice.
 /// </summary>
 internal sealed partial class InFlightTasks : IAsyncDisposable
 {
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
-    private const int CleanupEveryTicks = 5;
 
     private readonly RayRuntime _runtime;
     private readonly ILogger _logger;
@@ -31,23 +32,102 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
     public int Count => _entries.Count;
 
-    public void Track(TaskSpec spec, string node)
+    // ------------------------------------------------------------------ tasks and calls
+
+    public void Track(TaskSpec spec)
     {
-        _entries.AddOrUpdate(spec.TaskId, _ => new Entry(spec.TaskId, spec.Name, node, spec), (_, e) => e with { Node = node });
+        _entries[spec.TaskId] = new Entry(spec.TaskId, spec.Name) { Spec = spec };
         EnsureLoop();
     }
 
-    /// <summary>Tracks an actor call; its node is known once the actor acknowledges it (<see cref="SetNode"/>).</summary>
     public void TrackActorCall(ActorId actor, ActorCall call)
     {
-        _entries[call.CallId] = new Entry(call.CallId, call.Name, null, null) { Call = call, Target = actor };
+        _entries[call.CallId] = new Entry(call.CallId, call.Name) { Call = call, Target = actor };
         EnsureLoop();
     }
+
+    /// <summary>The task left for <paramref name="node"/>; false when it is no longer tracked (cancelled before it left).</summary>
+    public bool Sent(Guid id, string node)
+    {
+        if (!_entries.TryGetValue(id, out var entry))
+        {
+            return false;
+        }
+
+        entry.Node = node;
+        return true;
+    }
+
+    /// <summary>The reply came (or the failure is final): nothing more to watch.</summary>
+    public void Finished(Guid id) => _entries.TryRemove(id, out _);
+
+    /// <summary>The current attempt of a tracked task or call; -1 when not tracked.</summary>
+    public int AttemptOf(Guid id) => _entries.TryGetValue(id, out var entry) ? entry.Attempt : -1;
+
+    /// <summary>Takes a task that has not left this process yet out of tracking, so it is never sent; null when it has left.</summary>
+    public TaskSpec? TryCancelUnsent(Guid id)
+    {
+        if (_entries.TryGetValue(id, out var entry) && entry.Spec is { } spec && entry.Node is null && _entries.TryRemove(id, out _))
+        {
+            return spec;
+        }
+
+        return null;
+    }
+
+    /// <summary>Attempt <paramref name="attempt"/> of a task was lost with its node: send it again, or fail it.</summary>
+    public void Lost(Guid id, int attempt, string? node)
+    {
+        if (!_entries.TryGetValue(id, out var entry) || entry.Spec is not { } spec || !entry.TryNextAttempt(attempt))
+        {
+            return;
+        }
+
+        if (spec.IsGenerator || (spec.MaxRetries >= 0 && attempt >= spec.MaxRetries))
+        {
+            _entries.TryRemove(id, out _);
+            var why = spec.IsGenerator ? "a streaming generator is not retried, since its values would repeat" : $"MaxRetries = {spec.MaxRetries} retries are used up";
+            _runtime.FailReturns(spec, RayRuntime.SystemError(spec.TaskId, spec.Name,
+                "RayOrleans.NodeDied", $"Node {node ?? entry.Node} died while running task '{spec.Name}', and {why}."));
+            return;
+        }
+
+        LogRetry(_logger, spec.Name, spec.TaskId, node ?? entry.Node ?? "?", attempt + 1);
+        entry.Node = null;
+        _runtime.Dispatch(spec with { Spillbacks = 0 }, attempt + 1);
+    }
+
+    /// <summary>Attempt <paramref name="attempt"/> of an actor call was lost with the actor's node: send it again, or fail it.</summary>
+    public void CallLost(Guid id, int attempt, string? node)
+    {
+        if (!_entries.TryGetValue(id, out var entry) || entry.Call is not { } call || entry.Target is not { } target || !entry.TryNextAttempt(attempt))
+        {
+            return;
+        }
+
+        if (_entries.TryGetValue(target.Value, out var actor) && actor.Actor is { } spec && (spec.MaxTaskRetries < 0 || attempt < spec.MaxTaskRetries))
+        {
+            // The creator restarts the actor (the sweep, or already done); the call waits for the new
+            // incarnation at the actor's grain, which Orleans activates again on a live node.
+            LogRetry(_logger, call.Name, call.CallId, node ?? actor.Node ?? "?", attempt + 1);
+            _runtime.SendCall(target, call, attempt + 1);
+            return;
+        }
+
+        _entries.TryRemove(id, out _);
+        _runtime.FailReturns(call.CallId, 1, false, new RayErrorInfo
+        {
+            Kind = RayErrorKind.ActorDied, ExceptionType = typeof(ActorDiedException).FullName!, TaskName = call.Name, TaskId = call.CallId, Node = node,
+            Message = $"The actor's node{(node is null ? "" : " " + node)} died while '{call.Name}' was queued or running, and the call may not be retried (only the actor's creator, within MaxTaskRetries, sends it again).",
+        });
+    }
+
+    // ------------------------------------------------------------------ actors
 
     /// <summary>Watches an actor this process created, on the node it lives on, until it is killed from here.</summary>
     public void TrackActor(ActorSpec spec, string node)
     {
-        _entries[spec.ActorId.Value] = new Entry(spec.ActorId.Value, spec.ClassName, node, null) { Actor = spec };
+        _entries[spec.ActorId.Value] = new Entry(spec.ActorId.Value, spec.ClassName) { Actor = spec, Node = node };
         EnsureLoop();
     }
 
@@ -64,26 +144,11 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         }
         else
         {
-            _entries[actorId] = entry with { Actor = spec with { Restarts = spec.Restarts + 1 } };
+            entry.Actor = spec with { Restarts = spec.Restarts + 1 };
         }
     }
 
-    public void SetNode(Guid id, string node)
-    {
-        if (_entries.TryGetValue(id, out var entry))
-        {
-            _entries.TryUpdate(id, entry with { Node = node }, entry);
-        }
-    }
-
-    /// <summary>This process saw the object ready: if it is the result of a tracked task or call, that one is finished.</summary>
-    public void Observed(ObjectId id)
-    {
-        if (_entries.TryGetValue(id.TaskId, out var entry) && entry.Actor is null && FirstResult(entry) == id)
-        {
-            _entries.TryRemove(id.TaskId, out _);
-        }
-    }
+    // ------------------------------------------------------------------ the sweep
 
     private void EnsureLoop()
     {
@@ -97,7 +162,6 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     {
         WorkerContext.Leave();
         using var timer = new PeriodicTimer(Tick);
-        var ticks = 0;
         try
         {
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
@@ -105,10 +169,6 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
                 try
                 {
                     await CheckLostNodesAsync().ConfigureAwait(false);
-                    if (++ticks % CleanupEveryTicks == 0)
-                    {
-                        await DropFinishedAsync(_entries.Values.Where(e => e.Actor is null).ToList()).ConfigureAwait(false);
-                    }
                 }
                 catch (Exception e) when (!_stop.IsCancellationRequested)
                 {
@@ -124,7 +184,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     private async Task CheckLostNodesAsync()
     {
         var alive = _runtime.Cluster.Nodes.Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
-        var suspects = _entries.Values.Where(e => e.Node is not null && !alive.Contains(e.Node)).ToList();
+        var suspects = _entries.Values.Where(e => NodeOf(e) is { } node && !alive.Contains(node)).ToList();
         if (suspects.Count == 0)
         {
             return;
@@ -133,70 +193,45 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         // Only membership's verdict counts: a node can miss its reports under load and still run its tasks,
         // and running a task twice is worse than waiting for the verdict.
         var hosts = await _runtime.Grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: false).ConfigureAwait(false);
-        var dead = suspects.Where(e => !hosts.TryGetValue(SiloAddress.FromParsableString(e.Node!), out var status) || status == SiloStatus.Dead).ToList();
-        if (dead.Count == 0)
-        {
-            return;
-        }
+        var dead = suspects.Where(e => !hosts.TryGetValue(SiloAddress.FromParsableString(NodeOf(e)!), out var status) || status == SiloStatus.Dead).ToList();
 
-        // Actors first, so a lost call can be sent again to the actor's new incarnation.
+        // Actors first, so a lost call is sent again to the actor's new incarnation.
         foreach (var actor in dead.Where(e => e.Actor is not null))
         {
             await RestartOrFailAsync(actor).ConfigureAwait(false);
         }
 
-        var unfinished = await DropFinishedAsync(dead.Where(e => e.Actor is null).ToList()).ConfigureAwait(false);
-        var active = hosts.Where(h => h.Value == SiloStatus.Active).Select(h => h.Key.ToParsableString()).ToList();
-        unfinished = await DropHeldElsewhereAsync(unfinished, active).ConfigureAwait(false);
-        foreach (var entry in unfinished)
+        foreach (var entry in dead.Where(e => e.Actor is null))
         {
-            if (entry.Call is { } call && entry.Target is { } target && CanRetryCall(target, entry))
+            var node = NodeOf(entry);
+            if (entry.Spec is not null)
             {
-                _entries[entry.Id] = entry with { Node = null, Attempts = entry.Attempts + 1 };
-                LogRetry(_logger, entry.Name, entry.Id, entry.Node!, entry.Attempts + 1);
-                _runtime.SubmitActorCall(target, call, retry: true);
-                continue;
+                Lost(entry.Id, entry.Attempt, node);
             }
-
-            if (entry.Spec is not { } spec)
+            else
             {
-                _entries.TryRemove(entry.Id, out _);
-                await _runtime.PublishErrorAsync(entry.Id, 1, false, new RayErrorInfo
-                {
-                    Kind = RayErrorKind.ActorDied, ExceptionType = typeof(ActorDiedException).FullName!, TaskName = entry.Name, TaskId = entry.Id, Node = entry.Node,
-                    Message = $"The actor's node {entry.Node} died while '{entry.Name}' was queued or running; actors are not restarted after a node failure yet.",
-                }).ConfigureAwait(false);
-                continue;
+                CallLost(entry.Id, entry.Attempt, node);
             }
-
-            if (spec.IsGenerator || (spec.MaxRetries >= 0 && entry.Attempts >= spec.MaxRetries))
-            {
-                _entries.TryRemove(spec.TaskId, out _);
-                var why = spec.IsGenerator ? "a streaming generator is not retried, since its values would repeat" : $"MaxRetries = {spec.MaxRetries} retries are used up";
-                await _runtime.PublishErrorAsync(spec.TaskId, spec.NumReturns, spec.IsGenerator, RayRuntime.SystemError(spec.TaskId, spec.Name,
-                    "RayOrleans.NodeDied", $"Node {entry.Node} died while running task '{spec.Name}', and {why}.")).ConfigureAwait(false);
-                continue;
-            }
-
-            _entries[spec.TaskId] = entry with { Attempts = entry.Attempts + 1 };
-            LogRetry(_logger, spec.Name, spec.TaskId, entry.Node!, entry.Attempts + 1);
-            _runtime.SubmitTask(spec with { Spillbacks = 0 }, retry: true);
         }
     }
 
-    private bool CanRetryCall(ActorId target, Entry call) =>
-        _entries.TryGetValue(target.Value, out var actor) && actor.Actor is { } spec &&
-        (spec.MaxTaskRetries < 0 || call.Attempts < spec.MaxTaskRetries);
+    /// <summary>Where an entry's work is: a task's node, an actor's node, or for a call the node of its actor when this process created it.</summary>
+    private string? NodeOf(Entry entry) =>
+        entry.Target is { } target
+            ? _entries.TryGetValue(target.Value, out var actor) ? actor.Node : null
+            : entry.Node;
 
     /// <summary>Builds a lost actor again elsewhere if its MaxRestarts allows, else marks it dead so calls fail at once.</summary>
     private async Task RestartOrFailAsync(Entry entry)
     {
         var spec = entry.Actor!;
+        var lostOn = entry.Node;
         if (spec.MaxRestarts < 0 || spec.Restarts < spec.MaxRestarts)
         {
             var again = spec with { Restarts = spec.Restarts + 1 };
-            _entries[entry.Id] = entry with { Node = null, Actor = again };
-            LogActorRestart(_logger, spec.ClassName, spec.ActorId, entry.Node!, again.Restarts);
+            entry.Actor = again;
+            entry.Node = null;
+            LogActorRestart(_logger, spec.ClassName, spec.ActorId, lostOn ?? "?", again.Restarts);
             try
             {
                 await _runtime.CreateActorAsync(again).ConfigureAwait(false);
@@ -210,89 +245,8 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
         _entries.TryRemove(entry.Id, out _);
         await _runtime.Actor(spec.ActorId).FailAsync(
-            $"Actor {spec.ClassName} ({spec.ActorId}) was lost with node {entry.Node} and has no restarts left (MaxRestarts = {spec.MaxRestarts}).").ConfigureAwait(false);
+            $"Actor {spec.ClassName} ({spec.ActorId}) was lost with node {lostOn} and has no restarts left (MaxRestarts = {spec.MaxRestarts}).").ConfigureAwait(false);
     }
-
-    /// <summary>Drops the entries whose task has published its result; returns the rest.</summary>
-    private async Task<List<Entry>> DropFinishedAsync(List<Entry> entries)
-    {
-        var unfinished = new List<Entry>();
-        foreach (var shard in entries.GroupBy(e => _runtime.Directory(e.Id)))
-        {
-            var ids = shard.Select(FirstResult).ToArray();
-            var ready = (await shard.Key.FilterReadyAsync(ids).ConfigureAwait(false)).ToHashSet();
-            foreach (var entry in shard)
-            {
-                if (ready.Contains(FirstResult(entry)))
-                {
-                    _entries.TryRemove(entry.Id, out _);
-                }
-                else
-                {
-                    unfinished.Add(entry);
-                }
-            }
-        }
-
-        return unfinished;
-    }
-
-    /// <summary>
-    /// Drops the entries whose task a live node holds: the dead node had passed it on (spillback) before it
-    /// died, so it is not lost and must not run twice. The entry follows the task to its node.
-    /// </summary>
-    private async Task<List<Entry>> DropHeldElsewhereAsync(List<Entry> entries, List<string> live)
-    {
-        if (entries.Count == 0)
-        {
-            return entries;
-        }
-
-        // The live nodes come from membership, not the cluster view: the view can be empty for a moment
-        // after a node death (its grain moving), and asking no one would run every task twice.
-        var ids = entries.Where(e => e.Spec is not null).Select(e => e.Id).ToArray();
-        if (ids.Length == 0)
-        {
-            return entries;
-        }
-
-        var held = await Task.WhenAll(live.Select(async node =>
-        {
-            try
-            {
-                return (node, ids: await _runtime.Node(node).FilterKnownTasksAsync(ids).ConfigureAwait(false));
-            }
-            catch (Exception e) when (e is OrleansException or TimeoutException)
-            {
-                return (node, ids: Array.Empty<Guid>());
-            }
-        })).ConfigureAwait(false);
-        var holder = new Dictionary<Guid, string>();
-        foreach (var (node, found) in held)
-        {
-            foreach (var id in found)
-            {
-                holder[id] = node;
-            }
-        }
-
-        var lost = new List<Entry>();
-        foreach (var entry in entries)
-        {
-            if (entry.Spec is not null && holder.TryGetValue(entry.Id, out var node))
-            {
-                _entries[entry.Id] = entry with { Node = node };
-            }
-            else
-            {
-                lost.Add(entry);
-            }
-        }
-
-        return lost;
-    }
-
-    private static ObjectId FirstResult(Entry entry) => new(entry.Id, entry.Spec is { IsGenerator: true } ? 0 : 1);
 
     public async ValueTask DisposeAsync()
     {
@@ -305,16 +259,32 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         _stop.Dispose();
     }
 
-    /// <summary>A task (with its spec, to send again) or an actor call (no spec); Node is null until known.</summary>
-    private sealed record Entry(Guid Id, string Name, string? Node, TaskSpec? Spec, int Attempts = 0)
+    /// <summary>A task (with its spec, to send again), an actor call, or an actor this process created.</summary>
+    private sealed class Entry(Guid id, string name)
     {
+        private int _attempt;
+
+        public Guid Id { get; } = id;
+
+        public string Name { get; } = name;
+
+        /// <summary>The node the work was sent to; null until it left (or while it is being sent again).</summary>
+        public volatile string? Node;
+
+        public int Attempt => Volatile.Read(ref _attempt);
+
+        public TaskSpec? Spec { get; init; }
+
         /// <summary>For an actor call: the call, to send again, and its actor.</summary>
         public ActorCall? Call { get; init; }
 
         public ActorId? Target { get; init; }
 
         /// <summary>For an actor this process created: its spec, to build it again.</summary>
-        public ActorSpec? Actor { get; init; }
+        public volatile ActorSpec? Actor;
+
+        /// <summary>Moves from <paramref name="attempt"/> to the next; false when another path already did.</summary>
+        public bool TryNextAttempt(int attempt) => Interlocked.CompareExchange(ref _attempt, attempt + 1, attempt) == attempt;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} died running '{Name}' ({TaskId}); submitting it again (retry {Attempt}).")]

@@ -1,0 +1,129 @@
+using Microsoft.Extensions.Logging;
+using RayOrleans.Messages;
+
+namespace RayOrleans.Runtime;
+
+/// <summary>Actors: creation on a node that fits, kills, and method calls whose replies carry their results.</summary>
+internal sealed partial class RayRuntime
+{
+    /// <summary>
+    /// Sends an actor's creation to the least-loaded node whose resources fit it. The chosen node rides in
+    /// the request context to the placement director, since the activation request does not carry the demand.
+    /// </summary>
+    public async Task CreateActorAsync(ActorSpec spec)
+    {
+        // Owned refs among the constructor's arguments go as their records when ready; the rest escape to
+        // the directory, so the creation leaves now and calls queued behind it are not held up here.
+        spec = spec with { Args = ResolveOwnedArguments(spec.Args, out var pending) };
+        if (pending is not null)
+        {
+            foreach (var arg in spec.Args)
+            {
+                if (arg is { Ref: { } id, Resolved: null })
+                {
+                    Owned.Escape(id);
+                }
+            }
+        }
+
+        var node = Cluster.PickNode(spec.Resources, preferred: null, forActor: true);
+        Task<string> create;
+        if (node is null)
+        {
+            // No node fits: create it anyway without a hint, so its grain records the death with the
+            // reason and every call fails with ActorDiedException instead of waiting.
+            create = Actor(spec.ActorId).CreateAsync(spec);
+        }
+        else
+        {
+            RequestContext.Set(Placement.LeastLoadedPlacementDirector.NodeHintKey, node);
+            try
+            {
+                create = Actor(spec.ActorId).CreateAsync(spec);
+            }
+            finally
+            {
+                RequestContext.Remove(Placement.LeastLoadedPlacementDirector.NodeHintKey);
+            }
+        }
+
+        // The creator keeps the spec while the actor lives, to build it again if its node dies.
+        InFlight.TrackActor(spec, await create.ConfigureAwait(false));
+    }
+
+    /// <summary>Logs a creation that failed where no one awaits it (the actor's grain records the death for its calls).</summary>
+    public void ObserveCreation(Task creation, string className) =>
+        creation.ContinueWith(
+            static (t, state) =>
+            {
+                var (runtime, name) = ((RayRuntime, string))state!;
+                LogCreationFailed(runtime._logger, name, t.Exception!.GetBaseException());
+            },
+            (this, className), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
+    /// <summary>Kills an actor; the creator stops watching it, or counts the restart a kill without noRestart makes.</summary>
+    public Task KillActorAsync(ActorId actor, bool noRestart)
+    {
+        InFlight.ActorKilled(actor.Value, noRestart);
+        return Actor(actor).KillAsync(noRestart);
+    }
+
+    /// <summary>
+    /// Submits an actor method call this runtime owns. Its sequence number is already fixed, so it may wait
+    /// here for owned ref arguments without losing its place: the actor runs each caller's calls in order.
+    /// </summary>
+    public void SubmitActorCall(ActorId actor, ActorCall call)
+    {
+        WorkerContext.Current?.Children.Enqueue(call.CallId);
+        Owned.AddPending(new ObjectId(call.CallId, 1));
+        InFlight.TrackActorCall(actor, call);
+        var args = ResolveOwnedArguments(call.Args, out var pending);
+        if (pending is null)
+        {
+            SendCall(actor, args == call.Args ? call : call with { Args = args }, attempt: 0);
+        }
+        else
+        {
+            _ = pending.ContinueWith(
+                _ => SendCall(actor, call with { Args = ResolveOwnedArguments(call.Args, out var _) }, attempt: 0),
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Sends (or sends again, on <paramref name="attempt"/>) a call to its actor.</summary>
+    public void SendCall(ActorId actor, ActorCall call, int attempt)
+    {
+        Actor(actor).CallAsync(call).ContinueWith(
+            static (reply, state) =>
+            {
+                var (runtime, actor, call, attempt) = ((RayRuntime, ActorId, ActorCall, int))state!;
+                runtime.OnCallReply(actor, call, attempt, reply);
+            },
+            (this, actor, call, attempt), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private void OnCallReply(ActorId actor, ActorCall call, int attempt, Task<ObjectValue> reply)
+    {
+        var id = new ObjectId(call.CallId, 1);
+        if (reply.IsCompletedSuccessfully)
+        {
+            InFlight.Finished(call.CallId);
+            Owned.Complete(id, reply.Result);
+            return;
+        }
+
+        var e = reply.Exception!.GetBaseException();
+        if (IsNodeLost(e))
+        {
+            InFlight.CallLost(call.CallId, attempt, node: null);
+            return;
+        }
+
+        LogSubmitFailed(_logger, call.Name, call.CallId, e);
+        InFlight.Finished(call.CallId);
+        FailReturns(call.CallId, 1, false, RayErrors.FromException(e, call.Name, call.CallId, null));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Creating actor {ClassName} failed; its calls fail with ActorDiedException.")]
+    private static partial void LogCreationFailed(ILogger logger, string className, Exception exception);
+}

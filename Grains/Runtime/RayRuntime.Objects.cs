@@ -1,0 +1,336 @@
+using RayOrleans.Grains;
+using RayOrleans.Messages;
+
+namespace RayOrleans.Runtime;
+
+/// <summary>Objects: puts, gets and waits, from the owner's table or through the directory.</summary>
+internal sealed partial class RayRuntime
+{
+    private const int SeenReadyLimit = 1_000_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ObjectId, byte> _seenReady = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ObjectId, Task<ObjectValue>> _polls = new();
+
+    /// <summary>Serializes and stores a value this runtime then owns; the directory hears of it when a ref to it escapes.</summary>
+    public async Task<ObjectId> PutAsync(object? value, Type type)
+    {
+        var id = ObjectId.NewPut();
+        Owned.AddReady(id, await StoreAsync(id, Serializer.Serialize(value, type)).ConfigureAwait(false));
+        return id;
+    }
+
+    /// <summary>
+    /// The record of a value made here: its bytes inline when small, else stored in this node's store (or,
+    /// from an external driver, written in chunks to a node's) with that node as its location.
+    /// </summary>
+    public async ValueTask<ObjectValue> StoreAsync(ObjectId id, byte[] bytes, int generatorCount = 0)
+    {
+        if (bytes.Length <= Options.InlineThreshold)
+        {
+            return new ObjectValue { Inline = bytes, Size = bytes.Length, ProducerNode = LocalNodeId, GeneratorCount = generatorCount };
+        }
+
+        string location;
+        if (LocalStore is not null && LocalNodeId is not null)
+        {
+            LocalStore.Put(id, bytes);
+            location = LocalNodeId;
+        }
+        else
+        {
+            location = Cluster.PickNode(ResourceSet.Empty, null, forActor: false)
+                ?? throw new ObjectStoreFullException($"No node is available to store object {id} of {bytes.Length:N0} bytes.");
+            await WriteChunksAsync(Node(location), id, bytes).ConfigureAwait(false);
+        }
+
+        return new ObjectValue { Location = location, Size = bytes.Length, ProducerNode = LocalNodeId ?? location, GeneratorCount = generatorCount };
+    }
+
+    /// <summary>Stores a value and publishes it to the directory now (a generator's yielded values, read by the consumer there).</summary>
+    public async Task PublishValueAsync(ObjectId id, byte[] bytes, int generatorCount = 0)
+    {
+        var value = await StoreAsync(id, bytes, generatorCount).ConfigureAwait(false);
+        await TransientRetry.RunAsync(() => Directory(id.TaskId).PublishAsync(id, value)).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits until the object is ready (or failed); <see cref="GetTimeoutException"/> after <paramref name="timeout"/>.</summary>
+    public async Task<ObjectValue> WhenReadyAsync(ObjectId id, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        if (Owned.WhenReady(id) is { } owned)
+        {
+            if (owned.IsCompleted)
+            {
+                return owned.Result;
+            }
+
+            try
+            {
+                return await (timeout is { } limit ? owned.WaitAsync(limit, cancellationToken) : owned.WaitAsync(cancellationToken)).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                throw new GetTimeoutException(id, timeout!.Value);
+            }
+        }
+
+        var deadline = timeout is { } t ? DateTime.UtcNow + t : DateTime.MaxValue;
+        var shard = Directory(id.TaskId);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var remaining = deadline == DateTime.MaxValue ? Options.LongPollInterval : deadline - DateTime.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+            {
+                // One last look, so a zero timeout still returns an object that is already there.
+                return await shard.TryGetAsync(id).ConfigureAwait(false) ?? throw new GetTimeoutException(id, timeout!.Value);
+            }
+
+            var wait = remaining < Options.LongPollInterval ? remaining : Options.LongPollInterval;
+            ObjectValue? value;
+            try
+            {
+                value = await shard.WaitAsync(id, wait, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException && !cancellationToken.IsCancellationRequested)
+            {
+                // The shard's silo failed; Orleans activates it again elsewhere. Ask again after a pause.
+                LogShardUnavailable(_logger, id, e);
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (value is not null)
+            {
+                MarkReady(id);
+                return value;
+            }
+        }
+    }
+
+    /// <summary>Waits for the object and returns its value as <paramref name="type"/>, or throws its error.</summary>
+    public Task<object?> GetAsync(ObjectId id, Type type, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        // An owned, inline result needs no wait and no task switch: the common case of get after a call.
+        if (Owned.TryGetReady(id, out var ready) && ready.Error is null && ready.Inline is { } inline)
+        {
+            return Task.FromResult(Serializer.Deserialize(inline, type));
+        }
+
+        return GetSlowAsync(id, type, timeout, cancellationToken);
+    }
+
+    private async Task<object?> GetSlowAsync(ObjectId id, Type type, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var bytes = await GetBytesAsync(id, timeout, cancellationToken).ConfigureAwait(false);
+        return Serializer.Deserialize(bytes, type);
+    }
+
+    public Task<byte[]> GetBytesAsync(ObjectId id, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var fetch = FetchAsync(id, timeout, cancellationToken);
+        return fetch.IsCompleted || WorkerContext.Current is not { } ctx ? fetch : ctx.WhileBlockedAsync(fetch);
+    }
+
+    private async Task<byte[]> FetchAsync(ObjectId id, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var value = await WhenReadyAsync(id, timeout, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(id, value, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The bytes of a ready object: inline, from this node's store, or pulled from its node in chunks; its error rethrown.</summary>
+    public async ValueTask<byte[]> ReadAsync(ObjectId id, ObjectValue value, CancellationToken cancellationToken)
+    {
+        if (value.Error is { } error)
+        {
+            throw RayErrors.ToException(error);
+        }
+
+        if (value.Inline is { } inline)
+        {
+            return inline;
+        }
+
+        var location = value.Location ?? throw new ObjectLostException(id, "its record has neither a value nor a location.");
+        if (location == LocalNodeId && LocalStore is not null && LocalStore.TryGet(id, out var local))
+        {
+            return local;
+        }
+
+        var node = Node(location);
+        var size = checked((int)value.Size);
+        var result = GC.AllocateUninitializedArray<byte>(size);
+        var chunk = Options.ChunkSize;
+        // A few chunks in flight keep the link busy without asking the source for the whole object at once.
+        using var inFlight = new SemaphoreSlim(4);
+        var reads = new List<Task>();
+        for (long offset = 0; offset < size; offset += chunk)
+        {
+            await inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var at = offset;
+            reads.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    var part = await node.ReadObjectAsync(id, at, (int)Math.Min(chunk, size - at)).ConfigureAwait(false);
+                    part.CopyTo(result.AsSpan((int)at));
+                }
+                finally
+                {
+                    inFlight.Release();
+                }
+            }, cancellationToken));
+        }
+
+        try
+        {
+            await Task.WhenAll(reads).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not ObjectLostException and not OperationCanceledException)
+        {
+            throw new ObjectLostException(id, $"reading it from node {location} failed: {e.Message}");
+        }
+
+        return result;
+    }
+
+    private async Task WriteChunksAsync(INodeGrain node, ObjectId id, byte[] bytes)
+    {
+        var chunk = Options.ChunkSize;
+        var writes = new List<Task>();
+        for (long offset = 0; offset < bytes.Length; offset += chunk)
+        {
+            var part = bytes.AsSpan((int)offset, (int)Math.Min(chunk, bytes.Length - offset)).ToArray();
+            writes.Add(node.WriteObjectAsync(id, bytes.Length, offset, part));
+            if (writes.Count >= 4)
+            {
+                await Task.WhenAll(writes).ConfigureAwait(false);
+                writes.Clear();
+            }
+        }
+
+        await Task.WhenAll(writes).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ray's wait: returns once <paramref name="numReturns"/> of the objects are ready or the timeout passes,
+    /// as the indexes of ready and not-ready ones, each in argument order.
+    /// </summary>
+    public async Task<(int[] Ready, int[] NotReady)> WaitAsync(IReadOnlyList<ObjectId> ids, int numReturns, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        if (numReturns < 0 || numReturns > ids.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(numReturns), numReturns, $"numReturns must be between 0 and the number of refs ({ids.Count}).");
+        }
+
+        var ready = new bool[ids.Count];
+        var count = 0;
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (Owned.TryGetReady(ids[i], out _) || _seenReady.ContainsKey(ids[i]))
+            {
+                ready[i] = true;
+                count++;
+            }
+        }
+
+        if (count < numReturns)
+        {
+            var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            for (var i = 0; i < ids.Count; i++)
+            {
+                if (ready[i])
+                {
+                    continue;
+                }
+
+                var index = i;
+                var whenReady = Owned.WhenReady(ids[i]) ?? SharedPoll(ids[i]);
+                _ = whenReady.ContinueWith(t =>
+                {
+                    if (t.IsCompletedSuccessfully)
+                    {
+                        Volatile.Write(ref ready[index], true);
+                        if (Interlocked.Increment(ref count) >= numReturns)
+                        {
+                            all.TrySetResult();
+                        }
+                    }
+                }, TaskScheduler.Default);
+            }
+
+            try
+            {
+                var wait = timeout is { } t ? all.Task.WaitAsync(t, cancellationToken) : all.Task.WaitAsync(cancellationToken);
+                await (WorkerContext.Current is { } ctx ? ctx.WhileBlockedAsync(Wrap(wait)) : wait).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+
+        // Ray returns at most numReturns ready refs; the rest, ready or not, go in the second list.
+        var readyList = new List<int>(numReturns);
+        var notReady = new List<int>();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (Volatile.Read(ref ready[i]) && readyList.Count < numReturns)
+            {
+                readyList.Add(i);
+            }
+            else
+            {
+                notReady.Add(i);
+            }
+        }
+
+        return (readyList.ToArray(), notReady.ToArray());
+
+        static async Task<bool> Wrap(Task t)
+        {
+            await t.ConfigureAwait(false);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// One long poll per object however many waits ask for it: repeated waits over the same refs (Ray's
+    /// wait loop) share it instead of each parking its own grain call. It runs until the object is ready.
+    /// </summary>
+    private Task<ObjectValue> SharedPoll(ObjectId id)
+    {
+        if (_polls.TryGetValue(id, out var existing))
+        {
+            return existing;
+        }
+
+        var started = new TaskCompletionSource<ObjectValue>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_polls.TryAdd(id, started.Task))
+        {
+            return _polls[id];
+        }
+
+        _ = WhenReadyAsync(id, null, CancellationToken.None).ContinueWith(t =>
+        {
+            _polls.TryRemove(id, out _);
+            if (t.IsCompletedSuccessfully)
+            {
+                started.TrySetResult(t.Result);
+            }
+            else
+            {
+                started.TrySetException(t.Exception!.InnerExceptions);
+            }
+        }, TaskScheduler.Default);
+        return started.Task;
+    }
+
+    /// <summary>Remembers that an object owned elsewhere is ready (ids only; bounded), so waits over it need no grain call.</summary>
+    private void MarkReady(ObjectId id)
+    {
+        if (_seenReady.Count >= SeenReadyLimit)
+        {
+            _seenReady.Clear(); // a cache: forgetting only costs a grain call on the next wait
+        }
+
+        _seenReady.TryAdd(id, 0);
+    }
+}
