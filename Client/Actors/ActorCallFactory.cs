@@ -25,6 +25,6 @@ internal static class ActorCallFactory
         var descriptor = FunctionDescriptor.For(info);
         var args = ExpressionArguments.Evaluate(call.Arguments, info.GetParameters(), method, supplied);
         var runtime = handle.Runtime;
-        return new ActorMethodCall<TR>(runtime, handle.Id, handle.CallerId, handle.NextSequence, descriptor.Key, descriptor.DisplayName, args);
+        return new ActorMethodCall<TR>(runtime, handle.Id, handle.Grain, handle.CallerId, handle.NextSequence, descriptor.Key, descriptor.DisplayName, args);
     }
 }

@@ -34,6 +34,11 @@ public sealed partial class ActorHandle<TActor>
 
     internal long NextSequence() => Interlocked.Increment(ref _sequence);
 
+    /// <summary>The actor's grain, looked up once per handle (GetGrain costs about as much as a call).</summary>
+    internal Grains.IActorGrain Grain => _grain ??= Runtime.Actor(Id);
+
+    private Grains.IActorGrain? _grain;
+
     /// <summary>Prepares a call of the method in <paramref name="method"/> (e.g. <c>c =&gt; c.Add(5)</c>); arguments are evaluated here, now.</summary>
     public ActorMethodCall<TR> Task<TR>(Expression<Func<TActor, TR>> method) => ActorCallFactory.Create<TActor, TR>(this, method, []);
 

@@ -9,16 +9,18 @@ public sealed class ActorMethodCall<TR>
 {
     private readonly RayRuntime _runtime;
     private readonly ActorId _actor;
+    private readonly Grains.IActorGrain _grain;
     private readonly Func<long> _sequence;
     private readonly Guid _caller;
     private readonly string _method;
     private readonly string _name;
     private readonly TaskArg[] _args;
 
-    internal ActorMethodCall(RayRuntime runtime, ActorId actor, Guid caller, Func<long> sequence, string method, string name, TaskArg[] args)
+    internal ActorMethodCall(RayRuntime runtime, ActorId actor, Grains.IActorGrain grain, Guid caller, Func<long> sequence, string method, string name, TaskArg[] args)
     {
         _runtime = runtime;
         _actor = actor;
+        _grain = grain;
         _caller = caller;
         _sequence = sequence;
         _method = method;
@@ -34,7 +36,7 @@ public sealed class ActorMethodCall<TR>
             CallId = Guid.NewGuid(), Method = _method, Name = _name, Args = _args, CallerId = _caller,
             Sequence = _sequence(), ParentTaskId = WorkerContext.Current?.TaskId ?? Guid.Empty,
         };
-        _runtime.SubmitActorCall(_actor, call);
+        _runtime.SubmitActorCall(_actor, _grain, call);
         return new ObjectRef<TR>(new ObjectId(call.CallId, 1), _runtime);
     }
 }

@@ -169,6 +169,11 @@ public sealed partial class Ray : IAsyncDisposable
     internal static FunctionDescriptor Describe(Delegate function)
     {
         ArgumentNullException.ThrowIfNull(function);
+        if (function.Target is null && Described.TryGetValue(function.Method, out var known))
+        {
+            return known; // checked once per method: the checks read attributes by reflection
+        }
+
         var method = function.Method;
         if (function.Target is not null || !method.IsStatic)
         {
@@ -183,8 +188,12 @@ public sealed partial class Ray : IAsyncDisposable
                 $"'{method.DeclaringType?.Name}.{method.Name}' cannot run remotely: it and its declaring type must be public.", nameof(function));
         }
 
-        return FunctionDescriptor.For(method);
+        var descriptor = FunctionDescriptor.For(method);
+        Described.TryAdd(method, descriptor);
+        return descriptor;
     }
+
+    private static readonly ConcurrentDictionary<MethodInfo, FunctionDescriptor> Described = new();
 
     internal static bool IsVisible(Type type) => type.IsVisible;
 

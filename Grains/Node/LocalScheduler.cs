@@ -31,6 +31,7 @@ internal sealed partial class LocalScheduler
         Resources = resources;
         NodeRuntime = node;
         _logger = logger;
+        node.Runtime.LocalScheduler = this;
     }
 
     public NodeResources Resources { get; }
@@ -67,8 +68,9 @@ internal sealed partial class LocalScheduler
             }
         }
 
-        // Leave the node grain's scheduler at once: user code runs on the thread pool.
-        _ = Task.Run(() => RunAsync(run));
+        // Leave the caller (the node grain's scheduler, or a local submitter) at once: user code runs on the
+        // thread pool, in a clean execution context.
+        ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Scheduler.RunAsync(state.Run), (Scheduler: this, Run: run), preferLocal: false);
         return run.Reply.Task;
     }
 
@@ -119,6 +121,7 @@ internal sealed partial class LocalScheduler
         WorkerContext.Leave();
         var spec = run.Spec;
         var token = run.Cancellation.Token;
+        ObjectValue[]? returns = null;
         try
         {
             var invoker = FunctionInvoker.Get(spec.Function);
@@ -165,8 +168,8 @@ internal sealed partial class LocalScheduler
                 {
                     var ctx = new WorkerContext(spec.TaskId, spec.Name, Runtime, token, Resources, spec.Resources);
                     run.Context = ctx;
-                    await ExecuteAsync(run, invoker, args, ctx).ConfigureAwait(false);
-                    return;
+                    returns = await ExecuteAsync(run, invoker, args, ctx).ConfigureAwait(false);
+                    break;
                 }
                 catch (Exception e) when (!token.IsCancellationRequested && spec.RetryExceptions && attempt < spec.MaxRetries && e is not RaySerializationException)
                 {
@@ -190,6 +193,12 @@ internal sealed partial class LocalScheduler
         finally
         {
             _tasks.TryRemove(spec.TaskId, out _);
+        }
+
+        // The reply goes after the resources are released, since the caller may submit its next task at once.
+        if (returns is not null)
+        {
+            Reply(run, returns);
         }
     }
 
@@ -325,7 +334,7 @@ internal sealed partial class LocalScheduler
         return values;
     }
 
-    private async Task ExecuteAsync(TaskRun run, FunctionInvoker invoker, object?[] args, WorkerContext ctx)
+    private async Task<ObjectValue[]> ExecuteAsync(TaskRun run, FunctionInvoker invoker, object?[] args, WorkerContext ctx)
     {
         var spec = run.Spec;
         ctx.Enter();
@@ -335,14 +344,13 @@ internal sealed partial class LocalScheduler
         {
             case ReturnKind.Stream:
                 await StreamAsync(run, invoker, returned, ctx.Cancellation).ConfigureAwait(false);
-                Reply(run, []);
-                return;
+                return [];
             case ReturnKind.Awaitable:
                 returned = await invoker.Adapter.AwaitAsync(returned).ConfigureAwait(false);
                 break;
         }
 
-        Reply(run, await StoreReturnsAsync(Runtime, spec.TaskId, spec.NumReturns, invoker.ResultType, returned).ConfigureAwait(false));
+        return await StoreReturnsAsync(Runtime, spec.TaskId, spec.NumReturns, invoker.ResultType, returned).ConfigureAwait(false);
     }
 
     /// <summary>Serializes and stores a result, split into its tuple items when the task has several returns.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using RayOrleans.Grains;
 using RayOrleans.Messages;
 
 namespace RayOrleans.Runtime;
@@ -72,7 +73,7 @@ internal sealed partial class RayRuntime
     /// Submits an actor method call this runtime owns. Its sequence number is already fixed, so it may wait
     /// here for owned ref arguments without losing its place: the actor runs each caller's calls in order.
     /// </summary>
-    public void SubmitActorCall(ActorId actor, ActorCall call)
+    public void SubmitActorCall(ActorId actor, IActorGrain grain, ActorCall call)
     {
         WorkerContext.Current?.Children.Enqueue(call.CallId);
         Owned.AddPending(new ObjectId(call.CallId, 1));
@@ -80,20 +81,20 @@ internal sealed partial class RayRuntime
         var args = ResolveOwnedArguments(call.Args, out var pending);
         if (pending is null)
         {
-            SendCall(actor, args == call.Args ? call : call with { Args = args }, attempt: 0);
+            SendCall(actor, args == call.Args ? call : call with { Args = args }, attempt: 0, grain);
         }
         else
         {
             _ = pending.ContinueWith(
-                _ => SendCall(actor, call with { Args = ResolveOwnedArguments(call.Args, out var _) }, attempt: 0),
+                _ => SendCall(actor, call with { Args = ResolveOwnedArguments(call.Args, out var _) }, attempt: 0, grain),
                 CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
     /// <summary>Sends (or sends again, on <paramref name="attempt"/>) a call to its actor.</summary>
-    public void SendCall(ActorId actor, ActorCall call, int attempt)
+    public void SendCall(ActorId actor, ActorCall call, int attempt, IActorGrain? grain = null)
     {
-        Actor(actor).CallAsync(call).ContinueWith(
+        (grain ?? Actor(actor)).CallAsync(call).ContinueWith(
             static (reply, state) =>
             {
                 var (runtime, actor, call, attempt) = ((RayRuntime, ActorId, ActorCall, int))state!;

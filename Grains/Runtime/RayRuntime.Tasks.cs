@@ -130,7 +130,8 @@ internal sealed partial class RayRuntime
             return; // cancelled before it left
         }
 
-        Node(node).ExecuteAsync(spec).ContinueWith(
+        var reply = node == LocalNodeId && LocalScheduler is { } local ? local.Enqueue(spec) : Node(node).ExecuteAsync(spec);
+        reply.ContinueWith(
             static (reply, state) =>
             {
                 var (runtime, spec, node, attempt) = ((RayRuntime, TaskSpec, string, int))state!;

@@ -65,9 +65,18 @@ internal sealed partial class RayRuntime
 
     public IObjectDirectoryGrain Directory(Guid taskId) => _shards[(uint)taskId.GetHashCode() % (uint)_shards.Length];
 
-    public INodeGrain Node(string nodeId) => Grains.GetGrain<INodeGrain>(nodeId);
+    /// <summary>
+    /// The scheduler of the node this runtime lives on, when it lives on one: a task for this node is handed
+    /// to it directly, as Ray's core worker hands work to its local raylet, not sent as a grain call.
+    /// </summary>
+    public LocalScheduler? LocalScheduler { get; set; }
+
+    // Grain references are kept: GetGrain resolves the interface type by reflection, about as dear as a call.
+    public INodeGrain Node(string nodeId) => _nodes.GetOrAdd(nodeId, static (id, grains) => grains.GetGrain<INodeGrain>(id), Grains);
 
     public IActorGrain Actor(ActorId id) => Grains.GetGrain<IActorGrain>(id.Value);
+
+    private readonly ConcurrentDictionary<string, INodeGrain> _nodes = new(StringComparer.Ordinal);
 
     /// <summary>A ref to <paramref name="id"/> is being written into a value: whichever runtime here owns it publishes it.</summary>
     public static void Escape(ObjectId id)
