@@ -17,7 +17,7 @@ public abstract class ObjectRef
     /// <summary>The object's id.</summary>
     public ObjectId Id { get; }
 
-    /// <summary>The runtime that made this ref; null for a ref that arrived inside a value.</summary>
+    /// <summary>The runtime that made this ref, or that read it out of a value; null when neither is known.</summary>
     internal RayRuntime? BoundRuntime { get; }
 
     /// <summary>The runtime to resolve through: the one that made the ref, else the current one.</summary>

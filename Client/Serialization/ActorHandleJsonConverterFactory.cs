@@ -22,7 +22,7 @@ internal sealed class ActorHandleJsonConverterFactory : JsonConverterFactory
                 throw new JsonException("An ActorHandle must be written as its actor id.");
             }
 
-            return new ActorHandle<T>(new ActorId(id), runtime: null);
+            return new ActorHandle<T>(new ActorId(id), Runtime.RayRuntime.Reading);
         }
 
         public override void Write(Utf8JsonWriter writer, ActorHandle<T> value, JsonSerializerOptions options) =>

@@ -21,7 +21,7 @@ internal sealed class ObjectRefJsonConverterFactory : JsonConverterFactory
         public override ObjectRef<T> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
             var text = reader.GetString() ?? throw new JsonException("An ObjectRef must be written as its id.");
-            return new ObjectRef<T>(ObjectId.Parse(text), runtime: null);
+            return new ObjectRef<T>(ObjectId.Parse(text), Runtime.RayRuntime.Reading);
         }
 
         public override void Write(Utf8JsonWriter writer, ObjectRef<T> value, JsonSerializerOptions options)

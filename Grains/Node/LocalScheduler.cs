@@ -301,21 +301,21 @@ internal sealed partial class LocalScheduler
             var arg = args[i];
             if (arg.Value is { } bytes)
             {
-                values[i] = Runtime.Serializer.Deserialize(bytes, types[i]);
+                values[i] = Runtime.Deserialize(bytes, types[i]);
             }
             else if (arg is { Ref: { } resolvedId, Resolved: { } resolved })
             {
                 // The caller owned it and sent its record: no lookup, and a failed dependency throws here.
                 if (resolved.Error is null && resolved.Inline is { } inline)
                 {
-                    values[i] = Runtime.Serializer.Deserialize(inline, types[i]);
+                    values[i] = Runtime.Deserialize(inline, types[i]);
                 }
                 else
                 {
                     var index = i;
                     var type = types[i];
                     (pending ??= []).Add(Runtime.ReadAsync(resolvedId, resolved, token).AsTask().ContinueWith(
-                        t => values[index] = Runtime.Serializer.Deserialize(t.GetAwaiter().GetResult(), type), token, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+                        t => values[index] = Runtime.Deserialize(t.GetAwaiter().GetResult(), type), token, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
                 }
             }
             else if (arg.Ref is { } id)

@@ -112,7 +112,7 @@ internal sealed partial class RayRuntime
         // An owned, inline result needs no wait and no task switch: the common case of get after a call.
         if (Owned.TryGetReady(id, out var ready) && ready.Error is null && ready.Inline is { } inline)
         {
-            return Task.FromResult(Serializer.Deserialize(inline, type));
+            return Task.FromResult(Deserialize(inline, type));
         }
 
         return GetSlowAsync(id, type, timeout, cancellationToken);
@@ -121,7 +121,7 @@ internal sealed partial class RayRuntime
     private async Task<object?> GetSlowAsync(ObjectId id, Type type, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var bytes = await GetBytesAsync(id, timeout, cancellationToken).ConfigureAwait(false);
-        return Serializer.Deserialize(bytes, type);
+        return Deserialize(bytes, type);
     }
 
     public Task<byte[]> GetBytesAsync(ObjectId id, TimeSpan? timeout, CancellationToken cancellationToken)

@@ -87,6 +87,28 @@ internal sealed partial class RayRuntime
         }
     }
 
+    /// <summary>
+    /// Deserializes a value read through this runtime: refs inside it are bound to this runtime, so they
+    /// resolve here whether or not a driver is registered as <c>Ray.Current</c> in this process.
+    /// </summary>
+    public object? Deserialize(byte[] bytes, Type type)
+    {
+        var outer = Reading;
+        Reading = this;
+        try
+        {
+            return Serializer.Deserialize(bytes, type);
+        }
+        finally
+        {
+            Reading = outer;
+        }
+    }
+
+    /// <summary>The runtime deserializing on this thread (deserialization is synchronous), for refs read inside values.</summary>
+    [ThreadStatic]
+    public static RayRuntime? Reading;
+
     /// <summary>Stops the background work of this runtime.</summary>
     public async ValueTask StopAsync()
     {

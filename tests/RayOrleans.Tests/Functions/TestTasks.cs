@@ -98,6 +98,15 @@ public static class TestTasks
 
     public static int MarkRan(string key) => Probe.Increment(key);
 
+    /// <summary>Counts a run under <paramref name="key"/> once its dependency is there.</summary>
+    public static int MarkRanAfter(int dependency, string key) => Probe.Increment(key) + dependency;
+
+    /// <summary>Returns a ref the task's node owns (a nested task's result), inside a value.</summary>
+    public static Holder WrapSquare(int x) => new("nested", Ray.Current.Task(Square, x).Remote());
+
+    /// <summary>Returns a ref to a nested task that is still waiting on <paramref name="key"/>'s gate, inside a value.</summary>
+    public static Holder WrapBlocked(string key) => new("blocked", Ray.Current.Task(Blocker, key).Remote());
+
     public static async Task<int> WaitForCancel(string key, CancellationToken cancellation)
     {
         Probe.Increment(key + ":started");
