@@ -38,9 +38,9 @@ internal sealed class ObjectSerializer
             return [NullTag];
         }
 
-        if (value is Array array && TryGetRawElementType(array.GetType(), out _))
+        if (value is Array array && RawElementSize(array.GetType()) is > 0 and var size)
         {
-            return SerializeRawArray(array);
+            return SerializeRawArray(array, size);
         }
 
         try
@@ -87,9 +87,8 @@ internal sealed class ObjectSerializer
         }
     }
 
-    private static byte[] SerializeRawArray(Array array)
+    private static byte[] SerializeRawArray(Array array, int elementSize)
     {
-        var elementSize = Marshal.SizeOf(array.GetType().GetElementType()!);
         var byteCount = checked((long)array.Length * elementSize);
         var result = GC.AllocateUninitializedArray<byte>(checked((int)(byteCount + 1)));
         result[0] = RawArrayTag;
@@ -100,39 +99,40 @@ internal sealed class ObjectSerializer
 
     private static object DeserializeRawArray(ReadOnlySpan<byte> payload, Type type)
     {
-        if (!TryGetRawElementType(type, out var elementType))
+        var elementSize = RawElementSize(type);
+        if (elementSize == 0)
         {
             throw new RaySerializationException(type, new InvalidDataException(
                 $"The stored object is an array of primitives; it cannot be read as {type}."));
         }
 
-        var elementSize = Marshal.SizeOf(elementType);
+        if (type == typeof(byte[]))
+        {
+            return payload.ToArray();
+        }
+
         if (payload.Length % elementSize != 0)
         {
             throw new InvalidDataException($"A stored {type} has {payload.Length} bytes, not a multiple of {elementSize}.");
         }
 
-        var array = Array.CreateInstance(elementType, payload.Length / elementSize);
+        var array = Array.CreateInstance(type.GetElementType()!, payload.Length / elementSize);
         ref var target = ref MemoryMarshal.GetArrayDataReference(array);
         payload.CopyTo(MemoryMarshal.CreateSpan(ref target, payload.Length));
         return array;
     }
 
-    private static bool TryGetRawElementType(Type arrayType, out Type elementType)
+    /// <summary>The element size when <paramref name="arrayType"/> is stored as raw bytes, else 0; worked out once per type.</summary>
+    private static int RawElementSize(Type arrayType) => RawSizes.GetOrAdd(arrayType, static t =>
     {
-        elementType = null!;
-        if (!arrayType.IsSZArray)
+        if (!t.IsSZArray)
         {
-            return false;
+            return 0;
         }
 
-        var e = arrayType.GetElementType()!;
-        if (!e.IsPrimitive || e == typeof(bool) || e == typeof(char) || e == typeof(IntPtr) || e == typeof(UIntPtr))
-        {
-            return false;
-        }
+        var e = t.GetElementType()!;
+        return !e.IsPrimitive || e == typeof(bool) || e == typeof(char) || e == typeof(IntPtr) || e == typeof(UIntPtr) ? 0 : Marshal.SizeOf(e);
+    });
 
-        elementType = e;
-        return true;
-    }
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, int> RawSizes = new();
 }
