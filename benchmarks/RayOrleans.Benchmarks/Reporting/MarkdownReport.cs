@@ -168,16 +168,23 @@ internal static class MarkdownReport
             text.Append("### Where ours is below half of raw Orleans\n\n")
                 .Append(string.Join(", ", below.Select(r => $"`{r.Name}` ({Figures.Ratio(r.Ratio)})"))).Append(".\n\n")
                 .Append("""
-                    This is the per-call path, not the harness. A task is three grain calls where the baseline makes one:
-                    the driver's submit (`INodeGrain.SubmitAsync`, `RayRuntime.SubmitTo`), the worker's publish of the result
-                    to a directory shard (`IObjectDirectoryGrain.PublishAsync`, `RayRuntime.PublishValueAsync`), and the
-                    driver's long-poll get (`IObjectDirectoryGrain.WaitAsync`, `RayRuntime.WhenReadyAsync`); on top come the
-                    serialization of every argument and result into bytes (`ObjectSerializer`, System.Text.Json for
-                    non-array values), the node scheduler's resource accounting and in-flight tracking, and the hop from the
-                    grain scheduler to the thread pool where user code runs. An actor call is the same three calls
-                    (`IActorGrain.SubmitAsync`, publish, wait) plus the expression tree read at each call site. A put is one
-                    publish; a get is one long-poll plus deserialization. Profiling (dotnet-trace / dotnet-counters) and
-                    fixing the path is the next step; the harness is not tuned to the targets.
+                    Where the time goes, from dotnet-trace (`dotnet-trace collect --profile dotnet-sampled-thread-time`
+                    over one scenario, then `dotnet-trace report <file> topN --inclusive`) and from what each fix changed:
+
+                    - The first design made a task three grain calls (submit, publish to a directory shard, long-poll get)
+                      and held tasks to 5-12% of raw Orleans. Results now come back in the reply to the one call that runs
+                      the task (`INodeGrain.ExecuteAsync`, `IActorGrain.CallAsync`) into the owner's table
+                      (`Grains/Runtime/OwnedObjects.cs`); a task for the caller's own node skips Orleans messaging and goes
+                      straight to the node's scheduler; `GetGrain` (3-4 us of reflection in Orleans 10.4.2) and the
+                      call-site checks of a function are done once, not per call.
+                    - An actor call is still one Orleans call plus two thread hops the raw call does not make: from the
+                      actor grain's scheduler to the thread pool, where user code runs so that it may block or call other
+                      actors without stalling the grain, and back to the grain's scheduler for Orleans to send the reply.
+                      On 2 cores each hop costs about as much as the raw call itself, which is why actor scenarios sit at
+                      0.2-0.4 of raw. On top come the expression tree the C# compiler builds at each `handle.Task(a => ...)`
+                      call site and the serialization of every argument and result into bytes (`ObjectSerializer`).
+                    - A get of an object owned elsewhere is a long-poll on its directory shard; a wait over 1000 refs
+                      parks one shared poll per ref.
 
                     """).Append('\n');
         }
