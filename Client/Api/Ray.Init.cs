@@ -46,7 +46,10 @@ public sealed partial class Ray
         var host = builder.Build();
         await host.StartAsync().ConfigureAwait(false);
         // The driver shares the node's runtime: same process, so reads of large objects are local.
-        var ray = new Ray(host.Services.GetRequiredService<NodeRuntime>().Runtime, host);
+        var ray = new Ray(host.Services.GetRequiredService<NodeRuntime>().Runtime, host)
+        {
+            Address = $"127.0.0.1:{gatewayPort}",
+        };
         Volatile.Write(ref _driver, ray);
         return ray;
     }
@@ -97,6 +100,7 @@ public sealed partial class Ray
             }
 
             var ray = await AttachCoreAsync(host.Services.GetRequiredService<IClusterClient>(), options, host).ConfigureAwait(false);
+            ray.Address = address;
             Volatile.Write(ref _driver, ray);
             return ray;
         }

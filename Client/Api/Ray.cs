@@ -49,6 +49,13 @@ public sealed partial class Ray : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Where another driver process joins this cluster with <see cref="InitAsync(string, RayInitOptions?)"/>:
+    /// for an embedded cluster its gateway, <c>127.0.0.1:port</c> (pass the same <see cref="RayInitOptions.ClusterId"/>
+    /// to both); for a connected driver the address it was given; null inside a task or over an attached client.
+    /// </summary>
+    public string? Address { get; private set; }
+
     /// <summary>This process's node id when it hosts a node (embedded cluster, or inside a task); otherwise null.</summary>
     public string? NodeId => Runtime.LocalNodeId;
 

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using RayOrleans.Grains;
 using RayOrleans.Messages;
@@ -21,8 +20,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
 
     private readonly LocalScheduler _scheduler;
     private readonly ILogger<ActorGrain> _logger;
-    private readonly Dictionary<Guid, CallerQueue> _callers = new();
-    private readonly Channel<PendingCall> _calls = Channel.CreateUnbounded<PendingCall>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly ActorMailbox _mailbox = new();
     private readonly TaskCompletionSource _created = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _death = new();
     private readonly ActorExecutor _executor;
@@ -58,12 +56,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         _restarts = spec.Restarts;
         if (spec.Restarts > 0)
         {
-            // A re-creation after the node died: callers' sequence numbers go on from where they were, so
-            // each caller's first call here sets where its order starts.
-            foreach (var caller in _callers.Values)
-            {
-                Rebase(caller);
-            }
+            _mailbox.StartRebased(); // a re-creation after the node died
         }
 
         try
@@ -86,8 +79,10 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
             _state = "ALIVE";
             for (var i = 0; i < Math.Max(1, spec.MaxConcurrency); i++)
             {
-                _ = Task.Run(() => _executor.ConsumeAsync(_calls.Reader));
+                _ = Task.Run(() => _executor.ConsumeAsync(_mailbox.Reader));
             }
+
+            _scheduler.LocalActors.Add(Id, _mailbox);
 
             _created.TrySetResult();
             return node;
@@ -102,31 +97,10 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
 
     public Task<ObjectValue> CallAsync(ActorCall call)
     {
-        if (_state == "DEAD")
+        if (_state == "DEAD" || _mailbox.Post(call) is not { } reply)
         {
             return Task.FromResult(DeadValue(call));
         }
-
-        var pending = new PendingCall(call);
-        if (!_callers.TryGetValue(call.CallerId, out var caller))
-        {
-            _callers[call.CallerId] = caller = new CallerQueue();
-        }
-
-        if (call.Sequence < caller.Next)
-        {
-            // Already past it: a call sent again after the actor's node died. Run it; never drop it.
-            _calls.Writer.TryWrite(pending);
-            return pending.Reply.Task;
-        }
-
-        caller.Pending[call.Sequence] = pending;
-        if (_spec is { Restarts: > 0 })
-        {
-            Rebase(caller);
-        }
-
-        Drain(caller);
 
         if (_spec is null && !_deadlineArmed)
         {
@@ -136,27 +110,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
             _ = FailIfNeverCreatedAsync();
         }
 
-        return pending.Reply.Task;
-    }
-
-    private void Drain(CallerQueue caller)
-    {
-        while (caller.Pending.Remove(caller.Next, out var next))
-        {
-            caller.Next++;
-            _calls.Writer.TryWrite(next);
-        }
-    }
-
-    private void Rebase(CallerQueue caller)
-    {
-        if (!caller.Started && caller.Pending.Count > 0)
-        {
-            caller.Next = caller.Pending.Keys.First();
-        }
-
-        caller.Started = true;
-        Drain(caller);
+        return reply;
     }
 
     public Task FailAsync(string cause) => DieAsync(cause);
@@ -220,15 +174,8 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         _state = "DEAD";
         _deathCause = cause;
         _death.Cancel();
-        _calls.Writer.TryComplete();
-        var pending = new List<PendingCall>();
-        while (_calls.Reader.TryRead(out var call))
-        {
-            pending.Add(call);
-        }
-
-        pending.AddRange(_callers.Values.SelectMany(c => c.Pending.Values));
-        _callers.Clear();
+        _scheduler.LocalActors.Remove(Id, _mailbox);
+        var pending = _mailbox.Close();
         var instance = Interlocked.Exchange(ref _instance, null);
         if (instance is not null)
         {
@@ -289,13 +236,6 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
     {
         // Deactivation (silo shutdown) ends the actor on this node.
         await DieAsync($"Actor {Id} was deactivated: {reason.Description}");
-    }
-
-    private sealed class CallerQueue
-    {
-        public long Next;
-        public bool Started;
-        public SortedDictionary<long, PendingCall> Pending { get; } = new();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Actor {ClassName} ({ActorId}) restarts (restart {Restarts}).")]

@@ -7,6 +7,9 @@ internal sealed class PendingCall(ActorCall call)
 {
     public ActorCall Call { get; } = call;
 
-    /// <summary>Completed inline: its one awaiter is the grain call's reply, which Orleans posts to the grain's scheduler.</summary>
+    /// <summary>
+    /// Completed inline on the executor's thread: its one awaiter is either the grain call's reply (which
+    /// Orleans posts to the grain's scheduler) or a local caller's continuation, queued to the thread pool.
+    /// </summary>
     public TaskCompletionSource<ObjectValue> Reply { get; } = new();
 }

@@ -36,6 +36,9 @@ internal sealed partial class LocalScheduler
 
     public NodeResources Resources { get; }
 
+    /// <summary>The actors alive on this node, for callers in this process to reach without a grain call.</summary>
+    public Actors.LocalActors LocalActors { get; } = new();
+
     public NodeRuntime NodeRuntime { get; }
 
     private RayRuntime Runtime => NodeRuntime.Runtime;

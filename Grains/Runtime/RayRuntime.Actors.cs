@@ -94,6 +94,21 @@ internal sealed partial class RayRuntime
     /// <summary>Sends (or sends again, on <paramref name="attempt"/>) a call to its actor.</summary>
     public void SendCall(ActorId actor, ActorCall call, int attempt, IActorGrain? grain = null)
     {
+        if (LocalScheduler is { } local && local.LocalActors.TryGet(actor, out var mailbox) && mailbox.Post(call) is { } direct)
+        {
+            // The actor lives in this process: post to its mailbox, no grain call. Its executor completes the
+            // reply; the caller's side runs on the thread pool, never on the executor's thread, so a caller
+            // that blocks on this actor cannot stall the executor that would answer it.
+            direct.ContinueWith(
+                static (reply, state) =>
+                {
+                    var (runtime, actor, call, attempt) = ((RayRuntime, ActorId, ActorCall, int))state!;
+                    runtime.OnCallReply(actor, call, attempt, reply);
+                },
+                (this, actor, call, attempt), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            return;
+        }
+
         (grain ?? Actor(actor)).CallAsync(call).ContinueWith(
             static (reply, state) =>
             {

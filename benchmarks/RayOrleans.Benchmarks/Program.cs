@@ -34,9 +34,14 @@ if (arguments.List)
     return 0;
 }
 
-if (arguments.ExternalDriver)
+if (arguments.ServeSilo)
 {
-    Console.Error.WriteLine("--external-driver is not built yet: run a silo with `dotnet run --project Silo` and use --address 127.0.0.1:30000 instead.");
+    return await RayOrleans.Benchmarks.Cluster.ExternalSilo.ServeAsync();
+}
+
+if (arguments.ExternalDriver && arguments.Address is not null)
+{
+    Console.Error.WriteLine("--external-driver starts its own silo process; it cannot be combined with --address.");
     return 2;
 }
 
@@ -76,7 +81,11 @@ var machine = MachineInfo.Collect();
 Console.WriteLine($"RayOrleans benchmarks: {machine.ProcessorCount} processors, {Figures.Bytes(machine.MemoryBytes)}, {machine.Runtime}, Orleans {machine.Orleans}, {machine.Gc} GC");
 Console.WriteLine($"{(arguments.Quick ? "quick" : "full")} mode: warm-up {settings.Plan.WarmUp.TotalSeconds:0.#} s, {settings.Plan.Trials} trials of >= {settings.Plan.MinTrial.TotalSeconds:0.#} s per side; {names.Count} scenarios");
 
-var ray = arguments.Address is { } address ? await Ray.InitAsync(address) : await Ray.InitAsync();
+await using var externalSilo = arguments.ExternalDriver ? await RayOrleans.Benchmarks.Cluster.ExternalSilo.StartAsync() : null;
+var clusterName = externalSilo is { } silo ? $"external driver, silo process at {silo.Address}" : arguments.Address ?? "embedded";
+var ray = externalSilo is { } external
+    ? await Ray.InitAsync(external.Address, new RayInitOptions { ClusterId = external.ClusterId })
+    : arguments.Address is { } address ? await Ray.InitAsync(address) : await Ray.InitAsync();
 var runner = await ScenarioRunner.CreateAsync(ray, settings);
 if (runner.BaselineUnavailable is { } why)
 {
@@ -108,7 +117,7 @@ var report = new BenchmarkReport
 {
     Started = started, Command = "dotnet run -c Release --project benchmarks/RayOrleans.Benchmarks -- " + string.Join(' ', args),
     Machine = machine, Mode = arguments.Quick ? "quick" : "full", WarmUpSeconds = settings.Plan.WarmUp.TotalSeconds, Trials = settings.Plan.Trials,
-    MinTrialSeconds = settings.Plan.MinTrial.TotalSeconds, Cluster = arguments.Address ?? "embedded", BaselineUnavailable = runner.BaselineUnavailable,
+    MinTrialSeconds = settings.Plan.MinTrial.TotalSeconds, Cluster = clusterName, BaselineUnavailable = runner.BaselineUnavailable,
     Source = MachineInfo.SourceRevision(), LoadAtStart = loadAtStart, LoadAtEnd = MachineInfo.LoadAverage(), ProcessWarmUpSeconds = settings.ProcessWarmUp.TotalSeconds,
     Results = results, ProcessPeakWorkingSetBytes = WorkingSetSampler.ProcessPeak(),
 };

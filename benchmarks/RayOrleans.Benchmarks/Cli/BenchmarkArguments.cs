@@ -27,6 +27,9 @@ public sealed record BenchmarkArguments
 
     public bool ExternalDriver { get; private set; }
 
+    /// <summary>Internal: this process is the silo of another's <c>--external-driver</c> run.</summary>
+    public bool ServeSilo { get; private set; }
+
     public bool List { get; private set; }
 
     public bool Help { get; private set; }
@@ -49,7 +52,7 @@ public sealed record BenchmarkArguments
           --address ADDRESS    use a running cluster: redis://host:port or host:port[,host:port] (its silos need this
                                assembly: start them with --code-dir pointing at this program's output for tasks;
                                the baseline grain is reported unavailable unless their silos host it)
-          --external-driver    (not built) the driver as a separate client process against a local silo process
+          --external-driver    the driver as a separate client process against a silo process this program starts
           --list               list the scenarios and exit
           --help               this text
         """;
@@ -66,6 +69,7 @@ public sealed record BenchmarkArguments
                 case "--envelope": parsed.Envelope = true; break;
                 case "--all": parsed.All = true; break;
                 case "--external-driver": parsed.ExternalDriver = true; break;
+                case "--serve-silo": parsed.ServeSilo = true; break;
                 case "--list": parsed.List = true; break;
                 case "--help" or "-h" or "-?": parsed.Help = true; break;
                 case "--trials": parsed.Trials = PositiveInt(arg, Value(args, ref i)); break;

@@ -39,9 +39,10 @@ internal static class MarkdownReport
         dotnet run -c Release --project benchmarks/RayOrleans.Benchmarks -- --envelope --markdown docs/benchmarks.md
         # a running cluster (its silos need this program's assembly: --code-dir benchmarks/RayOrleans.Benchmarks/bin/Release/net10.0)
         dotnet run -c Release --project benchmarks/RayOrleans.Benchmarks -- --address redis://127.0.0.1:6379
+        # the driver as a separate client process against a silo process the program starts (baseline grains in the silo)
+        dotnet run -c Release --project benchmarks/RayOrleans.Benchmarks -- --external-driver --quick
         ```
 
-        `--external-driver` (the driver as a separate client process against a local silo process) is not built.
         `tests/RayOrleans.Tests/BenchmarkScenarioTests.cs` runs every scenario once at a tiny size, so the
         program cannot rot; it asserts nothing about time.
 

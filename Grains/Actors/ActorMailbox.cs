@@ -1,0 +1,121 @@
+using System.Threading.Channels;
+using RayOrleans.Messages;
+
+namespace RayOrleans.Actors;
+
+/// <summary>
+/// An actor's incoming calls: puts each caller's calls back into submission order by sequence number
+/// (Orleans does not promise message order), then queues them for the actor's executors. It is thread-safe,
+/// so a caller in the actor's own process posts here directly (<see cref="LocalActors"/>) while calls from
+/// elsewhere arrive through the actor's grain; both meet in the same order.
+/// </summary>
+internal sealed class ActorMailbox
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<Guid, CallerQueue> _callers = new();
+    private readonly Channel<PendingCall> _calls = Channel.CreateUnbounded<PendingCall>();
+    private bool _rebase;
+    private bool _closed;
+
+    public ChannelReader<PendingCall> Reader => _calls.Reader;
+
+    /// <summary>
+    /// Queues a call in its caller's order; null when the mailbox is closed (the actor died), so the caller
+    /// answers with the death instead.
+    /// </summary>
+    public Task<ObjectValue>? Post(ActorCall call)
+    {
+        var pending = new PendingCall(call);
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return null;
+            }
+
+            if (!_callers.TryGetValue(call.CallerId, out var caller))
+            {
+                _callers[call.CallerId] = caller = new CallerQueue();
+            }
+
+            if (call.Sequence < caller.Next)
+            {
+                // Already past it: a call sent again after the actor's node died. Run it; never drop it.
+                _calls.Writer.TryWrite(pending);
+                return pending.Reply.Task;
+            }
+
+            caller.Pending[call.Sequence] = pending;
+            if (_rebase)
+            {
+                Rebase(caller);
+            }
+
+            Drain(caller);
+        }
+
+        return pending.Reply.Task;
+    }
+
+    /// <summary>
+    /// This incarnation rebuilds an actor lost with its node: callers' sequence numbers go on from where they
+    /// were, so each caller's first call here sets where its order starts.
+    /// </summary>
+    public void StartRebased()
+    {
+        lock (_gate)
+        {
+            _rebase = true;
+            foreach (var caller in _callers.Values)
+            {
+                Rebase(caller);
+            }
+        }
+    }
+
+    /// <summary>Closes the mailbox (the actor died): returns every call not yet run, queued or out of order.</summary>
+    public List<PendingCall> Close()
+    {
+        lock (_gate)
+        {
+            _closed = true;
+            _calls.Writer.TryComplete();
+            var pending = new List<PendingCall>();
+            while (_calls.Reader.TryRead(out var call))
+            {
+                pending.Add(call);
+            }
+
+            pending.AddRange(_callers.Values.SelectMany(c => c.Pending.Values));
+            _callers.Clear();
+            return pending;
+        }
+    }
+
+    private void Drain(CallerQueue caller)
+    {
+        while (caller.Pending.Remove(caller.Next, out var next))
+        {
+            caller.Next++;
+            _calls.Writer.TryWrite(next);
+        }
+    }
+
+    private void Rebase(CallerQueue caller)
+    {
+        if (!caller.Started && caller.Pending.Count > 0)
+        {
+            caller.Next = caller.Pending.Keys.First();
+        }
+
+        caller.Started = true;
+        Drain(caller);
+    }
+
+    private sealed class CallerQueue
+    {
+        public long Next;
+        public bool Started;
+        public SortedDictionary<long, PendingCall> Pending { get; } = new();
+    }
+}
