@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using RayOrleans.Functions;
 using RayOrleans.Messages;
 using RayOrleans.Node;
@@ -23,22 +22,8 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
         return ctor.Invoke(null, args, death) ?? throw new InvalidOperationException("The constructor returned null.");
     }
 
-    public async Task ConsumeAsync(ChannelReader<PendingCall> calls)
-    {
-        WorkerContext.Leave();
-        try
-        {
-            await foreach (var call in calls.ReadAllAsync(death).ConfigureAwait(false))
-            {
-                await ExecuteAsync(call).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private async Task ExecuteAsync(PendingCall pending)
+    /// <summary>Runs one call and replies to it; never throws (a failure becomes the reply).</summary>
+    public async Task ExecuteAsync(PendingCall pending)
     {
         var call = pending.Call;
         var inUserCode = false;

@@ -77,11 +77,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
             _scheduler.ActorStarted();
             _instance = await Task.Run(() => _executor.ConstructAsync(spec));
             _state = "ALIVE";
-            for (var i = 0; i < Math.Max(1, spec.MaxConcurrency); i++)
-            {
-                _ = Task.Run(() => _executor.ConsumeAsync(_mailbox.Reader));
-            }
-
+            _mailbox.Start(_executor.ExecuteAsync, spec.MaxConcurrency);
             _scheduler.LocalActors.Add(Id, _mailbox);
 
             _created.TrySetResult();

@@ -1,23 +1,35 @@
-using System.Threading.Channels;
 using RayOrleans.Messages;
 
 namespace RayOrleans.Actors;
 
 /// <summary>
 /// An actor's incoming calls: puts each caller's calls back into submission order by sequence number
-/// (Orleans does not promise message order), then queues them for the actor's executors. It is thread-safe,
-/// so a caller in the actor's own process posts here directly (<see cref="LocalActors"/>) while calls from
-/// elsewhere arrive through the actor's grain; both meet in the same order.
+/// (Orleans does not promise message order), then runs them on the thread pool with at most
+/// <c>MaxConcurrency</c> runners at once. It is thread-safe, so a caller in the actor's own process posts here
+/// directly (<see cref="LocalActors"/>) while calls from elsewhere arrive through the actor's grain; both
+/// meet in the same order.
 /// </summary>
 internal sealed class ActorMailbox
 {
     private readonly object _gate = new();
     private readonly Dictionary<Guid, CallerQueue> _callers = new();
-    private readonly Channel<PendingCall> _calls = Channel.CreateUnbounded<PendingCall>();
+    private readonly Queue<PendingCall> _ready = new();
+    private Func<PendingCall, Task>? _execute;
+    private int _maxRunners;
+    private int _runners;
     private bool _rebase;
     private bool _closed;
 
-    public ChannelReader<PendingCall> Reader => _calls.Reader;
+    /// <summary>The actor is built: run the calls in order, at most <paramref name="maxConcurrency"/> at once.</summary>
+    public void Start(Func<PendingCall, Task> execute, int maxConcurrency)
+    {
+        lock (_gate)
+        {
+            _execute = execute;
+            _maxRunners = Math.Max(1, maxConcurrency);
+            StartRunners();
+        }
+    }
 
     /// <summary>
     /// Queues a call in its caller's order; null when the mailbox is closed (the actor died), so the caller
@@ -41,7 +53,7 @@ internal sealed class ActorMailbox
             if (call.Sequence < caller.Next)
             {
                 // Already past it: a call sent again after the actor's node died. Run it; never drop it.
-                _calls.Writer.TryWrite(pending);
+                Ready(pending);
                 return pending.Reply.Task;
             }
 
@@ -79,13 +91,8 @@ internal sealed class ActorMailbox
         lock (_gate)
         {
             _closed = true;
-            _calls.Writer.TryComplete();
-            var pending = new List<PendingCall>();
-            while (_calls.Reader.TryRead(out var call))
-            {
-                pending.Add(call);
-            }
-
+            var pending = new List<PendingCall>(_ready);
+            _ready.Clear();
             pending.AddRange(_callers.Values.SelectMany(c => c.Pending.Values));
             _callers.Clear();
             return pending;
@@ -97,7 +104,42 @@ internal sealed class ActorMailbox
         while (caller.Pending.Remove(caller.Next, out var next))
         {
             caller.Next++;
-            _calls.Writer.TryWrite(next);
+            Ready(next);
+        }
+    }
+
+    private void Ready(PendingCall call)
+    {
+        _ready.Enqueue(call);
+        StartRunners();
+    }
+
+    private void StartRunners()
+    {
+        while (_execute is not null && _runners < _maxRunners && _runners < _ready.Count)
+        {
+            _runners++;
+            ThreadPool.UnsafeQueueUserWorkItem(static mailbox => _ = mailbox.RunAsync(), this, preferLocal: false);
+        }
+    }
+
+    /// <summary>One runner: takes ready calls in order until none is left.</summary>
+    private async Task RunAsync()
+    {
+        while (true)
+        {
+            PendingCall next;
+            lock (_gate)
+            {
+                if (_closed || !_ready.TryDequeue(out next!))
+                {
+                    _runners--;
+                    return;
+                }
+            }
+
+            // The executor answers every call, failures included; it never throws.
+            await _execute!(next).ConfigureAwait(false);
         }
     }
 
