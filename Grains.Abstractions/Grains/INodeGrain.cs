@@ -30,6 +30,10 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task WriteObjectAsync(ObjectId id, long totalSize, long offset, byte[] chunk);
 
+    /// <summary>Frees objects held in this node's store (their owner dropped them).</summary>
+    [AlwaysInterleave, OneWay]
+    Task FreeObjectsAsync(ObjectId[] ids);
+
     /// <summary>A streaming generator's consumer reports how many values it has taken, releasing backpressure.</summary>
     [AlwaysInterleave, OneWay]
     Task AcknowledgeGeneratorAsync(Guid taskId, int consumed);

@@ -317,8 +317,8 @@ internal sealed partial class LocalScheduler
                 {
                     var index = i;
                     var type = types[i];
-                    (pending ??= []).Add(Runtime.ReadAsync(resolvedId, resolved, token).AsTask().ContinueWith(
-                        t => values[index] = Runtime.Deserialize(t.GetAwaiter().GetResult(), type), token, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+                    (pending ??= []).Add(ReadArgumentAsync(resolvedId, resolved, type, token).AsTask().ContinueWith(
+                        t => values[index] = t.GetAwaiter().GetResult(), token, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
                 }
             }
             else if (arg.Ref is { } id)
@@ -335,6 +335,12 @@ internal sealed partial class LocalScheduler
         }
 
         return values;
+    }
+
+    private async ValueTask<object?> ReadArgumentAsync(ObjectId id, ObjectValue value, Type type, CancellationToken token)
+    {
+        using var bytes = await Runtime.ReadAsync(id, value, token).ConfigureAwait(false);
+        return Runtime.Deserialize(bytes.Memory.Span, type);
     }
 
     private async Task<ObjectValue[]> ExecuteAsync(TaskRun run, FunctionInvoker invoker, object?[] args, WorkerContext ctx)
@@ -361,7 +367,7 @@ internal sealed partial class LocalScheduler
     {
         if (numReturns <= 1)
         {
-            return [await runtime.StoreAsync(new ObjectId(taskId, 1), runtime.Serializer.Serialize(result, resultType)).ConfigureAwait(false)];
+            return [await runtime.StoreValueAsync(new ObjectId(taskId, 1), result, resultType).ConfigureAwait(false)];
         }
 
         if (result is not ITuple tuple || tuple.Length != numReturns)
@@ -373,7 +379,7 @@ internal sealed partial class LocalScheduler
         var values = new ObjectValue[numReturns];
         for (var i = 0; i < numReturns; i++)
         {
-            values[i] = await runtime.StoreAsync(new ObjectId(taskId, i + 1), runtime.Serializer.Serialize(tuple[i], itemTypes[i])).ConfigureAwait(false);
+            values[i] = await runtime.StoreValueAsync(new ObjectId(taskId, i + 1), tuple[i], itemTypes[i]).ConfigureAwait(false);
         }
 
         return values;

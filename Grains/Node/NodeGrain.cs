@@ -45,6 +45,16 @@ internal sealed class NodeGrain : Grain, INodeGrain
         return Task.CompletedTask;
     }
 
+    public Task FreeObjectsAsync(ObjectId[] ids)
+    {
+        foreach (var id in ids)
+        {
+            _store.Remove(id);
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task AcknowledgeGeneratorAsync(Guid taskId, int consumed)
     {
         _scheduler.Acknowledge(taskId, consumed);

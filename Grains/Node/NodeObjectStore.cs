@@ -1,108 +1,397 @@
-using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using RayOrleans.Objects.Store;
 
 namespace RayOrleans.Node;
 
 /// <summary>
-/// This node's store for objects too large to inline in the directory. It keeps whole byte arrays in the
-/// process; the shared-memory store replaces it behind the same operations. Writes beyond the node's
-/// object store memory fail with <see cref="ObjectStoreFullException"/> instead of exhausting the process.
+/// This node's store for objects too large to inline: memory-mapped segments in a folder of its own under
+/// <c>/dev/shm/rayorleans</c> (<see cref="NodeOptions.ObjectStoreDirectory"/>), one segment per object.
+/// Objects are written and read in place. A freed object's segment is kept mapped in a pool and reused for a
+/// later object of about its size, so repeated large puts pay no page faults; pooled segments give way when
+/// live objects need the room. Writes beyond <see cref="Capacity"/> fail with <see cref="ObjectStoreFullException"/>
+/// saying what holds the memory. The folder is removed when the node stops; folders left by a node process
+/// that died are removed when the next node on the machine starts.
 /// </summary>
-internal sealed class NodeObjectStore
+internal sealed partial class NodeObjectStore : IDisposable
 {
-    private readonly ConcurrentDictionary<ObjectId, byte[]> _sealed = new();
-    private readonly ConcurrentDictionary<ObjectId, Partial> _partial = new();
-    private long _used;
+    private const long SegmentGranularity = 64 * 1024;
+    private const string OwnerFile = "owner.pid";
 
-    public NodeObjectStore(IOptions<NodeOptions> options)
+    private readonly object _gate = new();
+    private readonly Dictionary<ObjectId, StoredObject> _objects = new();
+    private readonly List<SharedSegment> _pool = new();
+    private readonly ILogger<NodeObjectStore> _logger;
+    private long _used;
+    private long _pooled;
+    private long _segments;
+    private bool _disposed;
+
+    public NodeObjectStore(IOptions<NodeOptions> options, ILocalSiloDetails silo, ILogger<NodeObjectStore> logger)
     {
+        _logger = logger;
         Capacity = options.Value.ObjectStoreMemory ?? (long)(NodeOptions.MachineMemory * 0.3);
+        var root = options.Value.ObjectStoreDirectory ?? DefaultRoot();
+        Directory.CreateDirectory(root);
+        RemoveLeftovers(root);
+        Folder = Path.Combine(root, Sanitize($"{silo.ClusterId}-{silo.SiloAddress.ToParsableString()}-{Environment.ProcessId}"));
+        Directory.CreateDirectory(Folder);
+        File.WriteAllText(Path.Combine(Folder, OwnerFile), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
     }
+
+    /// <summary>The folder of this node's segments.</summary>
+    public string Folder { get; }
 
     public long Capacity { get; }
 
+    /// <summary>Bytes held by live objects (their segments' sizes).</summary>
     public long Used => Interlocked.Read(ref _used);
 
-    public int Count => _sealed.Count;
+    /// <summary>Bytes held by freed segments kept for reuse; they give way to live objects.</summary>
+    public long Pooled => Interlocked.Read(ref _pooled);
 
-    public void Put(ObjectId id, byte[] data)
+    public int Count
     {
-        Reserve(id, data.Length);
-        if (!_sealed.TryAdd(id, data))
+        get
         {
-            Interlocked.Add(ref _used, -data.Length); // the first copy wins; objects are immutable
+            lock (_gate)
+            {
+                return _objects.Count;
+            }
         }
     }
 
-    public bool TryGet(ObjectId id, out byte[] data) => _sealed.TryGetValue(id, out data!);
+    /// <summary>Stores a whole object (one copy into its segment).</summary>
+    public void Put(ObjectId id, ReadOnlySpan<byte> data)
+    {
+        var stored = Create(id, data.Length);
+        data.CopyTo(stored.GetSpan());
+        Seal(stored);
+    }
 
+    /// <summary>
+    /// Makes room for an object of <paramref name="size"/> bytes and returns it unsealed, for the caller to
+    /// write in place and then <see cref="Seal"/>. Throws <see cref="ObjectStoreFullException"/> when live
+    /// objects leave no room.
+    /// </summary>
+    public StoredObject Create(ObjectId id, long size)
+    {
+        if (size > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(size), size, $"Objects of more than {Array.MaxLength:N0} bytes are not supported yet.");
+        }
+
+        var capacity = Math.Max(SegmentGranularity, (size + SegmentGranularity - 1) / SegmentGranularity * SegmentGranularity);
+        SharedSegment? segment;
+        var evicted = new List<SharedSegment>();
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_objects.ContainsKey(id))
+            {
+                throw new InvalidOperationException($"Object {id} is already in this node's store; objects are immutable.");
+            }
+
+            segment = TakePooled(size);
+            if (segment is null)
+            {
+                // Pooled segments give way (largest first) before a put is refused.
+                while (_used + _pooled + capacity > Capacity && _pool.Count > 0)
+                {
+                    var largest = _pool.MaxBy(s => s.Capacity)!;
+                    _pool.Remove(largest);
+                    _pooled -= largest.Capacity;
+                    evicted.Add(largest);
+                }
+
+                if (_used + capacity > Capacity)
+                {
+                    throw Full(id, capacity);
+                }
+
+                _used += capacity;
+            }
+            else
+            {
+                _used += segment.Capacity;
+            }
+
+            _segments++;
+        }
+
+        foreach (var old in evicted)
+        {
+            old.Dispose();
+        }
+
+        if (segment is null)
+        {
+            try
+            {
+                segment = SharedSegment.Create(Path.Combine(Folder, $"seg-{Guid.NewGuid():N}"), capacity);
+            }
+            catch
+            {
+                Interlocked.Add(ref _used, -capacity);
+                throw;
+            }
+        }
+
+        var stored = new StoredObject(id, segment, size);
+        lock (_gate)
+        {
+            _objects[id] = stored;
+        }
+
+        return stored;
+    }
+
+    /// <summary>The object is written: readers may have it.</summary>
+    public void Seal(StoredObject stored)
+    {
+        lock (_gate)
+        {
+            stored.Sealed = true;
+        }
+    }
+
+    /// <summary>A lease on a sealed object, to read it in place; give it back with <see cref="Release"/>.</summary>
+    public bool TryAcquire(ObjectId id, out StoredObject stored)
+    {
+        lock (_gate)
+        {
+            if (_objects.TryGetValue(id, out stored!) && stored.Sealed && !stored.Removed)
+            {
+                stored.AddLease();
+                return true;
+            }
+        }
+
+        stored = null!;
+        return false;
+    }
+
+    public void Release(StoredObject stored)
+    {
+        lock (_gate)
+        {
+            if (stored.DropLease())
+            {
+                Recycle(stored.Segment);
+            }
+        }
+    }
+
+    public bool Contains(ObjectId id)
+    {
+        lock (_gate)
+        {
+            return _objects.TryGetValue(id, out var stored) && stored.Sealed;
+        }
+    }
+
+    /// <summary>A copy of part of an object, for a node that pulls it in chunks.</summary>
     public byte[] Read(ObjectId id, long offset, int count)
     {
-        if (!_sealed.TryGetValue(id, out var data))
+        if (!TryAcquire(id, out var stored))
         {
             throw new ObjectLostException(id, "it is not in this node's store (freed, or the node restarted).");
         }
 
-        if (offset < 0 || count < 0 || offset > data.Length)
+        try
         {
-            throw new ArgumentOutOfRangeException(nameof(offset), $"Read of {count} bytes at {offset} is outside object {id} of {data.Length} bytes.");
-        }
+            if (offset < 0 || count < 0 || offset > stored.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(offset), $"Read of {count} bytes at {offset} is outside object {id} of {stored.Length} bytes.");
+            }
 
-        var n = (int)Math.Min(count, data.Length - offset);
-        return data.AsSpan((int)offset, n).ToArray();
+            var n = (int)Math.Min(count, stored.Length - offset);
+            return stored.Segment.Span(offset, n).ToArray();
+        }
+        finally
+        {
+            Release(stored);
+        }
     }
 
     /// <summary>Writes one chunk of an object sent in pieces; true when this chunk completed it.</summary>
     public bool Write(ObjectId id, long totalSize, long offset, byte[] chunk)
     {
-        if (totalSize > Array.MaxLength)
+        StoredObject? stored;
+        lock (_gate)
         {
-            throw new ArgumentOutOfRangeException(nameof(totalSize), totalSize, $"Objects of more than {Array.MaxLength} bytes are not supported yet.");
+            _objects.TryGetValue(id, out stored);
         }
 
-        var partial = _partial.GetOrAdd(id, _ =>
+        if (stored is null)
         {
-            Reserve(id, totalSize);
-            return new Partial(new byte[totalSize]);
-        });
-        if (offset < 0 || offset + chunk.Length > partial.Buffer.Length)
-        {
-            throw new ArgumentOutOfRangeException(nameof(offset), $"Chunk at {offset} of {chunk.Length} bytes overflows object {id} of {totalSize} bytes.");
+            try
+            {
+                stored = Create(id, totalSize);
+            }
+            catch (InvalidOperationException)
+            {
+                lock (_gate)
+                {
+                    stored = _objects[id]; // another chunk created it first
+                }
+            }
         }
 
-        chunk.CopyTo(partial.Buffer.AsSpan((int)offset));
-        if (Interlocked.Add(ref partial.Received, chunk.Length) < totalSize)
+        if (stored.Sealed)
+        {
+            return false; // a repeated chunk of an object already complete
+        }
+
+        if (offset < 0 || offset + chunk.Length > stored.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"Chunk at {offset} of {chunk.Length} bytes overflows object {id} of {stored.Length} bytes.");
+        }
+
+        chunk.CopyTo(stored.Segment.Span(offset, chunk.Length));
+        if (Interlocked.Add(ref stored.Received, chunk.Length) < stored.Length)
         {
             return false;
         }
 
-        _partial.TryRemove(id, out _);
-        _sealed.TryAdd(id, partial.Buffer);
+        Seal(stored);
         return true;
     }
 
+    /// <summary>Frees an object: its segment returns to the pool now, or when its last reader lets go.</summary>
     public void Remove(ObjectId id)
     {
-        if (_sealed.TryRemove(id, out var data))
+        lock (_gate)
         {
-            Interlocked.Add(ref _used, -data.Length);
+            if (!_objects.Remove(id, out var stored))
+            {
+                return;
+            }
+
+            stored.Removed = true;
+            if (stored.Leases == 0)
+            {
+                Recycle(stored.Segment);
+            }
         }
     }
 
-    private void Reserve(ObjectId id, long size)
+    private void Recycle(SharedSegment segment)
     {
-        var used = Interlocked.Add(ref _used, size);
-        if (used > Capacity)
+        _used -= segment.Capacity;
+        if (_disposed)
         {
-            Interlocked.Add(ref _used, -size);
-            throw new ObjectStoreFullException(
-                $"Object {id} needs {size:N0} bytes but the node's object store has {Capacity - (used - size):N0} of {Capacity:N0} free. Free objects or give the node more ObjectStoreMemory.");
+            segment.Dispose();
+            return;
+        }
+
+        _pool.Add(segment);
+        _pooled += segment.Capacity;
+    }
+
+    /// <summary>The smallest pooled segment that holds <paramref name="size"/> without wasting more than half of itself.</summary>
+    private SharedSegment? TakePooled(long size)
+    {
+        SharedSegment? best = null;
+        foreach (var segment in _pool)
+        {
+            if (segment.Capacity >= size && segment.Capacity <= 2 * size + SegmentGranularity && (best is null || segment.Capacity < best.Capacity))
+            {
+                best = segment;
+            }
+        }
+
+        if (best is not null)
+        {
+            _pool.Remove(best);
+            _pooled -= best.Capacity;
+        }
+
+        return best;
+    }
+
+    private ObjectStoreFullException Full(ObjectId id, long capacity)
+    {
+        var largest = _objects.Values.OrderByDescending(o => o.Length).Take(3).Select(o => $"{o.Id} ({o.Length:N0} bytes)");
+        return new ObjectStoreFullException(
+            $"Object {id} needs {capacity:N0} bytes but the node's object store has {Capacity - _used:N0} of {Capacity:N0} free, " +
+            $"held by {_objects.Count:N0} objects (largest: {string.Join(", ", largest)}). Free objects or give the node more ObjectStoreMemory.");
+    }
+
+    /// <summary>Removes the folders of node processes that are gone (a node killed without stopping).</summary>
+    private void RemoveLeftovers(string root)
+    {
+        foreach (var folder in Directory.EnumerateDirectories(root))
+        {
+            try
+            {
+                var owner = Path.Combine(folder, OwnerFile);
+                if (File.Exists(owner) && int.TryParse(File.ReadAllText(owner), CultureInfo.InvariantCulture, out var pid) && !IsAlive(pid))
+                {
+                    Directory.Delete(folder, recursive: true);
+                    LogLeftoverRemoved(_logger, folder, pid);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Another node may be cleaning it at the same moment; whoever is last removes it.
+            }
         }
     }
 
-    private sealed class Partial(byte[] buffer)
+    private static bool IsAlive(int pid) =>
+        OperatingSystem.IsLinux() ? Directory.Exists($"/proc/{pid}") : ProcessExists(pid);
+
+    private static bool ProcessExists(int pid)
     {
-        public readonly byte[] Buffer = buffer;
-        public long Received;
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
+
+    internal static string DefaultRoot() =>
+        Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), "rayorleans");
+
+    private static string Sanitize(string name) =>
+        string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' ? c : '_'));
+
+    public void Dispose()
+    {
+        List<SharedSegment> segments;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            segments = [.. _pool, .. _objects.Values.Where(o => o.Leases == 0).Select(o => o.Segment)];
+            _pool.Clear();
+            _objects.Clear();
+        }
+
+        foreach (var segment in segments)
+        {
+            segment.Dispose();
+        }
+
+        try
+        {
+            Directory.Delete(Folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed the object store folder {Folder} of node process {Pid}, which is gone.")]
+    private static partial void LogLeftoverRemoved(ILogger logger, string folder, int pid);
 }

@@ -18,6 +18,13 @@ public sealed class NodeOptions
     /// </summary>
     public long? ObjectStoreMemory { get; set; }
 
+    /// <summary>
+    /// The folder under which the node keeps its object store's shared-memory segments (a folder per node
+    /// process inside it). Default: <c>/dev/shm/rayorleans</c> where <c>/dev/shm</c> exists, else the
+    /// temporary folder. Use a memory-backed file system: segments on disk work but read at disk speed.
+    /// </summary>
+    public string? ObjectStoreDirectory { get; set; }
+
     /// <summary>Custom resources, name to amount (for example <c>{"accelerator_x": 2}</c>).</summary>
     public Dictionary<string, double> Resources { get; set; } = new(StringComparer.Ordinal);
 

@@ -29,6 +29,9 @@ internal sealed class OwnedObjects
 
     public bool Owns(ObjectId id) => _entries.ContainsKey(id);
 
+    /// <summary>Forgets an owned object; returns its value when it was ready.</summary>
+    public ObjectValue? Remove(ObjectId id) => _entries.TryRemove(id, out var entry) ? Volatile.Read(ref entry.Value) : null;
+
     /// <summary>The value when the object is owned here and ready.</summary>
     public bool TryGetReady(ObjectId id, out ObjectValue value)
     {

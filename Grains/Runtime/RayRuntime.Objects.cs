@@ -1,5 +1,6 @@
 using RayOrleans.Grains;
 using RayOrleans.Messages;
+using RayOrleans.Objects.Store;
 
 namespace RayOrleans.Runtime;
 
@@ -14,8 +15,53 @@ internal sealed partial class RayRuntime
     public async Task<ObjectId> PutAsync(object? value, Type type)
     {
         var id = ObjectId.NewPut();
-        Owned.AddReady(id, await StoreAsync(id, Serializer.Serialize(value, type)).ConfigureAwait(false));
+        Owned.AddReady(id, await StoreValueAsync(id, value, type).ConfigureAwait(false));
         return id;
+    }
+
+    /// <summary>
+    /// Serializes and stores a value. A large array of primitives on a node is written straight into its
+    /// store's segment (one copy, no intermediate array); anything else is serialized first.
+    /// </summary>
+    public ValueTask<ObjectValue> StoreValueAsync(ObjectId id, object? value, Type type)
+    {
+        if (LocalStore is not null && LocalNodeId is not null && Serializer.RawSize(value) is { } size && size > Options.InlineThreshold)
+        {
+            var stored = LocalStore.Create(id, size);
+            try
+            {
+                Serializer.WriteRaw((Array)value!, stored.GetSpan());
+                LocalStore.Seal(stored);
+            }
+            catch
+            {
+                LocalStore.Remove(id);
+                throw;
+            }
+
+            return ValueTask.FromResult(new ObjectValue { Location = LocalNodeId, Size = size, ProducerNode = LocalNodeId });
+        }
+
+        return StoreAsync(id, Serializer.Serialize(value, type));
+    }
+
+    /// <summary>
+    /// Frees an object this runtime owns: its entry here and its copy in a node's store. For objects no ref
+    /// to which escaped (the caller's word: reference counting is not built yet).
+    /// </summary>
+    public void Free(ObjectId id)
+    {
+        if (Owned.Remove(id) is { Location: { } location })
+        {
+            if (location == LocalNodeId && LocalStore is not null)
+            {
+                LocalStore.Remove(id);
+            }
+            else
+            {
+                _ = Node(location).FreeObjectsAsync([id]);
+            }
+        }
     }
 
     /// <summary>
@@ -115,29 +161,22 @@ internal sealed partial class RayRuntime
             return Task.FromResult(Deserialize(inline, type));
         }
 
-        return GetSlowAsync(id, type, timeout, cancellationToken);
+        var get = GetSlowAsync(id, type, timeout, cancellationToken);
+        return get.IsCompleted || WorkerContext.Current is not { } ctx ? get : ctx.WhileBlockedAsync(get);
     }
 
     private async Task<object?> GetSlowAsync(ObjectId id, Type type, TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        var bytes = await GetBytesAsync(id, timeout, cancellationToken).ConfigureAwait(false);
-        return Deserialize(bytes, type);
-    }
-
-    public Task<byte[]> GetBytesAsync(ObjectId id, TimeSpan? timeout, CancellationToken cancellationToken)
-    {
-        var fetch = FetchAsync(id, timeout, cancellationToken);
-        return fetch.IsCompleted || WorkerContext.Current is not { } ctx ? fetch : ctx.WhileBlockedAsync(fetch);
-    }
-
-    private async Task<byte[]> FetchAsync(ObjectId id, TimeSpan? timeout, CancellationToken cancellationToken)
-    {
         var value = await WhenReadyAsync(id, timeout, cancellationToken).ConfigureAwait(false);
-        return await ReadAsync(id, value, cancellationToken).ConfigureAwait(false);
+        using var bytes = await ReadAsync(id, value, cancellationToken).ConfigureAwait(false);
+        return Deserialize(bytes.Memory.Span, type);
     }
 
-    /// <summary>The bytes of a ready object: inline, from this node's store, or pulled from its node in chunks; its error rethrown.</summary>
-    public async ValueTask<byte[]> ReadAsync(ObjectId id, ObjectValue value, CancellationToken cancellationToken)
+    /// <summary>
+    /// The bytes of a ready object: inline, leased from this node's store (read in place), or pulled from
+    /// its node in chunks; its error rethrown. Dispose the result when done reading.
+    /// </summary>
+    public async ValueTask<ObjectBytes> ReadAsync(ObjectId id, ObjectValue value, CancellationToken cancellationToken)
     {
         if (value.Error is { } error)
         {
@@ -146,13 +185,15 @@ internal sealed partial class RayRuntime
 
         if (value.Inline is { } inline)
         {
-            return inline;
+            return new ObjectBytes(inline);
         }
 
         var location = value.Location ?? throw new ObjectLostException(id, "its record has neither a value nor a location.");
-        if (location == LocalNodeId && LocalStore is not null && LocalStore.TryGet(id, out var local))
+        if (location == LocalNodeId && LocalStore is not null)
         {
-            return local;
+            return LocalStore.TryAcquire(id, out var local)
+                ? new ObjectBytes(LocalStore, local)
+                : throw new ObjectLostException(id, $"it is not in the store of node {location}, which made it (freed, or the node restarted).");
         }
 
         var node = Node(location);
@@ -189,7 +230,7 @@ internal sealed partial class RayRuntime
             throw new ObjectLostException(id, $"reading it from node {location} failed: {e.Message}");
         }
 
-        return result;
+        return new ObjectBytes(result);
     }
 
     private async Task WriteChunksAsync(INodeGrain node, ObjectId id, byte[] bytes)

@@ -91,7 +91,7 @@ internal sealed partial class RayRuntime
     /// Deserializes a value read through this runtime: refs inside it are bound to this runtime, so they
     /// resolve here whether or not a driver is registered as <c>Ray.Current</c> in this process.
     /// </summary>
-    public object? Deserialize(byte[] bytes, Type type)
+    public object? Deserialize(ReadOnlySpan<byte> bytes, Type type)
     {
         var outer = Reading;
         Reading = this;

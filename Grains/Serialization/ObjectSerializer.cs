@@ -87,6 +87,19 @@ internal sealed class ObjectSerializer
         }
     }
 
+    /// <summary>The serialized size of <paramref name="value"/> when it is an array stored as raw bytes; else null.</summary>
+    public long? RawSize(object? value) =>
+        value is Array array && RawElementSize(array.GetType()) is > 0 and var size ? 1 + (long)array.Length * size : null;
+
+    /// <summary>Writes an array stored as raw bytes into <paramref name="target"/>, which is <see cref="RawSize"/> long.</summary>
+    public void WriteRaw(Array array, Span<byte> target)
+    {
+        var byteCount = target.Length - 1;
+        target[0] = RawArrayTag;
+        ref var source = ref MemoryMarshal.GetArrayDataReference(array);
+        MemoryMarshal.CreateReadOnlySpan(ref source, byteCount).CopyTo(target[1..]);
+    }
+
     private static byte[] SerializeRawArray(Array array, int elementSize)
     {
         var byteCount = checked((long)array.Length * elementSize);

@@ -1,0 +1,56 @@
+using System.Buffers;
+
+namespace RayOrleans.Objects.Store;
+
+/// <summary>
+/// One object in the node's store: a segment and the object's length in it. Readers take a lease
+/// (<c>NodeObjectStore.TryAcquire</c>) and read the mapping in place through its <c>Memory</c>; a
+/// removed object's segment goes back to the pool only when its last lease is released, so a reader never
+/// sees its bytes replaced.
+/// </summary>
+internal sealed unsafe class StoredObject : MemoryManager<byte>
+{
+    private int _leases;
+
+    public StoredObject(ObjectId id, SharedSegment segment, long length)
+    {
+        Id = id;
+        Segment = segment;
+        Length = length;
+    }
+
+    public ObjectId Id { get; }
+
+    public SharedSegment Segment { get; }
+
+    public long Length { get; }
+
+    /// <summary>Bytes received so far, for an object written in chunks.</summary>
+    public long Received;
+
+    /// <summary>Written completely; only sealed objects are readable.</summary>
+    public bool Sealed { get; set; }
+
+    /// <summary>Removed from the store; its segment is recycled when the last lease goes.</summary>
+    public bool Removed { get; set; }
+
+    public int Leases => _leases;
+
+    public void AddLease() => _leases++;
+
+    /// <summary>Drops a lease; true when it was the last one of a removed object.</summary>
+    public bool DropLease() => --_leases == 0 && Removed;
+
+    public override Span<byte> GetSpan() => Segment.Span(0, checked((int)Length));
+
+    public override MemoryHandle Pin(int elementIndex = 0) => new(Segment.Pointer + elementIndex);
+
+    public override void Unpin()
+    {
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        // The segment belongs to the store; leases, not this, decide when it is reused.
+    }
+}
