@@ -29,13 +29,21 @@ internal sealed partial class NodeObjectStore : IDisposable
     private bool _disposed;
 
     public NodeObjectStore(IOptions<NodeOptions> options, ILocalSiloDetails silo, ILogger<NodeObjectStore> logger)
+        : this(options.Value, $"{silo.ClusterId}-{silo.SiloAddress.ToParsableString()}", logger)
+    {
+    }
+
+    /// <param name="options">Capacity and folder.</param>
+    /// <param name="nodeName">Names this node's folder (with the process id).</param>
+    /// <param name="logger">For leftover cleanup.</param>
+    internal NodeObjectStore(NodeOptions options, string nodeName, ILogger<NodeObjectStore> logger)
     {
         _logger = logger;
-        Capacity = options.Value.ObjectStoreMemory ?? (long)(NodeOptions.MachineMemory * 0.3);
-        var root = options.Value.ObjectStoreDirectory ?? DefaultRoot();
+        Capacity = options.ObjectStoreMemory ?? (long)(NodeOptions.MachineMemory * 0.3);
+        var root = options.ObjectStoreDirectory ?? DefaultRoot();
         Directory.CreateDirectory(root);
         RemoveLeftovers(root);
-        Folder = Path.Combine(root, Sanitize($"{silo.ClusterId}-{silo.SiloAddress.ToParsableString()}-{Environment.ProcessId}"));
+        Folder = Path.Combine(root, Sanitize($"{nodeName}-{Environment.ProcessId}"));
         Directory.CreateDirectory(Folder);
         File.WriteAllText(Path.Combine(Folder, OwnerFile), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
     }

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using RayOrleans.Node;
+using RayOrleans.Tests.Fixtures;
+using RayOrleans.Tests.Functions;
+
+namespace RayOrleans.Tests;
+
+/// <summary>The node's shared-memory store: real segments in a scratch folder under /dev/shm, and large objects through a cluster.</summary>
+[Collection(TwoNodeCollection.Name)]
+public sealed class ObjectStoreTests(TwoNodeCluster fixture) : IDisposable
+{
+    private readonly string _root = Path.Combine(NodeObjectStore.DefaultRoot(), "..", $"rayorleans-test-{Guid.NewGuid():N}");
+
+    private NodeObjectStore NewStore(long capacity) =>
+        new(new NodeOptions { ObjectStoreMemory = capacity, ObjectStoreDirectory = _root }, "test", NullLogger<NodeObjectStore>.Instance);
+
+    [Fact]
+    public void Objects_live_in_mapped_segment_files_that_are_reused_after_a_free()
+    {
+        using var store = NewStore(64L << 20);
+        var id = ObjectId.NewPut();
+        var data = Enumerable.Range(0, 3 << 20).Select(i => (byte)i).ToArray();
+        store.Put(id, data);
+        Assert.Single(Directory.GetFiles(store.Folder, "seg-*"));
+        Assert.True(store.TryAcquire(id, out var read));
+        Assert.True(read.Memory.Span.SequenceEqual(data));
+        store.Release(read);
+
+        store.Remove(id);
+        Assert.Equal(0, store.Used);
+        var again = ObjectId.NewPut();
+        store.Put(again, data.AsSpan(1));   // about the same size: the pooled segment, no new file
+        Assert.Single(Directory.GetFiles(store.Folder, "seg-*"));
+        Assert.Equal(0, store.Pooled);
+    }
+
+    [Fact]
+    public void A_segment_being_read_is_not_reused_until_its_reader_lets_go()
+    {
+        using var store = NewStore(64L << 20);
+        var id = ObjectId.NewPut();
+        store.Put(id, new byte[1 << 20].Select(_ => (byte)7).ToArray());
+        Assert.True(store.TryAcquire(id, out var lease));
+        store.Remove(id);
+        Assert.False(store.TryAcquire(id, out _));
+
+        store.Put(ObjectId.NewPut(), new byte[1 << 20]); // must not land in the leased segment
+        Assert.All(lease.Memory.ToArray(), b => Assert.Equal(7, b));
+        store.Release(lease);
+        Assert.Equal(1 << 20, store.Pooled);
+    }
+
+    [Fact]
+    public void A_full_store_refuses_a_put_saying_what_holds_the_memory()
+    {
+        using var store = NewStore(4L << 20);
+        var big = ObjectId.NewPut();
+        store.Put(big, new byte[3 << 20]);
+        var e = Assert.Throws<ObjectStoreFullException>(() => store.Put(ObjectId.NewPut(), new byte[2 << 20]));
+        Assert.Contains(big.ToString(), e.Message);
+        Assert.Contains("4,194,304", e.Message);
+    }
+
+    [Fact]
+    public void Pooled_segments_give_way_to_live_objects()
+    {
+        using var store = NewStore(4L << 20);
+        var first = ObjectId.NewPut();
+        store.Put(first, new byte[3 << 20]);
+        store.Remove(first);
+        Assert.Equal(3 << 20, store.Pooled);
+        store.Put(ObjectId.NewPut(), new byte[1 << 20]);   // too small to take the 3 MiB segment: a new one, which still fits
+        Assert.Equal(3 << 20, store.Pooled);
+        store.Put(ObjectId.NewPut(), new byte[1 << 20]);   // no room left beside the pooled segment: it is dropped
+        Assert.Equal(0, store.Pooled);
+        Assert.Equal(2 << 20, store.Used);
+    }
+
+    [Fact]
+    public async Task The_folder_of_a_node_process_that_died_is_removed_at_the_next_start()
+    {
+        using var gone = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        await gone.WaitForExitAsync();
+        var leftover = Path.Combine(_root, "dead-node");
+        Directory.CreateDirectory(leftover);
+        await File.WriteAllTextAsync(Path.Combine(leftover, "owner.pid"), gone.Id.ToString());
+        await File.WriteAllBytesAsync(Path.Combine(leftover, "seg-1"), new byte[4096]);
+
+        using var store = NewStore(1L << 20);
+        Assert.False(Directory.Exists(leftover));
+        Assert.True(Directory.Exists(store.Folder));
+        store.Dispose();
+        Assert.False(Directory.Exists(store.Folder));
+    }
+
+    [Fact]
+    public async Task A_large_array_result_round_trips_through_the_store_on_either_node()
+    {
+        var values = await fixture.Ray.GetAsync(Enumerable.Range(0, 4).Select(_ => fixture.Ray.Task(TestTasks.MakeArray, 1_000_000).Remote()));
+        Assert.All(values, v => Assert.Equal(999_999.0, v[^1]));
+        var put = await fixture.Ray.PutAsync(values[0]);
+        Assert.Equal(values[0].Sum(), await fixture.Ray.Task(TestTasks.SumArray, put).Remote().GetAsync(Wait.Deadline));
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+}
