@@ -91,6 +91,28 @@ public sealed partial class Ray : IAsyncDisposable
         return objectRef.GetAsync(timeout, cancellationToken);
     }
 
+    /// <summary>
+    /// A view of an array of primitives in place in this node's shared-memory store, without copying it (a
+    /// get of a gigabyte costs what a get of a kilobyte does). Dispose the view when done: until then the
+    /// store keeps the object's memory. Objects not in this node's store are viewed over a copy
+    /// (<see cref="ObjectView{T}.InPlace"/> says which).
+    /// </summary>
+    /// <exception cref="InvalidCastException">The object is not an array of <typeparamref name="T"/>.</exception>
+    /// <exception cref="GetTimeoutException">The object was not ready in time.</exception>
+    public async Task<ObjectView<T>> GetViewAsync<T>(ObjectRef<T[]> objectRef, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+        where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(objectRef);
+        var bytes = await objectRef.Runtime.GetBytesAsync(objectRef.Id, timeout, cancellationToken).ConfigureAwait(false);
+        if (!Serialization.ObjectSerializer.IsRawArrayOf(bytes.Memory.Span, typeof(T)))
+        {
+            bytes.Dispose();
+            throw new InvalidCastException($"Object {objectRef.Id} is not stored as an array of {typeof(T).Name}, so it cannot be viewed in place; use GetAsync.");
+        }
+
+        return new ObjectView<T>(bytes, bytes.IsLease);
+    }
+
     /// <summary>The values of <paramref name="refs"/>, in order; the timeout covers them all.</summary>
     public async Task<T[]> GetAsync<T>(IEnumerable<ObjectRef<T>> refs, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {

@@ -165,6 +165,19 @@ internal sealed partial class RayRuntime
         return get.IsCompleted || WorkerContext.Current is not { } ctx ? get : ctx.WhileBlockedAsync(get);
     }
 
+    /// <summary>Waits for the object and returns its bytes (a lease on this node's store when it is here); dispose them when done.</summary>
+    public Task<ObjectBytes> GetBytesAsync(ObjectId id, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var get = GetBytesCoreAsync(id, timeout, cancellationToken);
+        return get.IsCompleted || WorkerContext.Current is not { } ctx ? get : ctx.WhileBlockedAsync(get);
+    }
+
+    private async Task<ObjectBytes> GetBytesCoreAsync(ObjectId id, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var value = await WhenReadyAsync(id, timeout, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(id, value, cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<object?> GetSlowAsync(ObjectId id, Type type, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var value = await WhenReadyAsync(id, timeout, cancellationToken).ConfigureAwait(false);

@@ -17,6 +17,13 @@ internal sealed class ObjectSerializer
 {
     // The first byte says how the rest is encoded; a later format gets a new tag rather than a guess.
     private const byte RawArrayTag = 1;
+
+    /// <summary>
+    /// A raw array's payload starts this far in (the tag, the element's <see cref="TypeCode"/>, then padding),
+    /// so it is 8-byte aligned wherever the object starts aligned (a store segment, a .NET array): a view over
+    /// it reads elements in place.
+    /// </summary>
+    public const int RawHeader = 8;
     private const byte JsonTag = 2;
     private const byte NullTag = 3;
 
@@ -72,7 +79,7 @@ internal sealed class ObjectSerializer
             case NullTag:
                 return null;
             case RawArrayTag:
-                return DeserializeRawArray(data[1..], type);
+                return DeserializeRawArray(data, type);
             case JsonTag:
                 try
                 {
@@ -87,38 +94,52 @@ internal sealed class ObjectSerializer
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="data"/> is an array of <paramref name="elementType"/> stored as raw bytes, so
+    /// its elements can be viewed in place from <see cref="RawHeader"/> on.
+    /// </summary>
+    public static bool IsRawArrayOf(ReadOnlySpan<byte> data, Type elementType) =>
+        data.Length >= RawHeader && data[0] == RawArrayTag && data[1] == (byte)Type.GetTypeCode(elementType) &&
+        RawElementSize(elementType.MakeArrayType()) is > 0 and var size && (data.Length - RawHeader) % size == 0;
+
     /// <summary>The serialized size of <paramref name="value"/> when it is an array stored as raw bytes; else null.</summary>
     public long? RawSize(object? value) =>
-        value is Array array && RawElementSize(array.GetType()) is > 0 and var size ? 1 + (long)array.Length * size : null;
+        value is Array array && RawElementSize(array.GetType()) is > 0 and var size ? RawHeader + (long)array.Length * size : null;
 
     /// <summary>Writes an array stored as raw bytes into <paramref name="target"/>, which is <see cref="RawSize"/> long.</summary>
     public void WriteRaw(Array array, Span<byte> target)
     {
-        var byteCount = target.Length - 1;
+        var byteCount = target.Length - RawHeader;
+        target[..RawHeader].Clear();
         target[0] = RawArrayTag;
+        target[1] = (byte)Type.GetTypeCode(array.GetType().GetElementType());
         ref var source = ref MemoryMarshal.GetArrayDataReference(array);
-        MemoryMarshal.CreateReadOnlySpan(ref source, byteCount).CopyTo(target[1..]);
+        MemoryMarshal.CreateReadOnlySpan(ref source, byteCount).CopyTo(target[RawHeader..]);
     }
 
     private static byte[] SerializeRawArray(Array array, int elementSize)
     {
         var byteCount = checked((long)array.Length * elementSize);
-        var result = GC.AllocateUninitializedArray<byte>(checked((int)(byteCount + 1)));
+        var result = GC.AllocateUninitializedArray<byte>(checked((int)(byteCount + RawHeader)));
+        result.AsSpan(0, RawHeader).Clear();
         result[0] = RawArrayTag;
+        result[1] = (byte)Type.GetTypeCode(array.GetType().GetElementType());
         ref var source = ref MemoryMarshal.GetArrayDataReference(array);
-        MemoryMarshal.CreateReadOnlySpan(ref source, (int)byteCount).CopyTo(result.AsSpan(1));
+        MemoryMarshal.CreateReadOnlySpan(ref source, (int)byteCount).CopyTo(result.AsSpan(RawHeader));
         return result;
     }
 
-    private static object DeserializeRawArray(ReadOnlySpan<byte> payload, Type type)
+    private static object DeserializeRawArray(ReadOnlySpan<byte> data, Type type)
     {
         var elementSize = RawElementSize(type);
-        if (elementSize == 0)
+        var stored = data.Length > 1 ? (TypeCode)data[1] : TypeCode.Empty;
+        if (elementSize == 0 || stored != Type.GetTypeCode(type.GetElementType()))
         {
             throw new RaySerializationException(type, new InvalidDataException(
-                $"The stored object is an array of primitives; it cannot be read as {type}."));
+                $"The stored object is an array of {stored}; it cannot be read as {type}."));
         }
 
+        var payload = data[RawHeader..];
         if (type == typeof(byte[]))
         {
             return payload.ToArray();

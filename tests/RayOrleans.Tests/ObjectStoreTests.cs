@@ -111,3 +111,50 @@ public sealed class ObjectStoreTests(TwoNodeCluster fixture) : IDisposable
         }
     }
 }
+
+/// <summary>Views of arrays in the store: read in place on the node, over a copy elsewhere.</summary>
+[Collection(TwoNodeCollection.Name)]
+public sealed class ObjectViewTests(TwoNodeCluster fixture)
+{
+    private Ray Ray => fixture.Ray;
+
+    [Fact]
+    public async Task Two_views_on_a_node_read_the_same_shared_memory_and_a_copy_is_separate()
+    {
+        var report = await Ray.Task(TestTasks.ViewTwice, 1_000_000).Remote().GetAsync(Wait.Deadline);
+        Assert.Equal("inPlace=True shared=True length=1000000 second=1", report);
+    }
+
+    [Fact]
+    public async Task A_view_from_a_driver_without_a_store_reads_a_copy_of_the_same_values()
+    {
+        var data = Enumerable.Range(0, 300_000).Select(i => (long)i * 3).ToArray();
+        var stored = await Ray.PutAsync(data);
+        using var view = await Ray.GetViewAsync(stored, Wait.Deadline);
+        Assert.Equal(data.Length, view.Length);
+        Assert.True(view.Span.SequenceEqual(data));
+
+        var small = await Ray.PutAsync(new byte[] { 1, 2, 3 });
+        using var inline = await Ray.GetViewAsync(small);
+        Assert.False(inline.InPlace);
+        Assert.Equal(new byte[] { 1, 2, 3 }, inline.Span.ToArray());
+    }
+
+    [Fact]
+    public async Task Viewing_an_object_that_is_not_an_array_of_that_type_fails_clearly()
+    {
+        var floats = await Ray.PutAsync(new float[] { 1, 2 });
+        var asInts = new ObjectRef<int[]>(floats.Id, Ray.Runtime);
+        var e = await Assert.ThrowsAsync<InvalidCastException>(() => Ray.GetViewAsync(asInts));
+        Assert.Contains("Int32", e.Message);
+    }
+
+    [Fact]
+    public async Task A_disposed_view_refuses_reads()
+    {
+        var stored = await Ray.PutAsync(new double[] { 1, 2, 3 });
+        var view = await Ray.GetViewAsync(stored);
+        view.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => view.Span.Length);
+    }
+}

@@ -25,6 +25,9 @@ internal readonly struct ObjectBytes : IDisposable
 
     public ReadOnlyMemory<byte> Memory { get; }
 
+    /// <summary>True when these bytes are the store's shared memory, read in place.</summary>
+    public bool IsLease => _lease is not null;
+
     public void Dispose()
     {
         if (_lease is not null)

@@ -98,6 +98,28 @@ public static class TestTasks
 
     public static int MarkRan(string key) => Probe.Increment(key);
 
+    /// <summary>
+    /// On a node: puts a large array, opens two views of it and gets a copy; reports whether both views read
+    /// the store in place at the same address, and whether writing the copy left the views untouched.
+    /// </summary>
+    public static async Task<string> ViewTwice(int length)
+    {
+        var ray = Ray.Current;
+        var data = Enumerable.Range(0, length).Select(i => (float)i).ToArray();
+        var stored = await ray.PutAsync(data);
+        using var first = await ray.GetViewAsync(stored);
+        using var second = await ray.GetViewAsync(stored);
+        var copy = await stored.GetAsync();
+        copy[1] = -1;
+        unsafe
+        {
+            fixed (float* a = first.Span, b = second.Span)
+            {
+                return $"inPlace={first.InPlace && second.InPlace} shared={a == b} length={first.Length} second={first.Span[1]}";
+            }
+        }
+    }
+
     /// <summary>Counts a run under <paramref name="key"/> once its dependency is there.</summary>
     public static int MarkRanAfter(int dependency, string key) => Probe.Increment(key) + dependency;
 
