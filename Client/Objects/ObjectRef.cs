@@ -12,7 +12,17 @@ public abstract class ObjectRef
     {
         Id = id;
         BoundRuntime = runtime;
+        if (runtime is null || !runtime.Owned.AddRef(id))
+        {
+            GC.SuppressFinalize(this); // not counted: owned elsewhere (or escaped), nothing to release
+        }
     }
+
+    /// <summary>
+    /// A ref the owner counted releases its count when collected (as Ray's Java API uses phantom references):
+    /// an owned object whose refs are all gone, and that never escaped this process, is freed.
+    /// </summary>
+    ~ObjectRef() => BoundRuntime?.Owned.ReleaseLater(Id);
 
     /// <summary>The object's id.</summary>
     public ObjectId Id { get; }

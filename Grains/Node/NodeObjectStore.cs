@@ -85,6 +85,26 @@ internal sealed partial class NodeObjectStore : IDisposable
     /// </summary>
     public StoredObject Create(ObjectId id, long size)
     {
+        try
+        {
+            return CreateOnce(id, size);
+        }
+        catch (ObjectStoreFullException) when (Reclaim is { } reclaim)
+        {
+            // Objects whose refs are gone but not yet collected hold room: collect them, then try once more.
+            reclaim();
+            return CreateOnce(id, size);
+        }
+    }
+
+    /// <summary>
+    /// Called once when a put finds the store full, before it fails: frees what is no longer referenced
+    /// (the node's runtime runs a garbage collection and applies the releases it queues).
+    /// </summary>
+    public Action? Reclaim { get; set; }
+
+    private StoredObject CreateOnce(ObjectId id, long size)
+    {
         if (size > Array.MaxLength)
         {
             throw new ArgumentOutOfRangeException(nameof(size), size, $"Objects of more than {Array.MaxLength:N0} bytes are not supported yet.");

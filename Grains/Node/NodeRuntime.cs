@@ -12,6 +12,12 @@ internal sealed class NodeRuntime
         NodeId = silo.SiloAddress.ToParsableString();
         Cluster = new ClusterView(grains, options.Value.ClusterRefreshInterval);
         Runtime = new RayRuntime(grains, Cluster, options.Value, store, NodeId, loggers.CreateLogger<RayRuntime>());
+        store.Reclaim = () =>
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            Runtime.Owned.DrainReleases();
+        };
     }
 
     public string NodeId { get; }

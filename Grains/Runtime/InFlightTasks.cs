@@ -34,16 +34,34 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
     // ------------------------------------------------------------------ tasks and calls
 
-    public void Track(TaskSpec spec)
+    /// <param name="spec">The task.</param>
+    /// <param name="pins">Owned objects among its arguments, counted as referenced until the task is done.</param>
+    public void Track(TaskSpec spec, ObjectId[]? pins)
     {
-        _entries[spec.TaskId] = new Entry(spec.TaskId, spec.Name) { Spec = spec };
+        _entries[spec.TaskId] = new Entry(spec.TaskId, spec.Name) { Spec = spec, Pins = pins };
         EnsureLoop();
     }
 
-    public void TrackActorCall(ActorId actor, ActorCall call)
+    public void TrackActorCall(ActorId actor, ActorCall call, ObjectId[]? pins)
     {
-        _entries[call.CallId] = new Entry(call.CallId, call.Name) { Call = call, Target = actor };
+        _entries[call.CallId] = new Entry(call.CallId, call.Name) { Call = call, Target = actor, Pins = pins };
         EnsureLoop();
+    }
+
+    /// <summary>Stops watching a task or call, and releases the objects its arguments pinned.</summary>
+    private bool Drop(Guid id)
+    {
+        if (!_entries.TryRemove(id, out var entry))
+        {
+            return false;
+        }
+
+        foreach (var pin in entry.Pins ?? [])
+        {
+            _runtime.Owned.Release(pin);
+        }
+
+        return true;
     }
 
     /// <summary>The task left for <paramref name="node"/>; false when it is no longer tracked (cancelled before it left).</summary>
@@ -59,7 +77,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     }
 
     /// <summary>The reply came (or the failure is final): nothing more to watch.</summary>
-    public void Finished(Guid id) => _entries.TryRemove(id, out _);
+    public void Finished(Guid id) => Drop(id);
 
     /// <summary>The current attempt of a tracked task or call; -1 when not tracked.</summary>
     public int AttemptOf(Guid id) => _entries.TryGetValue(id, out var entry) ? entry.Attempt : -1;
@@ -67,7 +85,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     /// <summary>Takes a task that has not left this process yet out of tracking, so it is never sent; null when it has left.</summary>
     public TaskSpec? TryCancelUnsent(Guid id)
     {
-        if (_entries.TryGetValue(id, out var entry) && entry.Spec is { } spec && entry.Node is null && _entries.TryRemove(id, out _))
+        if (_entries.TryGetValue(id, out var entry) && entry.Spec is { } spec && entry.Node is null && Drop(id))
         {
             return spec;
         }
@@ -85,7 +103,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
         if (spec.IsGenerator || (spec.MaxRetries >= 0 && attempt >= spec.MaxRetries))
         {
-            _entries.TryRemove(id, out _);
+            Drop(id);
             var why = spec.IsGenerator ? "a streaming generator is not retried, since its values would repeat" : $"MaxRetries = {spec.MaxRetries} retries are used up";
             _runtime.FailReturns(spec, RayRuntime.SystemError(spec.TaskId, spec.Name,
                 "RayOrleans.NodeDied", $"Node {node ?? entry.Node} died while running task '{spec.Name}', and {why}."));
@@ -114,7 +132,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
             return;
         }
 
-        _entries.TryRemove(id, out _);
+        Drop(id);
         _runtime.FailReturns(call.CallId, 1, false, new RayErrorInfo
         {
             Kind = RayErrorKind.ActorDied, ExceptionType = typeof(ActorDiedException).FullName!, TaskName = call.Name, TaskId = call.CallId, Node = node,
@@ -274,6 +292,9 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         public int Attempt => Volatile.Read(ref _attempt);
 
         public TaskSpec? Spec { get; init; }
+
+        /// <summary>Owned objects the work's arguments hold on to until it is done.</summary>
+        public ObjectId[]? Pins { get; init; }
 
         /// <summary>For an actor call: the call, to send again, and its actor.</summary>
         public ActorCall? Call { get; init; }

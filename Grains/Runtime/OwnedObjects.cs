@@ -10,16 +10,125 @@ namespace RayOrleans.Runtime;
 /// this process inside a value (it "escapes"): then the owner publishes it there, at once if it is ready,
 /// else when it becomes ready. A ref passed as a task argument does not escape: the owner waits for it and
 /// sends its value (or location) with the task, as Ray's owner resolves its own dependencies.
+/// <para>
+/// Each owned object counts its local references: the <c>ObjectRef</c> instances of this process (their
+/// finalizers queue a release, drained off the finalizer thread) and the tasks in flight that take it as an
+/// argument. When the count reaches zero the object is freed (its entry, and its copy in a node's store),
+/// unless a ref to it escaped: those are kept, since borrowers elsewhere are not counted yet.
+/// </para>
 /// </summary>
 internal sealed class OwnedObjects
 {
     private readonly ConcurrentDictionary<ObjectId, Entry> _entries = new();
+    private readonly ConcurrentQueue<ObjectId> _released = new();
     private readonly Action<ObjectId, ObjectValue> _publish;
+    private readonly Action<ObjectId, ObjectValue> _free;
 
     /// <param name="publish">Publishes an escaped object to the directory (fire and forget; it retries itself).</param>
-    public OwnedObjects(Action<ObjectId, ObjectValue> publish) => _publish = publish;
+    /// <param name="free">Frees the stored copy of an object whose last reference went.</param>
+    public OwnedObjects(Action<ObjectId, ObjectValue> publish, Action<ObjectId, ObjectValue> free)
+    {
+        _publish = publish;
+        _free = free;
+    }
 
     public int Count => _entries.Count;
+
+    /// <summary>
+    /// Counts one more local reference (a new <c>ObjectRef</c>, or a task in flight with it as an argument);
+    /// false when this process does not own the object, so nothing is counted.
+    /// </summary>
+    public bool AddRef(ObjectId id)
+    {
+        if (!_entries.TryGetValue(id, out var entry))
+        {
+            return false;
+        }
+
+        lock (entry)
+        {
+            if (entry.Freed)
+            {
+                return false;
+            }
+
+            entry.Refs++;
+            return true;
+        }
+    }
+
+    /// <summary>Queues the release of one reference; safe on the finalizer thread (it only queues work).</summary>
+    public void ReleaseLater(ObjectId id)
+    {
+        _released.Enqueue(id);
+        if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static owned => owned.DrainInBackground(), this, preferLocal: false);
+        }
+    }
+
+    private int _draining;
+
+    private void DrainInBackground()
+    {
+        do
+        {
+            DrainReleases();
+            Volatile.Write(ref _draining, 0);
+        }
+        while (!_released.IsEmpty && Interlocked.CompareExchange(ref _draining, 1, 0) == 0);
+    }
+
+    /// <summary>Drops one reference now, freeing the object when it was the last and no ref to it escaped.</summary>
+    public void Release(ObjectId id)
+    {
+        if (!_entries.TryGetValue(id, out var entry))
+        {
+            return;
+        }
+
+        ObjectValue? freed = null;
+        TaskCompletionSource<ObjectValue>? waiters;
+        lock (entry)
+        {
+            if (--entry.Refs > 0 || entry.Escaped || entry.Freed)
+            {
+                return;
+            }
+
+            entry.Freed = true;
+            freed = entry.Value;
+            waiters = entry.Waiters;
+            entry.Waiters = null;
+        }
+
+        _entries.TryRemove(KeyValuePair.Create(id, entry));
+        // No ref is left to wait with; should an internal waiter remain, it must not wait forever.
+        waiters?.TrySetResult(new ObjectValue
+        {
+            Error = new RayErrorInfo
+            {
+                Kind = RayErrorKind.ObjectLost, ExceptionType = typeof(ObjectLostException).FullName!, TaskId = id.TaskId, TaskName = "(freed object)",
+                Message = $"Object {id} was freed: every reference to it was dropped.",
+            },
+        });
+        if (freed is not null)
+        {
+            _free(id, freed);
+        }
+    }
+
+    /// <summary>Applies the releases queued by finalizers.</summary>
+    public void DrainReleases()
+    {
+        while (_released.TryDequeue(out var id))
+        {
+            Release(id);
+        }
+    }
+
+    /// <summary>Whether finalizers queued releases not yet applied.</summary>
+    public bool HasReleases => !_released.IsEmpty;
 
     /// <summary>Registers an object this process will receive (a return of a task or call it submits).</summary>
     public void AddPending(ObjectId id) => _entries.TryAdd(id, new Entry());
@@ -30,7 +139,19 @@ internal sealed class OwnedObjects
     public bool Owns(ObjectId id) => _entries.ContainsKey(id);
 
     /// <summary>Forgets an owned object; returns its value when it was ready.</summary>
-    public ObjectValue? Remove(ObjectId id) => _entries.TryRemove(id, out var entry) ? Volatile.Read(ref entry.Value) : null;
+    public ObjectValue? Remove(ObjectId id)
+    {
+        if (!_entries.TryRemove(id, out var entry))
+        {
+            return null;
+        }
+
+        lock (entry)
+        {
+            entry.Freed = true;
+            return entry.Value;
+        }
+    }
 
     /// <summary>The value when the object is owned here and ready.</summary>
     public bool TryGetReady(ObjectId id, out ObjectValue value)
@@ -87,6 +208,11 @@ internal sealed class OwnedObjects
         bool publish;
         lock (entry)
         {
+            if (entry.Freed)
+            {
+                return false; // every ref went before the result came: the caller frees the value
+            }
+
             if (entry.Value is not null)
             {
                 return true;
@@ -141,5 +267,7 @@ internal sealed class OwnedObjects
         public ObjectValue? Value;
         public TaskCompletionSource<ObjectValue>? Waiters;
         public bool Escaped;
+        public bool Freed;
+        public int Refs;
     }
 }

@@ -15,15 +15,13 @@ internal sealed partial class RayRuntime
     {
         // Owned refs among the constructor's arguments go as their records when ready; the rest escape to
         // the directory, so the creation leaves now and calls queued behind it are not held up here.
-        spec = spec with { Args = ResolveOwnedArguments(spec.Args, out var pending) };
-        if (pending is not null)
+        // They are kept for the actor's life (a restart builds it from them again): they count as escaped.
+        spec = spec with { Args = ResolveOwnedArguments(spec.Args, out _) };
+        foreach (var arg in spec.Args)
         {
-            foreach (var arg in spec.Args)
+            if (arg.Ref is { } id)
             {
-                if (arg is { Ref: { } id, Resolved: null })
-                {
-                    Owned.Escape(id);
-                }
+                Owned.Escape(id);
             }
         }
 
@@ -77,7 +75,7 @@ internal sealed partial class RayRuntime
     {
         WorkerContext.Current?.Children.Enqueue(call.CallId);
         Owned.AddPending(new ObjectId(call.CallId, 1));
-        InFlight.TrackActorCall(actor, call);
+        InFlight.TrackActorCall(actor, call, PinOwnedArguments(call.Args));
         var args = ResolveOwnedArguments(call.Args, out var pending);
         if (pending is null)
         {
@@ -124,7 +122,11 @@ internal sealed partial class RayRuntime
         if (reply.IsCompletedSuccessfully)
         {
             InFlight.Finished(call.CallId);
-            Owned.Complete(id, reply.Result);
+            if (!Owned.Complete(id, reply.Result))
+            {
+                FreeStored(id, reply.Result); // every ref to it went while the call ran
+            }
+
             return;
         }
 

@@ -14,6 +14,11 @@ internal sealed partial class RayRuntime
     /// <summary>Serializes and stores a value this runtime then owns; the directory hears of it when a ref to it escapes.</summary>
     public async Task<ObjectId> PutAsync(object? value, Type type)
     {
+        if (Owned.HasReleases)
+        {
+            Owned.DrainReleases();
+        }
+
         var id = ObjectId.NewPut();
         Owned.AddReady(id, await StoreValueAsync(id, value, type).ConfigureAwait(false));
         return id;
@@ -51,16 +56,27 @@ internal sealed partial class RayRuntime
     /// </summary>
     public void Free(ObjectId id)
     {
-        if (Owned.Remove(id) is { Location: { } location })
+        if (Owned.Remove(id) is { } value)
         {
-            if (location == LocalNodeId && LocalStore is not null)
-            {
-                LocalStore.Remove(id);
-            }
-            else
-            {
-                _ = Node(location).FreeObjectsAsync([id]);
-            }
+            FreeStored(id, value);
+        }
+    }
+
+    /// <summary>Frees the stored copy of an object (nothing to do for an inline one).</summary>
+    public void FreeStored(ObjectId id, ObjectValue value)
+    {
+        if (value.Location is not { } location)
+        {
+            return;
+        }
+
+        if (location == LocalNodeId && LocalStore is not null)
+        {
+            LocalStore.Remove(id);
+        }
+        else
+        {
+            _ = Node(location).FreeObjectsAsync([id]);
         }
     }
 

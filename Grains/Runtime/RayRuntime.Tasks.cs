@@ -23,7 +23,12 @@ internal sealed partial class RayRuntime
             }
         }
 
-        InFlight.Track(spec);
+        if (Owned.HasReleases)
+        {
+            Owned.DrainReleases();
+        }
+
+        InFlight.Track(spec, PinOwnedArguments(spec.Args));
         var args = ResolveOwnedArguments(spec.Args, out var pending);
         if (pending is null)
         {
@@ -44,6 +49,21 @@ internal sealed partial class RayRuntime
         }
 
         Dispatch(spec with { Args = ResolveOwnedArguments(spec.Args, out _) }, attempt: 0);
+    }
+
+    /// <summary>Counts a reference to each owned object among the arguments, held until the work is done; null when none.</summary>
+    public ObjectId[]? PinOwnedArguments(TaskArg[] args)
+    {
+        List<ObjectId>? pins = null;
+        foreach (var arg in args)
+        {
+            if (arg.Ref is { } id && Owned.AddRef(id))
+            {
+                (pins ??= []).Add(id);
+            }
+        }
+
+        return pins?.ToArray();
     }
 
     /// <summary>
@@ -148,7 +168,11 @@ internal sealed partial class RayRuntime
             var values = reply.Result;
             for (var i = 0; i < values.Length; i++)
             {
-                Owned.Complete(new ObjectId(spec.TaskId, i + 1), values[i]);
+                var id = new ObjectId(spec.TaskId, i + 1);
+                if (!Owned.Complete(id, values[i]))
+                {
+                    FreeStored(id, values[i]); // every ref to it went while the task ran
+                }
             }
 
             return;
@@ -174,8 +198,8 @@ internal sealed partial class RayRuntime
     }
 
     /// <summary>
-    /// Makes <paramref name="error"/> the value of every return of the task: in the owner's table when this
-    /// runtime owns them, else (a generator's end record, or a task owned elsewhere) in the directory.
+    /// Makes <paramref name="error"/> the value of every return of a task this runtime owns; a generator's
+    /// end record goes to the directory, where its consumer reads the stream.
     /// </summary>
     public void FailReturns(TaskSpec spec, RayErrorInfo error) => FailReturns(spec.TaskId, spec.NumReturns, spec.IsGenerator, error);
 
@@ -191,11 +215,7 @@ internal sealed partial class RayRuntime
 
         for (var i = 1; i <= Math.Max(numReturns, 1); i++)
         {
-            var id = new ObjectId(taskId, i);
-            if (!Owned.Complete(id, value))
-            {
-                Publisher.Publish(id, value);
-            }
+            Owned.Complete(new ObjectId(taskId, i), value);
         }
     }
 

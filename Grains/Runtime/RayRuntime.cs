@@ -33,7 +33,7 @@ internal sealed partial class RayRuntime
         _logger = logger;
         _shards = Enumerable.Range(0, options.DirectoryShards).Select(i => grains.GetGrain<IObjectDirectoryGrain>(i)).ToArray();
         Publisher = new DirectoryPublisher(this, logger);
-        Owned = new OwnedObjects(Publisher.Publish);
+        Owned = new OwnedObjects(Publisher.Publish, FreeStored);
         InFlight = new InFlightTasks(this, logger);
         Live.TryAdd(this, 0);
     }

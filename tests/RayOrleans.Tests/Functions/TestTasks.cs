@@ -6,6 +6,8 @@ public sealed record Point(int X, int Y);
 
 public sealed record Holder(string Label, ObjectRef<int> Inner);
 
+public sealed record ArrayHolder(ObjectRef<double[]> Inner);
+
 public sealed class Bag
 {
     public List<string> Names { get; set; } = [];
@@ -118,6 +120,23 @@ public static class TestTasks
                 return $"inPlace={first.InPlace && second.InPlace} shared={a == b} length={first.Length} second={first.Span[1]}";
             }
         }
+    }
+
+    /// <summary>Waits for the gate, then returns a large array (stored, not inline); counts ":done" after.</summary>
+    public static async Task<double[]> GatedArray(string key, int length)
+    {
+        Probe.Increment(key + ":started");
+        await Probe.Gate(key);
+        Probe.Increment(key + ":done");
+        return new double[length];
+    }
+
+    /// <summary>Holds its array argument while it waits for the gate.</summary>
+    public static async Task<int> GatedLength(double[] values, string key)
+    {
+        Probe.Increment(key + ":started");
+        await Probe.Gate(key);
+        return values.Length;
     }
 
     /// <summary>Counts a run under <paramref name="key"/> once its dependency is there.</summary>

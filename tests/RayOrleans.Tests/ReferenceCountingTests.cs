@@ -1,0 +1,96 @@
+using System.Runtime.CompilerServices;
+using RayOrleans.Tests.Fixtures;
+using RayOrleans.Tests.Functions;
+
+namespace RayOrleans.Tests;
+
+/// <summary>
+/// Owned objects are freed when the last local reference goes (the refs are collected, and no task in flight
+/// takes them); objects a ref escaped to are kept. An embedded cluster, so the driver's node store is in
+/// reach; its store is small, so objects that were not freed would fill it within a few hundred puts.
+/// </summary>
+public sealed class ReferenceCountingTests
+{
+    private const int Size = 200 * 1024 / sizeof(double); // above the 100 KiB inline threshold: stored in shared memory
+
+    [Fact]
+    public async Task Ten_thousand_put_get_drop_cycles_leave_the_store_as_it_was()
+    {
+        await using var ray = await Ray.InitAsync(new RayInitOptions { NumCpus = 2, ObjectStoreMemory = 64L << 20 });
+        var store = ray.Runtime.LocalStore!;
+        var owned = ray.Runtime.Owned.Count;
+        var data = Enumerable.Range(0, Size).Select(i => (double)i).ToArray();
+        for (var i = 0; i < 10_000; i++)
+        {
+            Assert.Equal(data[^1], await PutGetDropAsync(ray, data));
+        }
+
+        await CollectAsync(ray, () => store.Used == 0 && ray.Runtime.Owned.Count == owned, "the store and the owner's table to be back at their baseline");
+        Assert.Equal(0, store.Count);
+    }
+
+    [Fact]
+    public async Task A_task_result_dropped_before_the_task_finishes_is_freed_when_it_arrives()
+    {
+        await using var ray = await Ray.InitAsync(new RayInitOptions { NumCpus = 2 });
+        var store = ray.Runtime.LocalStore!;
+        var key = Probe.NewKey();
+        SubmitAndDrop(ray, key);
+        await CollectAsync(ray, () => Probe.Count(key + ":started") == 1 && ray.Runtime.Owned.Count == 0, "the dropped result's entry to go");
+
+        Probe.Open(key);
+        await Wait.UntilAsync(() => Probe.Count(key + ":done") == 1, "the task to finish");
+        await Wait.UntilAsync(() => store.Used == 0 && store.Count == 0, "its stored result to be freed on arrival");
+    }
+
+    [Fact]
+    public async Task An_object_whose_ref_escaped_in_a_value_is_kept_and_one_passed_as_an_argument_is_kept_until_the_task_ends()
+    {
+        await using var ray = await Ray.InitAsync(new RayInitOptions { NumCpus = 2 });
+        var store = ray.Runtime.LocalStore!;
+        var escaped = await EscapeAsync(ray);
+        var key = Probe.NewKey();
+        var sum = PassAndDrop(ray, key);
+        await CollectAsync(ray, () => Probe.Count(key + ":started") == 1, "the task to start");
+        Assert.Equal(2, store.Count); // the escaped object, and the argument the running task holds
+
+        Probe.Open(key);
+        Assert.Equal(Size, await sum.GetAsync(Wait.Deadline));
+        await CollectAsync(ray, () => store.Count == 1, "the argument to be freed once its task ended");
+        Assert.Equal(Size, (await escaped.Inner.GetAsync(Wait.Deadline)).Length);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<double> PutGetDropAsync(Ray ray, double[] data)
+    {
+        var stored = await ray.PutAsync(data);
+        return (await stored.GetAsync())[^1];
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SubmitAndDrop(Ray ray, string key) => ray.Task(TestTasks.GatedArray, key, Size).Remote();
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ObjectRef<int> PassAndDrop(Ray ray, string key)
+    {
+        var stored = ray.PutAsync(new double[Size]).GetAwaiter().GetResult();
+        return ray.Task(TestTasks.GatedLength, stored, key).Remote();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<ArrayHolder> EscapeAsync(Ray ray)
+    {
+        var stored = await ray.PutAsync(new double[Size]);
+        var holder = await ray.PutAsync(new ArrayHolder(stored));
+        return await holder.GetAsync();
+    }
+
+    private static Task CollectAsync(Ray ray, Func<bool> condition, string what) =>
+        Wait.UntilAsync(() =>
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            ray.Runtime.Owned.DrainReleases();
+            return condition();
+        }, what);
+}
