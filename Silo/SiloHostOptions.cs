@@ -72,6 +72,12 @@ internal sealed class SiloHostOptions
     public long? ObjectStoreMemory { get; set; }
 
     /// <summary>
+    /// Folder for the object store's shared-memory segments (a folder per node process inside it). Default:
+    /// <c>/dev/shm/rayorleans</c>, else the temporary folder.
+    /// </summary>
+    public string? ObjectStoreDir { get; set; }
+
+    /// <summary>
     /// Custom resources, name to amount. On the command line and in <c>RAY_RESOURCES</c> a JSON object
     /// (<c>{"accelerator_x": 2}</c>); in appsettings.json an object. Default none. CPU, GPU and memory
     /// have their own options.
@@ -96,7 +102,7 @@ internal sealed class SiloHostOptions
     {
         var node = new NodeOptions
         {
-            NumCpus = NumCpus, NumGpus = NumGpus, Memory = Memory, ObjectStoreMemory = ObjectStoreMemory, CodeDirectories = [.. CodeDirectories],
+            NumCpus = NumCpus, NumGpus = NumGpus, Memory = Memory, ObjectStoreMemory = ObjectStoreMemory, ObjectStoreDirectory = ObjectStoreDir, CodeDirectories = [.. CodeDirectories],
         };
         foreach (var (name, amount) in Resources)
         {

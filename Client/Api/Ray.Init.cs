@@ -36,6 +36,7 @@ public sealed partial class Ray
                     node.NumGpus = options.NumGpus;
                     node.Memory = options.Memory;
                     node.ObjectStoreMemory = options.ObjectStoreMemory;
+                    node.ObjectStoreDirectory = options.ObjectStoreDirectory;
                     foreach (var (name, amount) in options.Resources ?? new Dictionary<string, double>())
                     {
                         node.Resources[name] = amount;

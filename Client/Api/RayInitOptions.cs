@@ -17,6 +17,9 @@ public sealed record RayInitOptions
     /// <summary>Bytes the embedded node's object store may hold. Default 30% of the process's memory.</summary>
     public long? ObjectStoreMemory { get; init; }
 
+    /// <summary>Folder for the embedded node's shared-memory segments. Default <c>/dev/shm/rayorleans</c>.</summary>
+    public string? ObjectStoreDirectory { get; init; }
+
     /// <summary>Custom resources of the embedded node.</summary>
     public IReadOnlyDictionary<string, double>? Resources { get; init; }
 
