@@ -36,7 +36,7 @@ internal sealed class OwnedObjects
 
     /// <summary>
     /// Counts one more local reference (a new <c>ObjectRef</c>, or a task in flight with it as an argument);
-    /// false when this process does not own the object, so nothing is counted.
+    /// false when nothing is counted: this process does not own the object, or a ref to it escaped.
     /// </summary>
     public bool AddRef(ObjectId id)
     {
@@ -47,9 +47,9 @@ internal sealed class OwnedObjects
 
         lock (entry)
         {
-            if (entry.Freed)
+            if (entry.Freed || entry.Escaped)
             {
-                return false;
+                return false; // an escaped object is kept regardless: counting it would only cost a finalizer
             }
 
             entry.Refs++;

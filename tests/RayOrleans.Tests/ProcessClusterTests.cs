@@ -17,6 +17,22 @@ public sealed class ProcessClusterTests
         var nodes = await ray.GetAsync(Enumerable.Range(0, 20).Select(i => ray.Task(TestTasks.WhereAmISlowly, i).Remote()), Wait.Deadline);
         Assert.Equal(nodeIds, nodes.ToHashSet());
 
+        // A 300 MB result made on one silo process is pulled in chunks by a task on the other. Where tasks run
+        // is the scheduler's choice: rounds of four go out until one lands away from the array's node.
+        const int n = 300_000_000 / sizeof(double);
+        var made = ray.Task(TestTasks.MakeArray, n).Remote();
+        await made.GetAsync(TimeSpan.FromMinutes(1)); // ready, so the owner's record says where it is stored
+        Assert.True(ray.Runtime.Owned.TryGetReady(made.Id, out var record) && record.Location is not null);
+        var pulledElsewhere = false;
+        for (var round = 0; round < 5 && !pulledElsewhere; round++)
+        {
+            var sums = await ray.GetAsync(Enumerable.Range(0, 4).Select(_ => ray.Task(TestTasks.SumArraySlowly, made).Remote()), TimeSpan.FromMinutes(2));
+            Assert.All(sums, s => Assert.EndsWith($"={(double)n * (n - 1) / 2}", s));
+            pulledElsewhere = sums.Any(s => s[..s.LastIndexOf('=')] != record.Location);
+        }
+
+        Assert.True(pulledElsewhere, $"no task ran away from node {record.Location}, which stores the array");
+
         var counter = ray.Actor(() => new Counter()).Remote();
         Assert.Equal(new[] { 0, 1, 3, 6 }, await ray.GetAsync(Enumerable.Range(0, 4).Select(i => counter.Task(c => c.Add(i)).Remote()), Wait.Deadline));
 
@@ -26,6 +42,8 @@ public sealed class ProcessClusterTests
         {
             var gated = Enumerable.Range(0, 4).Select(_ => ray.Task(FileGate.RunGated, folder).Remote()).ToList();
             await Wait.UntilAsync(() => FileGate.Started(folder) == 4, "four gated tasks run");
+            var killed = cluster.Silos[1].Process.Id;
+            Assert.Single(Directory.GetDirectories(cluster.StoreDirectory, $"*-{killed}"));
             cluster.Kill(1);
             FileGate.Open(folder);
             var ranOn = await ray.GetAsync(gated, TimeSpan.FromMinutes(2));
@@ -33,6 +51,12 @@ public sealed class ProcessClusterTests
             // The two lost tasks started again. Retries are at-least-once, as in Ray: a task that was on its
             // way from the dead node to the live one when it died may start once more, never fewer.
             Assert.InRange(FileGate.Started(folder), 6, 8);
+
+            // The killed node's shared-memory folder outlived it; the next node to start on the machine removes it.
+            Assert.Single(Directory.GetDirectories(cluster.StoreDirectory, $"*-{killed}"));
+            await cluster.StartSiloAsync(cpus: 1);
+            Assert.Empty(Directory.GetDirectories(cluster.StoreDirectory, $"*-{killed}"));
+            Assert.Equal(2, Directory.GetDirectories(cluster.StoreDirectory).Length);
         }
         finally
         {

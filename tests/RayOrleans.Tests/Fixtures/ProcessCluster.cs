@@ -26,6 +26,9 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     public List<(Process Process, string NodeId)> Silos { get; } = [];
 
+    /// <summary>The silos' object-store folder (each node process makes its own folder inside), removed at dispose.</summary>
+    public string StoreDirectory { get; } = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"rayorleans-test-{Guid.NewGuid():N}");
+
     public static async Task<ProcessCluster> StartAsync(int silos, int cpusPerSilo)
     {
         var redis = FindOnPath("redis-server") ?? throw new InvalidOperationException(
@@ -53,7 +56,8 @@ public sealed class ProcessCluster : IAsyncDisposable
     {
         var codeDir = AppContext.BaseDirectory;
         var args = $"exec \"{SiloPath()}\" --clustering redis --redis 127.0.0.1:{RedisPort} --cluster-id {ClusterId} " +
-                   $"--silo-port {FreePort.Next()} --gateway-port {FreePort.Next()} --http-port {FreePort.Next()} --num-cpus {cpus} --code-dir \"{codeDir}\"";
+                   $"--silo-port {FreePort.Next()} --gateway-port {FreePort.Next()} --http-port {FreePort.Next()} --num-cpus {cpus} --code-dir \"{codeDir}\" " +
+                   $"--object-store-dir \"{StoreDirectory}\"";
         var process = Start("dotnet", args, " started: ", out var started);
         var line = await started.WaitAsync(TimeSpan.FromSeconds(60));
         // "RayOrleans node <id> started: ..."
@@ -143,6 +147,11 @@ public sealed class ProcessCluster : IAsyncDisposable
             }
 
             process.Dispose();
+        }
+
+        if (Directory.Exists(StoreDirectory))
+        {
+            Directory.Delete(StoreDirectory, recursive: true);
         }
     }
 }

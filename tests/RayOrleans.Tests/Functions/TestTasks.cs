@@ -52,6 +52,13 @@ public static class TestTasks
 
     public static double SumArray(double[] values) => values.Sum();
 
+    /// <summary>Where it ran, and the sum; slow enough that several spread over the nodes.</summary>
+    public static async Task<string> SumArraySlowly(double[] values)
+    {
+        await Task.Delay(300);
+        return $"{Ray.Current.NodeId}={values.Sum()}";
+    }
+
     public static double[] MakeArray(int n) => Enumerable.Range(0, n).Select(i => (double)i).ToArray();
 
     public static (int Sum, string Text) SumAndText(int a, int b) => (a + b, $"{a}+{b}");
