@@ -24,4 +24,16 @@ public sealed class NodeReport
 
     /// <summary>When the report was made.</summary>
     [Id(6)] public DateTime Timestamp { get; init; }
+
+    /// <summary>Bytes of the node's object store held by live objects.</summary>
+    [Id(7)] public long ObjectStoreUsed { get; init; }
+
+    /// <summary>Bytes of freed segments the store keeps mapped for reuse (they give way to live objects).</summary>
+    [Id(8)] public long ObjectStorePooled { get; init; }
+
+    /// <summary>Bytes the node's object store may hold.</summary>
+    [Id(9)] public long ObjectStoreCapacity { get; init; }
+
+    /// <summary>Objects in the node's store.</summary>
+    [Id(10)] public int ObjectCount { get; init; }
 }

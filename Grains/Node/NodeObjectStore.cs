@@ -40,7 +40,7 @@ internal sealed partial class NodeObjectStore : IDisposable
     {
         _logger = logger;
         Capacity = options.ObjectStoreMemory ?? (long)(NodeOptions.MachineMemory * 0.3);
-        var root = options.ObjectStoreDirectory ?? DefaultRoot();
+        var root = options.ObjectStoreDirectory ?? ChooseRoot(Capacity);
         Directory.CreateDirectory(root);
         RemoveLeftovers(root);
         Folder = Path.Combine(root, Sanitize($"{nodeName}-{Environment.ProcessId}"));
@@ -158,6 +158,13 @@ internal sealed partial class NodeObjectStore : IDisposable
             try
             {
                 segment = SharedSegment.Create(Path.Combine(Folder, $"seg-{Guid.NewGuid():N}"), capacity);
+            }
+            catch (IOException e)
+            {
+                Interlocked.Add(ref _used, -capacity);
+                throw new ObjectStoreFullException(
+                    $"Object {id} needs {capacity:N0} bytes, but its segment could not be allocated in {Folder}: {e.Message} " +
+                    "The file system there is smaller than the store's capacity: give it more room, or set ObjectStoreMemory / ObjectStoreDirectory.");
             }
             catch
             {
@@ -384,6 +391,39 @@ internal sealed partial class NodeObjectStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// <c>/dev/shm/rayorleans</c> when that memory file system can hold the whole capacity; else the temporary
+    /// folder (slower, on disk), with a warning, as Ray falls back to /tmp when /dev/shm is too small (a
+    /// container's /dev/shm is often 64 MB).
+    /// </summary>
+    private string ChooseRoot(long capacity)
+    {
+        var shm = DefaultRoot();
+        if (!shm.StartsWith("/dev/shm", StringComparison.Ordinal))
+        {
+            return shm;
+        }
+
+        long free;
+        try
+        {
+            free = new DriveInfo("/dev/shm").AvailableFreeSpace;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            free = 0;
+        }
+
+        if (free >= capacity)
+        {
+            return shm;
+        }
+
+        var fallback = Path.Combine(Path.GetTempPath(), "rayorleans");
+        LogShmTooSmall(_logger, free, capacity, fallback);
+        return fallback;
+    }
+
     internal static string DefaultRoot() =>
         Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), "rayorleans");
 
@@ -419,6 +459,9 @@ internal sealed partial class NodeObjectStore : IDisposable
         {
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "/dev/shm has {Free} bytes free, less than the object store's {Capacity}; its segments go to {Fallback} instead (on disk: slower). Give /dev/shm more room (docker run --shm-size) or lower ObjectStoreMemory.")]
+    private static partial void LogShmTooSmall(ILogger logger, long free, long capacity, string fallback);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed the object store folder {Folder} of node process {Pid}, which is gone.")]
     private static partial void LogLeftoverRemoved(ILogger logger, string folder, int pid);

@@ -34,6 +34,8 @@ internal sealed partial class NodeReporter : ILifecycleParticipant<ISiloLifecycl
     {
         NodeId = _node.NodeId, Total = _scheduler.Resources.Total, Available = _scheduler.Resources.Available,
         Queued = _scheduler.Queued, Running = _scheduler.Running, Actors = _scheduler.Actors, Timestamp = DateTime.UtcNow,
+        ObjectStoreUsed = _node.Runtime.LocalStore?.Used ?? 0, ObjectStorePooled = _node.Runtime.LocalStore?.Pooled ?? 0,
+        ObjectStoreCapacity = _node.Runtime.LocalStore?.Capacity ?? 0, ObjectCount = _node.Runtime.LocalStore?.Count ?? 0,
     };
 
     private async Task StartAsync(CancellationToken cancellationToken)

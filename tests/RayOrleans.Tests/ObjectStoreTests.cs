@@ -150,6 +150,17 @@ public sealed class ObjectViewTests(TwoNodeCluster fixture)
     }
 
     [Fact]
+    public async Task Nodes_report_their_object_store_usage()
+    {
+        var stored = await Ray.PutAsync(new double[1_000_000]);
+        Assert.True(Ray.Runtime.Owned.TryGetReady(stored.Id, out var record));
+        var node = record.Location ?? throw new InvalidOperationException("a 8 MB object is stored, not inline");
+        await Wait.UntilAsync(async () => (await Ray.NodesAsync()).Any(n =>
+            n.NodeId == node && n.ObjectStoreUsed >= 8_000_000 && n.ObjectCount >= 1 && n.ObjectStoreCapacity > n.ObjectStoreUsed), "the node to report the stored object");
+        GC.KeepAlive(stored);
+    }
+
+    [Fact]
     public async Task A_disposed_view_refuses_reads()
     {
         var stored = await Ray.PutAsync(new double[] { 1, 2, 3 });
