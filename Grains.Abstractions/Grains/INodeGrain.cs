@@ -30,6 +30,24 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task WriteObjectAsync(ObjectId id, long totalSize, long offset, byte[] chunk);
 
+    /// <summary>
+    /// Takes in an object a driver on this host wrote into a segment file in this node's store folder
+    /// (<paramref name="fileName"/>), instead of sending its bytes in chunks.
+    /// </summary>
+    [AlwaysInterleave]
+    Task AdoptObjectAsync(ObjectId id, string fileName, long size);
+
+    /// <summary>
+    /// Pins an object for a reader on this host and returns its segment file's path (null when the object
+    /// is not here); the reader maps it, reads, and calls <see cref="EndObjectLeaseAsync"/>.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<string?> BeginObjectLeaseAsync(ObjectId id);
+
+    /// <summary>Ends a lease from <see cref="BeginObjectLeaseAsync"/>.</summary>
+    [AlwaysInterleave, OneWay]
+    Task EndObjectLeaseAsync(ObjectId id);
+
     /// <summary>Frees objects held in this node's store (their owner dropped them).</summary>
     [AlwaysInterleave, OneWay]
     Task FreeObjectsAsync(ObjectId[] ids);

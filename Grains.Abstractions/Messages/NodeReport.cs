@@ -36,4 +36,10 @@ public sealed class NodeReport
 
     /// <summary>Objects in the node's store.</summary>
     [Id(10)] public int ObjectCount { get; init; }
+
+    /// <summary>The folder of the node's shared-memory segments, for drivers on the same host.</summary>
+    [Id(11)] public string? ObjectStoreFolder { get; init; }
+
+    /// <summary>The machine the node runs on (name and boot id): a driver with the same one shares its memory.</summary>
+    [Id(12)] public string? HostId { get; init; }
 }

@@ -45,6 +45,20 @@ internal sealed class NodeGrain : Grain, INodeGrain
         return Task.CompletedTask;
     }
 
+    public Task AdoptObjectAsync(ObjectId id, string fileName, long size)
+    {
+        _store.Adopt(id, fileName, size);
+        return Task.CompletedTask;
+    }
+
+    public Task<string?> BeginObjectLeaseAsync(ObjectId id) => Task.FromResult(_store.BeginFileLease(id));
+
+    public Task EndObjectLeaseAsync(ObjectId id)
+    {
+        _store.EndFileLease(id);
+        return Task.CompletedTask;
+    }
+
     public Task FreeObjectsAsync(ObjectId[] ids)
     {
         foreach (var id in ids)

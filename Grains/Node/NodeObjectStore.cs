@@ -17,11 +17,27 @@ namespace RayOrleans.Node;
 internal sealed partial class NodeObjectStore : IDisposable
 {
     private const long SegmentGranularity = 64 * 1024;
+
+    /// <summary>This machine (name and boot): a driver whose host id matches a node's writes into its folder directly.</summary>
+    public static string HostId { get; } = Environment.MachineName + "/" + ReadBootId();
+
+    private static string ReadBootId()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "?";
+        }
+    }
     private const string OwnerFile = "owner.pid";
 
     private readonly object _gate = new();
     private readonly Dictionary<ObjectId, StoredObject> _objects = new();
     private readonly List<SharedSegment> _pool = new();
+    private readonly Dictionary<ObjectId, StoredObject> _leasedRemoved = new();
     private readonly ILogger<NodeObjectStore> _logger;
     private long _used;
     private long _pooled;
@@ -110,7 +126,7 @@ internal sealed partial class NodeObjectStore : IDisposable
             throw new ArgumentOutOfRangeException(nameof(size), size, $"Objects of more than {Array.MaxLength:N0} bytes are not supported yet.");
         }
 
-        var capacity = Math.Max(SegmentGranularity, (size + SegmentGranularity - 1) / SegmentGranularity * SegmentGranularity);
+        var capacity = SharedSegment.CapacityFor(size);
         SharedSegment? segment;
         var evicted = new List<SharedSegment>();
         lock (_gate)
@@ -182,6 +198,75 @@ internal sealed partial class NodeObjectStore : IDisposable
         return stored;
     }
 
+    /// <summary>
+    /// Takes in an object that a driver on this host wrote into a segment file in this store's folder
+    /// (<paramref name="fileName"/>, a bare name), instead of sending its bytes through Orleans. The file is
+    /// removed, and <see cref="ObjectStoreFullException"/> thrown, when the store has no room for it.
+    /// </summary>
+    public void Adopt(ObjectId id, string fileName, long size)
+    {
+        if (fileName != Path.GetFileName(fileName) || !fileName.StartsWith("put-", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"'{fileName}' is not a segment file name of this store.", nameof(fileName));
+        }
+
+        var path = Path.Combine(Folder, fileName);
+        SharedSegment segment;
+        try
+        {
+            segment = SharedSegment.Open(path);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new ObjectLostException(id, $"its segment file {path} is not there.");
+        }
+
+        if (segment.Capacity < size)
+        {
+            segment.Dispose();
+            throw new ArgumentOutOfRangeException(nameof(size), size, $"Segment {fileName} holds {segment.Capacity} bytes, less than the object's {size}.");
+        }
+
+        lock (_gate)
+        {
+            if (_disposed || _objects.ContainsKey(id) || _used + segment.Capacity > Capacity)
+            {
+                var full = _disposed || _objects.ContainsKey(id) ? null : Full(id, segment.Capacity);
+                segment.Dispose();
+                if (full is not null)
+                {
+                    throw full;
+                }
+
+                return; // already here (a retried adopt) or stopping
+            }
+
+            _used += segment.Capacity;
+            _objects[id] = new StoredObject(id, segment, size) { Sealed = true };
+        }
+    }
+
+    /// <summary>
+    /// Leases a sealed object to a reader in another process on this host: returns its segment file's path
+    /// (the reader maps it), or null when the object is not here. End it with <see cref="EndFileLease"/>.
+    /// </summary>
+    public string? BeginFileLease(ObjectId id) => TryAcquire(id, out var stored) ? stored.Segment.Path : null;
+
+    public void EndFileLease(ObjectId id)
+    {
+        lock (_gate)
+        {
+            if (_objects.TryGetValue(id, out var stored) || _leasedRemoved.TryGetValue(id, out stored))
+            {
+                if (stored.DropLease())
+                {
+                    _leasedRemoved.Remove(id);
+                    Recycle(stored.Segment);
+                }
+            }
+        }
+    }
+
     /// <summary>The object is written: readers may have it.</summary>
     public void Seal(StoredObject stored)
     {
@@ -213,6 +298,7 @@ internal sealed partial class NodeObjectStore : IDisposable
         {
             if (stored.DropLease())
             {
+                _leasedRemoved.Remove(stored.Id);
                 Recycle(stored.Segment);
             }
         }
@@ -308,6 +394,10 @@ internal sealed partial class NodeObjectStore : IDisposable
             if (stored.Leases == 0)
             {
                 Recycle(stored.Segment);
+            }
+            else
+            {
+                _leasedRemoved[id] = stored;
             }
         }
     }

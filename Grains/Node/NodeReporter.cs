@@ -36,6 +36,7 @@ internal sealed partial class NodeReporter : ILifecycleParticipant<ISiloLifecycl
         Queued = _scheduler.Queued, Running = _scheduler.Running, Actors = _scheduler.Actors, Timestamp = DateTime.UtcNow,
         ObjectStoreUsed = _node.Runtime.LocalStore?.Used ?? 0, ObjectStorePooled = _node.Runtime.LocalStore?.Pooled ?? 0,
         ObjectStoreCapacity = _node.Runtime.LocalStore?.Capacity ?? 0, ObjectCount = _node.Runtime.LocalStore?.Count ?? 0,
+        ObjectStoreFolder = _node.Runtime.LocalStore?.Folder, HostId = NodeObjectStore.HostId,
     };
 
     private async Task StartAsync(CancellationToken cancellationToken)

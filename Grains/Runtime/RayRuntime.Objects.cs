@@ -1,5 +1,6 @@
 using RayOrleans.Grains;
 using RayOrleans.Messages;
+using RayOrleans.Node;
 using RayOrleans.Objects.Store;
 
 namespace RayOrleans.Runtime;
@@ -28,7 +29,20 @@ internal sealed partial class RayRuntime
     /// Serializes and stores a value. A large array of primitives on a node is written straight into its
     /// store's segment (one copy, no intermediate array); anything else is serialized first.
     /// </summary>
-    public ValueTask<ObjectValue> StoreValueAsync(ObjectId id, object? value, Type type)
+    public async ValueTask<ObjectValue> StoreValueAsync(ObjectId id, object? value, Type type)
+    {
+        // A driver on a node's host writes a large array straight into a segment file in that node's folder.
+        if (LocalStore is null && Serializer.RawSize(value) is { } rawSize && rawSize > Options.InlineThreshold &&
+            Cluster.PickNode(ResourceSet.Empty, null, forActor: false) is { } target && SameHostFolder(target) is { } folder)
+        {
+            await WriteSegmentAsync(target, folder, id, rawSize, span => Serializer.WriteRaw((Array)value!, span)).ConfigureAwait(false);
+            return new ObjectValue { Location = target, Size = rawSize, ProducerNode = target };
+        }
+
+        return await StoreValueHereAsync(id, value, type).ConfigureAwait(false);
+    }
+
+    private ValueTask<ObjectValue> StoreValueHereAsync(ObjectId id, object? value, Type type)
     {
         if (LocalStore is not null && LocalNodeId is not null && Serializer.RawSize(value) is { } size && size > Options.InlineThreshold)
         {
@@ -101,7 +115,14 @@ internal sealed partial class RayRuntime
         {
             location = Cluster.PickNode(ResourceSet.Empty, null, forActor: false)
                 ?? throw new ObjectStoreFullException($"No node is available to store object {id} of {bytes.Length:N0} bytes.");
-            await WriteChunksAsync(Node(location), id, bytes).ConfigureAwait(false);
+            if (SameHostFolder(location) is { } folder)
+            {
+                await WriteSegmentAsync(location, folder, id, bytes.Length, span => bytes.CopyTo(span)).ConfigureAwait(false);
+            }
+            else
+            {
+                await WriteChunksAsync(Node(location), id, bytes).ConfigureAwait(false);
+            }
         }
 
         return new ObjectValue { Location = location, Size = bytes.Length, ProducerNode = LocalNodeId ?? location, GeneratorCount = generatorCount };
@@ -225,6 +246,11 @@ internal sealed partial class RayRuntime
                 : throw new ObjectLostException(id, $"it is not in the store of node {location}, which made it (freed, or the node restarted).");
         }
 
+        if (SameHostFolder(location) is not null && await ReadSegmentAsync(location, id, value.Size).ConfigureAwait(false) is { } shared)
+        {
+            return new ObjectBytes(shared);
+        }
+
         var node = Node(location);
         var size = checked((int)value.Size);
         var result = GC.AllocateUninitializedArray<byte>(size);
@@ -260,6 +286,82 @@ internal sealed partial class RayRuntime
         }
 
         return new ObjectBytes(result);
+    }
+
+    /// <summary>
+    /// The folder of <paramref name="node"/>'s segments when this process runs on the same host and can
+    /// reach it (a driver beside a silo): then large objects go through shared memory, not Orleans.
+    /// </summary>
+    private string? SameHostFolder(string node)
+    {
+        foreach (var report in Cluster.Nodes)
+        {
+            if (report.NodeId == node)
+            {
+                return report.HostId == NodeObjectStore.HostId && report.ObjectStoreFolder is { } folder && System.IO.Directory.Exists(folder) ? folder : null;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Writes an object into a new segment file in a same-host node's folder, and hands it to the node.</summary>
+    private async Task WriteSegmentAsync(string node, string folder, ObjectId id, long size, SpanAction write)
+    {
+        var name = $"put-{id.TaskId:N}-{id.Index}";
+        var path = Path.Combine(folder, name);
+        var segment = SharedSegment.Create(path, SharedSegment.CapacityFor(size));
+        try
+        {
+            write(segment.Span(0, checked((int)size)));
+            segment.Unmap();
+        }
+        catch
+        {
+            segment.Dispose(); // unmaps and deletes the file
+            throw;
+        }
+
+        try
+        {
+            await Node(node).AdoptObjectAsync(id, name, size).ConfigureAwait(false);
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
+    }
+
+    private delegate void SpanAction(Span<byte> target);
+
+    /// <summary>Reads an object from a same-host node's segment file under a lease (one copy, no Orleans transfer).</summary>
+    private async Task<byte[]?> ReadSegmentAsync(string node, ObjectId id, long size)
+    {
+        var grain = Node(node);
+        if (await grain.BeginObjectLeaseAsync(id).ConfigureAwait(false) is not { } path)
+        {
+            return null;
+        }
+
+        try
+        {
+            var segment = SharedSegment.Open(path);
+            try
+            {
+                var result = GC.AllocateUninitializedArray<byte>(checked((int)size));
+                segment.Span(0, result.Length).CopyTo(result);
+                return result;
+            }
+            finally
+            {
+                segment.Unmap(); // the file is the node's
+            }
+        }
+        finally
+        {
+            _ = grain.EndObjectLeaseAsync(id);
+        }
     }
 
     private async Task WriteChunksAsync(INodeGrain node, ObjectId id, byte[] bytes)

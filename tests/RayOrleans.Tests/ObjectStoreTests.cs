@@ -161,6 +161,20 @@ public sealed class ObjectViewTests(TwoNodeCluster fixture)
     }
 
     [Fact]
+    public async Task A_driver_on_a_node_host_puts_and_gets_large_objects_through_shared_memory()
+    {
+        var data = Enumerable.Range(0, 2_000_000).Select(i => (long)i).ToArray();
+        var stored = await Ray.PutAsync(data);
+        Assert.True(Ray.Runtime.Owned.TryGetReady(stored.Id, out var record));
+        var node = (await Ray.NodesAsync()).Single(n => n.NodeId == record.Location);
+        Assert.NotNull(node.ObjectStoreFolder);
+        // Written by this driver into the node's folder and adopted there, not sent in chunks.
+        Assert.True(File.Exists(Path.Combine(node.ObjectStoreFolder!, $"put-{stored.Id.TaskId:N}-{stored.Id.Index}")));
+        Assert.Equal(data, await stored.GetAsync(Wait.Deadline));
+        Assert.Equal(data.Sum(), await Ray.Task(TestTasks.SumLongs, stored).Remote().GetAsync(Wait.Deadline));
+    }
+
+    [Fact]
     public async Task A_disposed_view_refuses_reads()
     {
         var stored = await Ray.PutAsync(new double[] { 1, 2, 3 });

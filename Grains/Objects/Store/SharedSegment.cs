@@ -49,6 +49,40 @@ internal sealed unsafe class SharedSegment : IDisposable
         }
     }
 
+    /// <summary>Maps an existing segment file (one another process on this host wrote), all of it.</summary>
+    public static SharedSegment Open(string path)
+    {
+        var capacity = new FileInfo(path).Length;
+        var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, mapName: null, capacity, MemoryMappedFileAccess.ReadWrite);
+        try
+        {
+            return new SharedSegment(path, capacity, file, file.CreateViewAccessor(0, capacity, MemoryMappedFileAccess.ReadWrite));
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The capacity a segment for <paramref name="size"/> bytes gets: whole 64 KiB blocks.</summary>
+    public static long CapacityFor(long size) => Math.Max(Granularity, (size + Granularity - 1) / Granularity * Granularity);
+
+    private const long Granularity = 64 * 1024;
+
+    /// <summary>Releases the mapping but keeps the file (a writer handing the segment to its node).</summary>
+    public void Unmap()
+    {
+        if (_pointer is not null)
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _pointer = null;
+        }
+
+        _view.Dispose();
+        _file.Dispose();
+    }
+
     /// <summary>A span over part of the mapping; valid while the segment is not disposed.</summary>
     public Span<byte> Span(long offset, int length)
     {

@@ -52,6 +52,8 @@ public static class TestTasks
 
     public static double SumArray(double[] values) => values.Sum();
 
+    public static long SumLongs(long[] values) => values.Sum();
+
     /// <summary>Where it ran, and the sum; slow enough that several spread over the nodes.</summary>
     public static async Task<string> SumArraySlowly(double[] values)
     {
