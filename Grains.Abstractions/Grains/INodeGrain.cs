@@ -31,11 +31,15 @@ public interface INodeGrain : IGrainWithStringKey
     Task WriteObjectAsync(ObjectId id, long totalSize, long offset, byte[] chunk);
 
     /// <summary>
-    /// Takes in an object a driver on this host wrote into a segment file in this node's store folder
-    /// (<paramref name="fileName"/>), instead of sending its bytes in chunks.
+    /// Reserves room for an object that a driver on this host writes itself: returns the path of a segment
+    /// file (pooled when one fits) for the driver to map and fill, then <see cref="SealObjectAsync"/>.
     /// </summary>
     [AlwaysInterleave]
-    Task AdoptObjectAsync(ObjectId id, string fileName, long size);
+    Task<string> ReserveObjectAsync(ObjectId id, long size);
+
+    /// <summary>The driver finished writing a reserved object: it becomes readable.</summary>
+    [AlwaysInterleave]
+    Task SealObjectAsync(ObjectId id);
 
     /// <summary>
     /// Pins an object for a reader on this host and returns its segment file's path (null when the object

@@ -45,9 +45,11 @@ internal sealed class NodeGrain : Grain, INodeGrain
         return Task.CompletedTask;
     }
 
-    public Task AdoptObjectAsync(ObjectId id, string fileName, long size)
+    public Task<string> ReserveObjectAsync(ObjectId id, long size) => Task.FromResult(_store.Create(id, size).Segment.Path);
+
+    public Task SealObjectAsync(ObjectId id)
     {
-        _store.Adopt(id, fileName, size);
+        _store.Seal(id);
         return Task.CompletedTask;
     }
 

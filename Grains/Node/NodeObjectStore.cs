@@ -96,7 +96,7 @@ internal sealed partial class NodeObjectStore : IDisposable
 
     /// <summary>
     /// Makes room for an object of <paramref name="size"/> bytes and returns it unsealed, for the caller to
-    /// write in place and then <see cref="Seal"/>. Throws <see cref="ObjectStoreFullException"/> when live
+    /// write in place and then <see cref="Seal(StoredObject)"/>. Throws <see cref="ObjectStoreFullException"/> when live
     /// objects leave no room.
     /// </summary>
     public StoredObject Create(ObjectId id, long size)
@@ -198,51 +198,17 @@ internal sealed partial class NodeObjectStore : IDisposable
         return stored;
     }
 
-    /// <summary>
-    /// Takes in an object that a driver on this host wrote into a segment file in this store's folder
-    /// (<paramref name="fileName"/>, a bare name), instead of sending its bytes through Orleans. The file is
-    /// removed, and <see cref="ObjectStoreFullException"/> thrown, when the store has no room for it.
-    /// </summary>
-    public void Adopt(ObjectId id, string fileName, long size)
+    /// <summary>Seals an object reserved with <see cref="Create"/> and written by a driver on this host.</summary>
+    public void Seal(ObjectId id)
     {
-        if (fileName != Path.GetFileName(fileName) || !fileName.StartsWith("put-", StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"'{fileName}' is not a segment file name of this store.", nameof(fileName));
-        }
-
-        var path = Path.Combine(Folder, fileName);
-        SharedSegment segment;
-        try
-        {
-            segment = SharedSegment.Open(path);
-        }
-        catch (FileNotFoundException)
-        {
-            throw new ObjectLostException(id, $"its segment file {path} is not there.");
-        }
-
-        if (segment.Capacity < size)
-        {
-            segment.Dispose();
-            throw new ArgumentOutOfRangeException(nameof(size), size, $"Segment {fileName} holds {segment.Capacity} bytes, less than the object's {size}.");
-        }
-
         lock (_gate)
         {
-            if (_disposed || _objects.ContainsKey(id) || _used + segment.Capacity > Capacity)
+            if (!_objects.TryGetValue(id, out var stored))
             {
-                var full = _disposed || _objects.ContainsKey(id) ? null : Full(id, segment.Capacity);
-                segment.Dispose();
-                if (full is not null)
-                {
-                    throw full;
-                }
-
-                return; // already here (a retried adopt) or stopping
+                throw new ObjectLostException(id, "it was not reserved in this node's store (or was freed before it was sealed).");
             }
 
-            _used += segment.Capacity;
-            _objects[id] = new StoredObject(id, segment, size) { Sealed = true };
+            stored.Sealed = true;
         }
     }
 

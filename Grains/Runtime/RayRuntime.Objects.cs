@@ -33,9 +33,9 @@ internal sealed partial class RayRuntime
     {
         // A driver on a node's host writes a large array straight into a segment file in that node's folder.
         if (LocalStore is null && Serializer.RawSize(value) is { } rawSize && rawSize > Options.InlineThreshold &&
-            Cluster.PickNode(ResourceSet.Empty, null, forActor: false) is { } target && SameHostFolder(target) is { } folder)
+            Cluster.PickNode(ResourceSet.Empty, null, forActor: false) is { } target && SameHostFolder(target) is not null)
         {
-            await WriteSegmentAsync(target, folder, id, rawSize, span => Serializer.WriteRaw((Array)value!, span)).ConfigureAwait(false);
+            await WriteSegmentAsync(target, id, rawSize, span => Serializer.WriteRaw((Array)value!, span)).ConfigureAwait(false);
             return new ObjectValue { Location = target, Size = rawSize, ProducerNode = target };
         }
 
@@ -115,9 +115,9 @@ internal sealed partial class RayRuntime
         {
             location = Cluster.PickNode(ResourceSet.Empty, null, forActor: false)
                 ?? throw new ObjectStoreFullException($"No node is available to store object {id} of {bytes.Length:N0} bytes.");
-            if (SameHostFolder(location) is { } folder)
+            if (SameHostFolder(location) is not null)
             {
-                await WriteSegmentAsync(location, folder, id, bytes.Length, span => bytes.CopyTo(span)).ConfigureAwait(false);
+                await WriteSegmentAsync(location, id, bytes.Length, span => bytes.CopyTo(span)).ConfigureAwait(false);
             }
             else
             {
@@ -246,9 +246,9 @@ internal sealed partial class RayRuntime
                 : throw new ObjectLostException(id, $"it is not in the store of node {location}, which made it (freed, or the node restarted).");
         }
 
-        if (SameHostFolder(location) is not null && await ReadSegmentAsync(location, id, value.Size).ConfigureAwait(false) is { } shared)
+        if (SameHostFolder(location) is not null && await MapSegmentAsync(location, id, value.Size).ConfigureAwait(false) is { } shared)
         {
-            return new ObjectBytes(shared);
+            return shared;
         }
 
         var node = Node(location);
@@ -305,38 +305,42 @@ internal sealed partial class RayRuntime
         return null;
     }
 
-    /// <summary>Writes an object into a new segment file in a same-host node's folder, and hands it to the node.</summary>
-    private async Task WriteSegmentAsync(string node, string folder, ObjectId id, long size, SpanAction write)
+    /// <summary>
+    /// Writes an object straight into a same-host node's store: the node reserves a segment (a pooled one when
+    /// it has one, so the write pays no page faults), this process maps it and writes, and the node seals it.
+    /// </summary>
+    private async Task WriteSegmentAsync(string node, ObjectId id, long size, SpanAction write)
     {
-        var name = $"put-{id.TaskId:N}-{id.Index}";
-        var path = Path.Combine(folder, name);
-        var segment = SharedSegment.Create(path, SharedSegment.CapacityFor(size));
+        var grain = Node(node);
+        var path = await grain.ReserveObjectAsync(id, size).ConfigureAwait(false);
         try
         {
-            write(segment.Span(0, checked((int)size)));
-            segment.Unmap();
-        }
-        catch
-        {
-            segment.Dispose(); // unmaps and deletes the file
-            throw;
-        }
+            var segment = SharedSegment.Open(path);
+            try
+            {
+                write(segment.Span(0, checked((int)size)));
+            }
+            finally
+            {
+                segment.Unmap(); // the file is the node's
+            }
 
-        try
-        {
-            await Node(node).AdoptObjectAsync(id, name, size).ConfigureAwait(false);
+            await grain.SealObjectAsync(id).ConfigureAwait(false);
         }
         catch
         {
-            File.Delete(path);
+            _ = grain.FreeObjectsAsync([id]);
             throw;
         }
     }
 
     private delegate void SpanAction(Span<byte> target);
 
-    /// <summary>Reads an object from a same-host node's segment file under a lease (one copy, no Orleans transfer).</summary>
-    private async Task<byte[]?> ReadSegmentAsync(string node, ObjectId id, long size)
+    /// <summary>
+    /// Maps an object's segment file from a same-host node under a lease, to read it in place; the lease ends
+    /// (and the mapping goes) when the bytes are disposed. Null when the node no longer has it.
+    /// </summary>
+    private async Task<ObjectBytes?> MapSegmentAsync(string node, ObjectId id, long size)
     {
         var grain = Node(node);
         if (await grain.BeginObjectLeaseAsync(id).ConfigureAwait(false) is not { } path)
@@ -347,20 +351,21 @@ internal sealed partial class RayRuntime
         try
         {
             var segment = SharedSegment.Open(path);
-            try
+            var view = new StoredObject(id, segment, size);
+            var released = 0;
+            return new ObjectBytes(view.Memory, () =>
             {
-                var result = GC.AllocateUninitializedArray<byte>(checked((int)size));
-                segment.Span(0, result.Length).CopyTo(result);
-                return result;
-            }
-            finally
-            {
-                segment.Unmap(); // the file is the node's
-            }
+                if (Interlocked.Exchange(ref released, 1) == 0)
+                {
+                    segment.Unmap(); // the file is the node's
+                    _ = grain.EndObjectLeaseAsync(id);
+                }
+            });
         }
-        finally
+        catch
         {
             _ = grain.EndObjectLeaseAsync(id);
+            throw;
         }
     }
 

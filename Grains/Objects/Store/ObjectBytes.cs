@@ -3,13 +3,13 @@ using RayOrleans.Node;
 namespace RayOrleans.Objects.Store;
 
 /// <summary>
-/// The bytes of a ready object: an array (inline, or pulled from another node) or a lease on this node's
-/// store, read in place. Dispose when done reading, so the store may reuse the segment.
+/// The bytes of a ready object: an array (inline, or pulled from another node), or shared memory read in
+/// place under a lease (this node's store, or a same-host node's segment file mapped here). Dispose when
+/// done reading, so the store may reuse the segment.
 /// </summary>
 internal readonly struct ObjectBytes : IDisposable
 {
-    private readonly NodeObjectStore? _store;
-    private readonly StoredObject? _lease;
+    private readonly Action? _release;
 
     public ObjectBytes(ReadOnlyMemory<byte> memory)
     {
@@ -18,21 +18,21 @@ internal readonly struct ObjectBytes : IDisposable
 
     public ObjectBytes(NodeObjectStore store, StoredObject lease)
     {
-        _store = store;
-        _lease = lease;
         Memory = lease.Memory;
+        _release = () => store.Release(lease);
+    }
+
+    /// <summary>Shared memory that <paramref name="release"/> lets go of (unmaps, ends its lease).</summary>
+    public ObjectBytes(ReadOnlyMemory<byte> shared, Action release)
+    {
+        Memory = shared;
+        _release = release;
     }
 
     public ReadOnlyMemory<byte> Memory { get; }
 
-    /// <summary>True when these bytes are the store's shared memory, read in place.</summary>
-    public bool IsLease => _lease is not null;
+    /// <summary>True when these bytes are a store's shared memory, read in place.</summary>
+    public bool IsLease => _release is not null;
 
-    public void Dispose()
-    {
-        if (_lease is not null)
-        {
-            _store!.Release(_lease);
-        }
-    }
+    public void Dispose() => _release?.Invoke();
 }
