@@ -9,6 +9,7 @@ namespace RayOrleans.Runtime;
 internal sealed partial class RayRuntime
 {
     private const int SeenReadyLimit = 1_000_000;
+    private readonly SegmentMappings _mappings = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ObjectId, byte> _seenReady = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ObjectId, Task<ObjectValue>> _polls = new();
 
@@ -315,14 +316,14 @@ internal sealed partial class RayRuntime
         var path = await grain.ReserveObjectAsync(id, size).ConfigureAwait(false);
         try
         {
-            var segment = SharedSegment.Open(path);
+            var segment = _mappings.Rent(path);
             try
             {
                 write(segment.Span(0, checked((int)size)));
             }
             finally
             {
-                segment.Unmap(); // the file is the node's
+                _mappings.Return(path);
             }
 
             await grain.SealObjectAsync(id).ConfigureAwait(false);
@@ -350,14 +351,14 @@ internal sealed partial class RayRuntime
 
         try
         {
-            var segment = SharedSegment.Open(path);
+            var segment = _mappings.Rent(path);
             var view = new StoredObject(id, segment, size);
             var released = 0;
             return new ObjectBytes(view.Memory, () =>
             {
                 if (Interlocked.Exchange(ref released, 1) == 0)
                 {
-                    segment.Unmap(); // the file is the node's
+                    _mappings.Return(path);
                     _ = grain.EndObjectLeaseAsync(id);
                 }
             });
