@@ -45,7 +45,7 @@ internal sealed class NodeGrain : Grain, INodeGrain
         return Task.CompletedTask;
     }
 
-    public Task<string> ReserveObjectAsync(ObjectId id, long size) => Task.FromResult(_store.Create(id, size).Segment.Path);
+    public Task<string> ReserveObjectAsync(ObjectId id, long size) => Task.FromResult(_store.Create(id, size).Segment!.Path);
 
     public Task SealObjectAsync(ObjectId id)
     {

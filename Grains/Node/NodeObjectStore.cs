@@ -41,6 +41,7 @@ internal sealed partial class NodeObjectStore : IDisposable
     private readonly ILogger<NodeObjectStore> _logger;
     private long _used;
     private long _pooled;
+    private long _spilled;
     private long _segments;
     private bool _disposed;
 
@@ -62,6 +63,12 @@ internal sealed partial class NodeObjectStore : IDisposable
         Folder = Path.Combine(root, Sanitize($"{nodeName}-{Environment.ProcessId}"));
         Directory.CreateDirectory(Folder);
         File.WriteAllText(Path.Combine(Folder, OwnerFile), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        var spillRoot = options.SpillDirectory ?? Path.Combine(Path.GetTempPath(), "rayorleans-spill");
+        Directory.CreateDirectory(spillRoot);
+        RemoveLeftovers(spillRoot);
+        SpillFolder = Path.Combine(spillRoot, Path.GetFileName(Folder));
+        Directory.CreateDirectory(SpillFolder);
+        File.WriteAllText(Path.Combine(SpillFolder, OwnerFile), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
     }
 
     /// <summary>The folder of this node's segments.</summary>
@@ -71,6 +78,12 @@ internal sealed partial class NodeObjectStore : IDisposable
 
     /// <summary>Bytes held by live objects (their segments' sizes).</summary>
     public long Used => Interlocked.Read(ref _used);
+
+    /// <summary>Bytes of objects spilled to disk (<see cref="SpillFolder"/>) to make room; restored when read.</summary>
+    public long Spilled => Interlocked.Read(ref _spilled);
+
+    /// <summary>Where objects spill when memory is full: a folder per node process.</summary>
+    public string SpillFolder { get; }
 
     /// <summary>Bytes held by freed segments kept for reuse; they give way to live objects.</summary>
     public long Pooled => Interlocked.Read(ref _pooled);
@@ -103,13 +116,14 @@ internal sealed partial class NodeObjectStore : IDisposable
     {
         try
         {
-            return CreateOnce(id, size);
+            return CreateOnce(id, size, spill: Reclaim is null);
         }
         catch (ObjectStoreFullException) when (Reclaim is { } reclaim)
         {
-            // Objects whose refs are gone but not yet collected hold room: collect them, then try once more.
+            // Objects whose refs are gone but not yet collected hold room: collect them, then try once more,
+            // spilling to disk if that is still not enough.
             reclaim();
-            return CreateOnce(id, size);
+            return CreateOnce(id, size, spill: true);
         }
     }
 
@@ -119,7 +133,7 @@ internal sealed partial class NodeObjectStore : IDisposable
     /// </summary>
     public Action? Reclaim { get; set; }
 
-    private StoredObject CreateOnce(ObjectId id, long size)
+    private StoredObject CreateOnce(ObjectId id, long size, bool spill)
     {
         if (size > Array.MaxLength)
         {
@@ -147,6 +161,11 @@ internal sealed partial class NodeObjectStore : IDisposable
                     _pool.Remove(largest);
                     _pooled -= largest.Capacity;
                     evicted.Add(largest);
+                }
+
+                if (spill && _used + capacity > Capacity)
+                {
+                    SpillLocked(capacity, except: null);
                 }
 
                 if (_used + capacity > Capacity)
@@ -216,7 +235,7 @@ internal sealed partial class NodeObjectStore : IDisposable
     /// Leases a sealed object to a reader in another process on this host: returns its segment file's path
     /// (the reader maps it), or null when the object is not here. End it with <see cref="EndFileLease"/>.
     /// </summary>
-    public string? BeginFileLease(ObjectId id) => TryAcquire(id, out var stored) ? stored.Segment.Path : null;
+    public string? BeginFileLease(ObjectId id) => TryAcquire(id, out var stored) ? stored.Segment!.Path : null;
 
     public void EndFileLease(ObjectId id)
     {
@@ -227,7 +246,7 @@ internal sealed partial class NodeObjectStore : IDisposable
                 if (stored.DropLease())
                 {
                     _leasedRemoved.Remove(id);
-                    Recycle(stored.Segment);
+                    Recycle(stored.Segment!);
                 }
             }
         }
@@ -249,7 +268,13 @@ internal sealed partial class NodeObjectStore : IDisposable
         {
             if (_objects.TryGetValue(id, out stored!) && stored.Sealed && !stored.Removed)
             {
+                if (stored.Segment is null)
+                {
+                    RestoreLocked(stored);
+                }
+
                 stored.AddLease();
+                stored.LastUsed = Environment.TickCount64;
                 return true;
             }
         }
@@ -265,7 +290,7 @@ internal sealed partial class NodeObjectStore : IDisposable
             if (stored.DropLease())
             {
                 _leasedRemoved.Remove(stored.Id);
-                Recycle(stored.Segment);
+                Recycle(stored.Segment!);
             }
         }
     }
@@ -294,7 +319,7 @@ internal sealed partial class NodeObjectStore : IDisposable
             }
 
             var n = (int)Math.Min(count, stored.Length - offset);
-            return stored.Segment.Span(offset, n).ToArray();
+            return stored.Segment!.Span(offset, n).ToArray();
         }
         finally
         {
@@ -336,7 +361,7 @@ internal sealed partial class NodeObjectStore : IDisposable
             throw new ArgumentOutOfRangeException(nameof(offset), $"Chunk at {offset} of {chunk.Length} bytes overflows object {id} of {stored.Length} bytes.");
         }
 
-        chunk.CopyTo(stored.Segment.Span(offset, chunk.Length));
+        chunk.CopyTo(stored.Segment!.Span(offset, chunk.Length));
         if (Interlocked.Add(ref stored.Received, chunk.Length) < stored.Length)
         {
             return false;
@@ -357,9 +382,13 @@ internal sealed partial class NodeObjectStore : IDisposable
             }
 
             stored.Removed = true;
-            if (stored.Leases == 0)
+            if (stored.SpillPath is { } spilled)
             {
-                Recycle(stored.Segment);
+                DeleteSpilled(stored, spilled);
+            }
+            else if (stored.Leases == 0)
+            {
+                Recycle(stored.Segment!);
             }
             else
             {
@@ -404,10 +433,11 @@ internal sealed partial class NodeObjectStore : IDisposable
 
     private ObjectStoreFullException Full(ObjectId id, long capacity)
     {
-        var largest = _objects.Values.OrderByDescending(o => o.Length).Take(3).Select(o => $"{o.Id} ({o.Length:N0} bytes)");
+        var largest = _objects.Values.Where(o => o.Segment is not null).OrderByDescending(o => o.Length).Take(3).Select(o => $"{o.Id} ({o.Length:N0} bytes)");
         return new ObjectStoreFullException(
             $"Object {id} needs {capacity:N0} bytes but the node's object store has {Capacity - _used:N0} of {Capacity:N0} free, " +
-            $"held by {_objects.Count:N0} objects (largest: {string.Join(", ", largest)}). Free objects or give the node more ObjectStoreMemory.");
+            $"held by {_objects.Count:N0} objects (largest: {string.Join(", ", largest)}) that readers hold or that cannot spill; {_spilled:N0} bytes are spilled to {SpillFolder}. " +
+            "Free objects or give the node more ObjectStoreMemory.");
     }
 
     /// <summary>Removes the folders of node processes that are gone (a node killed without stopping).</summary>
@@ -497,7 +527,7 @@ internal sealed partial class NodeObjectStore : IDisposable
             }
 
             _disposed = true;
-            segments = [.. _pool, .. _objects.Values.Where(o => o.Leases == 0).Select(o => o.Segment)];
+            segments = [.. _pool, .. _objects.Values.Where(o => o.Leases == 0 && o.Segment is not null).Select(o => o.Segment!)];
             _pool.Clear();
             _objects.Clear();
         }
@@ -507,17 +537,110 @@ internal sealed partial class NodeObjectStore : IDisposable
             segment.Dispose();
         }
 
-        try
+        foreach (var folder in new[] { Folder, SpillFolder })
         {
-            Directory.Delete(Folder, recursive: true);
+            try
+            {
+                if (Directory.Exists(folder))
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+            }
+            catch (IOException)
+            {
+            }
         }
-        catch (IOException)
+    }
+
+    /// <summary>
+    /// Spills sealed objects no reader holds, least recently used first, to files in <see cref="SpillFolder"/>
+    /// until <paramref name="needed"/> more bytes fit in memory (or nothing is left to spill). Runs under
+    /// the store's lock, so the store waits while it writes: spilling is the slow path of a full store.
+    /// </summary>
+    private void SpillLocked(long needed, StoredObject? except)
+    {
+        var candidates = _objects.Values
+            .Where(o => o.Sealed && !o.Removed && o.Leases == 0 && o.Segment is not null && o != except)
+            .OrderBy(o => o.LastUsed)
+            .ToList();
+        foreach (var victim in candidates)
         {
+            if (_used + needed <= Capacity)
+            {
+                return;
+            }
+
+            Directory.CreateDirectory(SpillFolder);
+            var path = Path.Combine(SpillFolder, $"{victim.Id.TaskId:N}-{victim.Id.Index}");
+            using (var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.None))
+            {
+                file.Write(victim.Segment!.Span(0, checked((int)victim.Length)));
+            }
+
+            var segment = victim.Segment!;
+            victim.Segment = null;
+            victim.SpillPath = path;
+            _used -= segment.Capacity;
+            _spilled += victim.Length;
+            segment.Dispose();
+            LogSpilled(_logger, victim.Id, victim.Length, path);
         }
+    }
+
+    /// <summary>Brings a spilled object back into memory (spilling others if it must) for a reader.</summary>
+    private void RestoreLocked(StoredObject stored)
+    {
+        var capacity = SharedSegment.CapacityFor(stored.Length);
+        var segment = TakePooled(stored.Length);
+        if (segment is null)
+        {
+            while (_used + _pooled + capacity > Capacity && _pool.Count > 0)
+            {
+                var largest = _pool.MaxBy(s => s.Capacity)!;
+                _pool.Remove(largest);
+                _pooled -= largest.Capacity;
+                largest.Dispose();
+            }
+
+            if (_used + capacity > Capacity)
+            {
+                SpillLocked(capacity, except: stored);
+            }
+
+            if (_used + capacity > Capacity)
+            {
+                throw Full(stored.Id, capacity);
+            }
+
+            segment = SharedSegment.Create(Path.Combine(Folder, $"seg-{Guid.NewGuid():N}"), capacity);
+        }
+
+        using (var file = new FileStream(stored.SpillPath!, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.None))
+        {
+            file.ReadExactly(segment.Span(0, checked((int)stored.Length)));
+        }
+
+        _used += segment.Capacity;
+        DeleteSpilled(stored, stored.SpillPath!);
+        stored.Segment = segment;
+        LogRestored(_logger, stored.Id, stored.Length);
+    }
+
+    private void DeleteSpilled(StoredObject stored, string path)
+    {
+        File.Delete(path);
+        stored.SpillPath = null;
+        _spilled -= stored.Length;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "/dev/shm has {Free} bytes free, less than the object store's {Capacity}; its segments go to {Fallback} instead (on disk: slower). Give /dev/shm more room (docker run --shm-size) or lower ObjectStoreMemory.")]
     private static partial void LogShmTooSmall(ILogger logger, long free, long capacity, string fallback);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Spilled object {Id} ({Length} bytes) to {Path} to make room in memory.")]
+    private static partial void LogSpilled(ILogger logger, ObjectId id, long length, string path);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Restored spilled object {Id} ({Length} bytes) for a reader.")]
+    private static partial void LogRestored(ILogger logger, ObjectId id, long length);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed the object store folder {Folder} of node process {Pid}, which is gone.")]
     private static partial void LogLeftoverRemoved(ILogger logger, string folder, int pid);

@@ -25,6 +25,12 @@ public sealed class NodeOptions
     /// </summary>
     public string? ObjectStoreDirectory { get; set; }
 
+    /// <summary>
+    /// The folder objects spill to when the object store's memory is full (a folder per node process inside
+    /// it); they come back when read. Default: <c>rayorleans-spill</c> in the temporary folder.
+    /// </summary>
+    public string? SpillDirectory { get; set; }
+
     /// <summary>Custom resources, name to amount (for example <c>{"accelerator_x": 2}</c>).</summary>
     public Dictionary<string, double> Resources { get; set; } = new(StringComparer.Ordinal);
 

@@ -118,14 +118,31 @@ internal sealed class OwnedObjects
         }
     }
 
-    /// <summary>Applies the releases queued by finalizers.</summary>
+    /// <summary>Applies the releases queued by finalizers; never throws (it runs on the thread pool).</summary>
     public void DrainReleases()
     {
         while (_released.TryDequeue(out var id))
         {
-            Release(id);
+            if (Volatile.Read(ref _stopped))
+            {
+                continue; // the runtime stopped: its objects went with it
+            }
+
+            try
+            {
+                Release(id);
+            }
+            catch (Exception)
+            {
+                // Freeing is best effort: a node that is gone took the copy with it.
+            }
         }
     }
+
+    /// <summary>The runtime is stopping: releases from collected refs are dropped from now on.</summary>
+    public void Stop() => Volatile.Write(ref _stopped, true);
+
+    private bool _stopped;
 
     /// <summary>Whether finalizers queued releases not yet applied.</summary>
     public bool HasReleases => !_released.IsEmpty;

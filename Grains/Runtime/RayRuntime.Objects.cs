@@ -88,10 +88,24 @@ internal sealed partial class RayRuntime
         if (location == LocalNodeId && LocalStore is not null)
         {
             LocalStore.Remove(id);
+            return;
         }
-        else
+
+        Forget(() => Node(location).FreeObjectsAsync([id]));
+    }
+
+    /// <summary>
+    /// Sends a one-way message whose failure changes nothing (a free, the end of a lease): the client may be
+    /// shutting down or the node gone, and then the copy went with it.
+    /// </summary>
+    private static void Forget(Func<Task> send)
+    {
+        try
         {
-            _ = Node(location).FreeObjectsAsync([id]);
+            send().ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or OrleansException or InvalidOperationException)
+        {
         }
     }
 
@@ -330,7 +344,7 @@ internal sealed partial class RayRuntime
         }
         catch
         {
-            _ = grain.FreeObjectsAsync([id]);
+            Forget(() => grain.FreeObjectsAsync([id]));
             throw;
         }
     }
@@ -359,13 +373,13 @@ internal sealed partial class RayRuntime
                 if (Interlocked.Exchange(ref released, 1) == 0)
                 {
                     _mappings.Return(path);
-                    _ = grain.EndObjectLeaseAsync(id);
+                    Forget(() => grain.EndObjectLeaseAsync(id));
                 }
             });
         }
         catch
         {
-            _ = grain.EndObjectLeaseAsync(id);
+            Forget(() => grain.EndObjectLeaseAsync(id));
             throw;
         }
     }

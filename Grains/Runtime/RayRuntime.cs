@@ -113,6 +113,7 @@ internal sealed partial class RayRuntime
     public async ValueTask StopAsync()
     {
         Live.TryRemove(this, out _);
+        Owned.Stop();
         await InFlight.DisposeAsync().ConfigureAwait(false);
         await Publisher.FlushAsync().ConfigureAwait(false);
     }

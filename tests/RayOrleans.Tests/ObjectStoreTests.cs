@@ -13,7 +13,7 @@ public sealed class ObjectStoreTests(TwoNodeCluster fixture) : IDisposable
     private readonly string _root = Path.Combine(NodeObjectStore.DefaultRoot(), "..", $"rayorleans-test-{Guid.NewGuid():N}");
 
     private NodeObjectStore NewStore(long capacity) =>
-        new(new NodeOptions { ObjectStoreMemory = capacity, ObjectStoreDirectory = _root }, "test", NullLogger<NodeObjectStore>.Instance);
+        new(new NodeOptions { ObjectStoreMemory = capacity, ObjectStoreDirectory = _root, SpillDirectory = Path.Combine(_root, "spill") }, "test", NullLogger<NodeObjectStore>.Instance);
 
     [Fact]
     public void Objects_live_in_mapped_segment_files_that_are_reused_after_a_free()
@@ -57,9 +57,36 @@ public sealed class ObjectStoreTests(TwoNodeCluster fixture) : IDisposable
         using var store = NewStore(4L << 20);
         var big = ObjectId.NewPut();
         store.Put(big, new byte[3 << 20]);
+        Assert.True(store.TryAcquire(big, out var reading)); // a reader holds it: it cannot spill
         var e = Assert.Throws<ObjectStoreFullException>(() => store.Put(ObjectId.NewPut(), new byte[2 << 20]));
         Assert.Contains(big.ToString(), e.Message);
         Assert.Contains("4,194,304", e.Message);
+        store.Release(reading);
+    }
+
+    [Fact]
+    public void When_memory_is_full_the_least_recently_used_objects_spill_to_disk_and_come_back_when_read()
+    {
+        using var store = NewStore(4L << 20);
+        var first = ObjectId.NewPut();
+        var second = ObjectId.NewPut();
+        store.Put(first, Enumerable.Repeat((byte)1, 3 << 20).ToArray());
+        store.Put(second, Enumerable.Repeat((byte)2, 3 << 20).ToArray());   // no room: the first spills
+        Assert.Equal(3 << 20, store.Spilled);
+        Assert.Single(Directory.GetFiles(store.SpillFolder, "*-*"));
+
+        Assert.True(store.TryAcquire(first, out var back));                // read: it comes back, and the second spills
+        Assert.All(back.Memory.ToArray(), b => Assert.Equal(1, b));
+        store.Release(back);
+        Assert.Equal(3 << 20, store.Spilled);
+        Assert.True(store.TryAcquire(second, out var other));
+        Assert.All(other.Memory.ToArray(), b => Assert.Equal(2, b));
+        store.Release(other);
+
+        store.Remove(first);
+        store.Remove(second);
+        Assert.Equal(0, store.Spilled);
+        Assert.Empty(Directory.GetFiles(store.SpillFolder, "*-*"));
     }
 
     [Fact]

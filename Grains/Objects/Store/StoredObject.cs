@@ -21,7 +21,14 @@ internal sealed unsafe class StoredObject : MemoryManager<byte>
 
     public ObjectId Id { get; }
 
-    public SharedSegment Segment { get; }
+    /// <summary>The segment holding the object; null while it is spilled to disk.</summary>
+    public SharedSegment? Segment { get; set; }
+
+    /// <summary>The file holding the object while it is spilled; null when it is in memory.</summary>
+    public string? SpillPath { get; set; }
+
+    /// <summary>When a reader last took the object (for choosing what to spill: least recently used first).</summary>
+    public long LastUsed { get; set; } = Environment.TickCount64;
 
     public long Length { get; }
 
@@ -41,9 +48,11 @@ internal sealed unsafe class StoredObject : MemoryManager<byte>
     /// <summary>Drops a lease; true when it was the last one of a removed object.</summary>
     public bool DropLease() => --_leases == 0 && Removed;
 
-    public override Span<byte> GetSpan() => Segment.Span(0, checked((int)Length));
+    public override Span<byte> GetSpan() => InMemory.Span(0, checked((int)Length));
 
-    public override MemoryHandle Pin(int elementIndex = 0) => new(Segment.Pointer + elementIndex);
+    public override MemoryHandle Pin(int elementIndex = 0) => new(InMemory.Pointer + elementIndex);
+
+    private SharedSegment InMemory => Segment ?? throw new InvalidOperationException($"Object {Id} is spilled; it is restored when a reader takes a lease.");
 
     public override void Unpin()
     {
