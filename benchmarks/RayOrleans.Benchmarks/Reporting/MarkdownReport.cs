@@ -178,12 +178,19 @@ internal static class MarkdownReport
                       (`Grains/Runtime/OwnedObjects.cs`); a task for the caller's own node skips Orleans messaging and goes
                       straight to the node's scheduler; `GetGrain` (3-4 us of reflection in Orleans 10.4.2) and the
                       call-site checks of a function are done once, not per call.
-                    - An actor call is still one Orleans call plus two thread hops the raw call does not make: from the
-                      actor grain's scheduler to the thread pool, where user code runs so that it may block or call other
-                      actors without stalling the grain, and back to the grain's scheduler for Orleans to send the reply.
-                      On 2 cores each hop costs about as much as the raw call itself, which is why actor scenarios sit at
-                      0.2-0.4 of raw. On top come the expression tree the C# compiler builds at each `handle.Task(a => ...)`
-                      call site and the serialization of every argument and result into bytes (`ObjectSerializer`).
+                    - A task on the driver's own node makes no Orleans call at all now; what is left is bookkeeping the raw
+                      call does not do, about 3-4 us per task on this machine: the owner's entry and in-flight record (for
+                      retries on node death), the node's resource accounting and spill check, a cancellation source per
+                      task, the worker context, the result's serialization, and one thread-pool hop to leave the caller.
+                      Next: batch submissions and drop per-task allocations (cancellation sources, linked tokens).
+                    - An actor call from the actor's own process goes straight to its mailbox (no grain call); from
+                      elsewhere it is one Orleans call plus the hop from the grain's scheduler to the thread pool, where
+                      user code runs so that it may block or call other actors without stalling the grain, and back. On
+                      top come the expression tree the C# compiler builds at each `handle.Task(a => ...)` call site, the
+                      owner's bookkeeping, and the serialization of every argument and result into bytes (`ObjectSerializer`).
+                    - `multi_client_tasks_async` and `n_n_actor_calls_async` submit from inside actors: each nested
+                      submission also records the child for recursive cancellation, and the 40,000 queued tasks contend for
+                      2 CPUs with the 4 submitting actors.
                     - A get of an object owned elsewhere is a long-poll on its directory shard; a wait over 1000 refs
                       parks one shared poll per ref.
 
