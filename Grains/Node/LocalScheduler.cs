@@ -213,13 +213,18 @@ internal sealed partial class LocalScheduler
     private async Task<string?> AcquireOrSpillAsync(TaskRun run, CancellationToken token)
     {
         var spec = run.Spec;
+        if (Resources.TryAcquireNow(spec.Resources))
+        {
+            return null; // the common case: room here now, no waiting and no spill check
+        }
+
         if (spec.Spillbacks > 0)
         {
             await Resources.AcquireAsync(spec.Resources, priority: false, token).ConfigureAwait(false);
             return null;
         }
 
-        if (!Resources.CanAcquireNow(spec.Resources) && NodeRuntime.Cluster.PickSpillback(spec.Resources, NodeRuntime.NodeId) is { } now)
+        if (NodeRuntime.Cluster.PickSpillback(spec.Resources, NodeRuntime.NodeId) is { } now)
         {
             return now;
         }

@@ -42,6 +42,21 @@ internal sealed class NodeResources
         }
     }
 
+    /// <summary>Takes <paramref name="demand"/> if it is granted now, ahead of no one; false (taking nothing) otherwise.</summary>
+    public bool TryAcquireNow(ResourceSet demand)
+    {
+        lock (_gate)
+        {
+            if (_waiters.Count == 0 && Fits(demand))
+            {
+                Take(demand);
+                return true;
+            }
+
+            return false;
+        }
+    }
+
     /// <summary>True when the node could ever satisfy <paramref name="demand"/>.</summary>
     public bool IsFeasible(ResourceSet demand) => demand.FitsIn(Total);
 
