@@ -77,18 +77,22 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     }
 
     /// <summary>
-    /// A ref to a result of this task escaped while it was pending: its node publishes the results to the
-    /// directory too (now if it has the task, or with the task when it is sent). Actor calls are not covered yet.
+    /// A ref to a result of this task or actor call escaped while it was pending: its node (or actor) publishes
+    /// the result to the directory too (now if it has the work, or with it when it is sent).
     /// </summary>
     public void PublishResults(Guid id)
     {
-        if (!_entries.TryGetValue(id, out var entry) || entry.Spec is null)
+        if (!_entries.TryGetValue(id, out var entry))
         {
             return;
         }
 
         entry.PublishResults = true;
-        if (entry.Node is { } node)
+        if (entry.Target is { } actor)
+        {
+            _runtime.AskActorToPublish(actor, id);
+        }
+        else if (entry.Spec is not null && entry.Node is { } node)
         {
             _runtime.AskToPublish(id, node);
         }
