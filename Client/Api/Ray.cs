@@ -69,6 +69,17 @@ public sealed partial class Ray : IAsyncDisposable
         return Runtime.Cluster.Nodes;
     }
 
+    /// <summary>
+    /// Ray's <c>ray memory</c>: each node's object store (in memory, pooled, spilled, capacity, count) and its
+    /// <paramref name="top"/> largest objects with their readers.
+    /// </summary>
+    public async Task<IReadOnlyList<NodeMemory>> MemoryAsync(int top = 10)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(top);
+        await Runtime.Cluster.RefreshAsync().ConfigureAwait(false);
+        return await System.Threading.Tasks.Task.WhenAll(Runtime.Cluster.Nodes.Select(n => Runtime.Node(n.NodeId).GetMemoryAsync(top))).ConfigureAwait(false);
+    }
+
     // ------------------------------------------------------------------ objects
 
     /// <summary>Stores <paramref name="value"/> in the cluster and returns its ref.</summary>

@@ -67,6 +67,10 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave, OneWay]
     Task AcknowledgeGeneratorAsync(Guid taskId, int consumed);
 
+    /// <summary>This node's object store: usage and its <paramref name="top"/> largest objects.</summary>
+    [AlwaysInterleave]
+    Task<NodeMemory> GetMemoryAsync(int top);
+
     /// <summary>This node's resources and load right now.</summary>
     [AlwaysInterleave]
     Task<NodeReport> GetReportAsync();

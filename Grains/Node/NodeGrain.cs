@@ -83,5 +83,7 @@ internal sealed class NodeGrain : Grain, INodeGrain
         return Task.CompletedTask;
     }
 
+    public Task<NodeMemory> GetMemoryAsync(int top) => Task.FromResult(_store.Describe(_scheduler.NodeRuntime.NodeId, top));
+
     public Task<NodeReport> GetReportAsync() => Task.FromResult(_reporter.CreateReport());
 }

@@ -99,6 +99,21 @@ internal sealed partial class NodeObjectStore : IDisposable
         }
     }
 
+    /// <summary>Usage and the <paramref name="top"/> largest objects, for the memory view.</summary>
+    public Messages.NodeMemory Describe(string nodeId, int top)
+    {
+        lock (_gate)
+        {
+            return new Messages.NodeMemory
+            {
+                NodeId = nodeId, Used = _used, Pooled = _pooled, Spilled = _spilled, Capacity = Capacity, Count = _objects.Count,
+                Largest = _objects.Values.OrderByDescending(o => o.Length).Take(Math.Max(0, top))
+                    .Select(o => new Messages.StoredObjectInfo { Id = o.Id, Size = o.Length, Spilled = o.SpillPath is not null, Readers = o.Leases })
+                    .ToArray(),
+            };
+        }
+    }
+
     /// <summary>Stores a whole object (one copy into its segment).</summary>
     public void Put(ObjectId id, ReadOnlySpan<byte> data)
     {

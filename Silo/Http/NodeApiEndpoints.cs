@@ -9,7 +9,7 @@ namespace RayOrleans.Silo.Http;
 /// </summary>
 internal static class NodeApiEndpoints
 {
-    /// <summary>Maps <c>GET /healthz</c> and <c>GET /api/nodes</c>.</summary>
+    /// <summary>Maps <c>GET /healthz</c>, <c>GET /api/nodes</c> and <c>GET /api/memory</c>.</summary>
     public static IEndpointRouteBuilder MapNodeApi(this IEndpointRouteBuilder endpoints)
     {
         // Kestrel starts after the silo (the silo's hosted service is registered first), so an answer here
@@ -21,6 +21,18 @@ internal static class NodeApiEndpoints
         {
             NodeReport[] nodes = await grains.GetGrain<IClusterResourcesGrain>(0).GetNodesAsync();
             return Results.Json(nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal));
+        });
+        // Every node's object store and its largest objects (Ray's `ray memory`); ?top=N, default 10.
+        endpoints.MapGet("/api/memory", async (IGrainFactory grains, int? top) =>
+        {
+            if (top is < 0 or > 10_000)
+            {
+                return Results.BadRequest($"top must be between 0 and 10000; got {top}.");
+            }
+
+            NodeReport[] nodes = await grains.GetGrain<IClusterResourcesGrain>(0).GetNodesAsync();
+            var memory = await Task.WhenAll(nodes.Select(n => grains.GetGrain<INodeGrain>(n.NodeId).GetMemoryAsync(top ?? 10)));
+            return Results.Json(memory.OrderBy(m => m.NodeId, StringComparer.Ordinal));
         });
         return endpoints;
     }

@@ -210,6 +210,21 @@ public sealed class ObjectViewTests(TwoNodeCluster fixture)
     }
 
     [Fact]
+    public async Task The_memory_view_lists_each_node_and_its_largest_objects()
+    {
+        var big = await Ray.PutAsync(new double[2_000_000]);
+        Assert.True(Ray.Runtime.Owned.TryGetReady(big.Id, out var record));
+        using var view = await Ray.GetViewAsync(big);
+        var memory = await Ray.MemoryAsync(top: 50);
+        Assert.Equal(2, memory.Count);
+        var node = memory.Single(m => m.NodeId == record.Location);
+        var listed = Assert.Single(node.Largest, o => o.Id == big.Id);
+        Assert.Equal(record.Size, listed.Size);
+        Assert.Equal(1, listed.Readers); // the open view
+        Assert.True(node.Used >= record.Size && node.Capacity > node.Used);
+    }
+
+    [Fact]
     public async Task A_disposed_view_refuses_reads()
     {
         var stored = await Ray.PutAsync(new double[] { 1, 2, 3 });

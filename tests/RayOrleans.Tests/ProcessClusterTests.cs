@@ -33,6 +33,14 @@ public sealed class ProcessClusterTests
 
         Assert.True(pulledElsewhere, $"no task ran away from node {record.Location}, which stores the array");
 
+        // The memory view over HTTP lists both nodes, and the array among the largest objects of its node.
+        using (var http = new HttpClient())
+        {
+            var memory = await http.GetStringAsync($"http://127.0.0.1:{cluster.HttpPorts[0]}/api/memory?top=5");
+            Assert.All(nodeIds, id => Assert.Contains(id, memory));
+            Assert.Contains(made.Id.TaskId.ToString(), memory);
+        }
+
         var counter = ray.Actor(() => new Counter()).Remote();
         Assert.Equal(new[] { 0, 1, 3, 6 }, await ray.GetAsync(Enumerable.Range(0, 4).Select(i => counter.Task(c => c.Add(i)).Remote()), Wait.Deadline));
 

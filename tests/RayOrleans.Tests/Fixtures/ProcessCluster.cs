@@ -26,6 +26,9 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     public List<(Process Process, string NodeId)> Silos { get; } = [];
 
+    /// <summary>Each silo's HTTP port (127.0.0.1), in the order of <see cref="Silos"/>.</summary>
+    public List<int> HttpPorts { get; } = [];
+
     /// <summary>The silos' object-store folder (each node process makes its own folder inside), removed at dispose.</summary>
     public string StoreDirectory { get; } = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"rayorleans-test-{Guid.NewGuid():N}");
 
@@ -55,14 +58,16 @@ public sealed class ProcessCluster : IAsyncDisposable
     public async Task StartSiloAsync(int cpus)
     {
         var codeDir = AppContext.BaseDirectory;
+        var httpPort = FreePort.Next();
         var args = $"exec \"{SiloPath()}\" --clustering redis --redis 127.0.0.1:{RedisPort} --cluster-id {ClusterId} " +
-                   $"--silo-port {FreePort.Next()} --gateway-port {FreePort.Next()} --http-port {FreePort.Next()} --num-cpus {cpus} --code-dir \"{codeDir}\" " +
+                   $"--silo-port {FreePort.Next()} --gateway-port {FreePort.Next()} --http-port {httpPort} --num-cpus {cpus} --code-dir \"{codeDir}\" " +
                    $"--object-store-dir \"{StoreDirectory}\"";
         var process = Start("dotnet", args, " started: ", out var started);
         var line = await started.WaitAsync(TimeSpan.FromSeconds(60));
         // "RayOrleans node <id> started: ..."
         var nodeId = line.Split(' ')[2];
         Silos.Add((process, nodeId));
+        HttpPorts.Add(httpPort);
     }
 
     /// <summary>kill -9 of one silo process.</summary>

@@ -1,0 +1,44 @@
+namespace RayOrleans.Messages;
+
+/// <summary>One node's object store: how full it is, and its largest objects (Ray's <c>ray memory</c>, per node).</summary>
+[GenerateSerializer, Immutable, Alias("ray.NodeMemory")]
+public sealed class NodeMemory
+{
+    /// <summary>The node id (the silo address).</summary>
+    [Id(0)] public required string NodeId { get; init; }
+
+    /// <summary>Bytes held in memory by live objects.</summary>
+    [Id(1)] public long Used { get; init; }
+
+    /// <summary>Bytes of freed segments kept mapped for reuse.</summary>
+    [Id(2)] public long Pooled { get; init; }
+
+    /// <summary>Bytes of objects spilled to disk.</summary>
+    [Id(3)] public long Spilled { get; init; }
+
+    /// <summary>Bytes the store may hold in memory.</summary>
+    [Id(4)] public long Capacity { get; init; }
+
+    /// <summary>Objects in the store, in memory or spilled.</summary>
+    [Id(5)] public int Count { get; init; }
+
+    /// <summary>The largest objects, largest first.</summary>
+    [Id(6)] public required StoredObjectInfo[] Largest { get; init; }
+}
+
+/// <summary>One object in a node's store.</summary>
+[GenerateSerializer, Immutable, Alias("ray.StoredObjectInfo")]
+public sealed class StoredObjectInfo
+{
+    /// <summary>The object.</summary>
+    [Id(0)] public ObjectId Id { get; init; }
+
+    /// <summary>Its size in bytes.</summary>
+    [Id(1)] public long Size { get; init; }
+
+    /// <summary>True while it is spilled to disk.</summary>
+    [Id(2)] public bool Spilled { get; init; }
+
+    /// <summary>Readers holding it in place now (views, leases).</summary>
+    [Id(3)] public int Readers { get; init; }
+}
