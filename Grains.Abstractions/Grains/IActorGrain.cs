@@ -21,13 +21,6 @@ public interface IActorGrain : IGrainWithGuidKey
     [AlwaysInterleave, ResponseTimeout(RayTimeouts.LongCall)]
     Task<ObjectValue> CallAsync(ActorCall call);
 
-    /// <summary>
-    /// A ref to the result of call <paramref name="callId"/> escaped its owner: publish the result to the
-    /// object directory too when the call finishes, so it outlives the owner.
-    /// </summary>
-    [AlwaysInterleave, OneWay]
-    Task PublishResultAsync(Guid callId);
-
     /// <summary>Kills the actor: pending and later calls fail with <c>ActorDiedException</c>; without <paramref name="noRestart"/> it restarts if it may.</summary>
     [AlwaysInterleave]
     Task KillAsync(bool noRestart);

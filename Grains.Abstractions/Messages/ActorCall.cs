@@ -24,7 +24,4 @@ public sealed record ActorCall
 
     /// <summary>The task that made the call, for recursive cancellation; empty from a driver.</summary>
     [Id(6)] public Guid ParentTaskId { get; init; }
-
-    /// <summary>A ref to the result escaped its owner before the call was sent: the actor publishes the result to the directory too.</summary>
-    [Id(7)] public bool PublishResult { get; init; }
 }

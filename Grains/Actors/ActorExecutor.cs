@@ -9,7 +9,7 @@ namespace RayOrleans.Actors;
 /// Runs an actor's user code on the thread pool, outside the grain's scheduler: builds the instance and
 /// executes the calls the grain has put in order, replying to each with its result or error.
 /// </summary>
-internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> instance, Action<PendingCall> replyDead, Func<ActorCall, bool> takePublishRequest, CancellationToken death)
+internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> instance, Action<PendingCall> replyDead, CancellationToken death)
 {
     private RayRuntime Runtime => scheduler.NodeRuntime.Runtime;
 
@@ -46,7 +46,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
             }
 
             var values = await LocalScheduler.StoreReturnsAsync(Runtime, call.CallId, 1, invoker.ResultType, result).ConfigureAwait(false);
-            Reply(pending, values[0]);
+            pending.Reply.TrySetResult(values[0]);
         }
         catch (Exception) when (death.IsCancellationRequested)
         {
@@ -56,18 +56,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
         {
             // An exception in a method fails that call only; the actor lives on, as in Ray.
             var error = RayRuntime.DescribeFailure(e, inUserCode, call.Name, call.CallId, scheduler.NodeRuntime.NodeId);
-            Reply(pending, new ObjectValue { Error = error, ProducerNode = scheduler.NodeRuntime.NodeId });
+            pending.Reply.TrySetResult(new ObjectValue { Error = error, ProducerNode = scheduler.NodeRuntime.NodeId });
         }
-    }
-
-    /// <summary>Answers the call, and publishes its result to the directory when a ref to it escaped its owner.</summary>
-    private void Reply(PendingCall pending, ObjectValue value)
-    {
-        if (takePublishRequest(pending.Call))
-        {
-            Runtime.Publisher.Publish(new ObjectId(pending.Call.CallId, 1), value);
-        }
-
-        pending.Reply.TrySetResult(value);
     }
 }

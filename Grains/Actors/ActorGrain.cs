@@ -36,7 +36,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
     {
         _scheduler = scheduler;
         _logger = logger;
-        _executor = new ActorExecutor(scheduler, () => Volatile.Read(ref _instance), ReplyDead, _mailbox.TakePublishRequest, _death.Token);
+        _executor = new ActorExecutor(scheduler, () => Volatile.Read(ref _instance), ReplyDead, _death.Token);
     }
 
     private RayRuntime Runtime => _scheduler.NodeRuntime.Runtime;
@@ -110,12 +110,6 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
     }
 
     public Task FailAsync(string cause) => DieAsync(cause);
-
-    public Task PublishResultAsync(Guid callId)
-    {
-        _mailbox.RequestPublish(callId);
-        return Task.CompletedTask;
-    }
 
     private async Task FailIfNeverCreatedAsync()
     {

@@ -17,38 +17,8 @@ internal sealed class ActorMailbox
     private Func<PendingCall, Task>? _execute;
     private int _maxRunners;
     private int _runners;
-    private readonly HashSet<Guid> _publishRequests = new();
-    private readonly Queue<Guid> _publishOrder = new();
     private bool _rebase;
     private bool _closed;
-
-    /// <summary>
-    /// The owner of call <paramref name="callId"/> let a ref to its result escape: its result goes to the
-    /// directory too. Remembered (bounded) whether the call is queued, running, or not here yet.
-    /// </summary>
-    public void RequestPublish(Guid callId)
-    {
-        lock (_gate)
-        {
-            if (_publishRequests.Add(callId))
-            {
-                _publishOrder.Enqueue(callId);
-                while (_publishOrder.Count > 10_000 && _publishOrder.TryDequeue(out var old))
-                {
-                    _publishRequests.Remove(old);
-                }
-            }
-        }
-    }
-
-    /// <summary>Whether the call's result must go to the directory too (the request is used up).</summary>
-    public bool TakePublishRequest(ActorCall call)
-    {
-        lock (_gate)
-        {
-            return _publishRequests.Remove(call.CallId) || call.PublishResult;
-        }
-    }
 
     /// <summary>The actor is built: run the calls in order, at most <paramref name="maxConcurrency"/> at once.</summary>
     public void Start(Func<PendingCall, Task> execute, int maxConcurrency)

@@ -77,22 +77,18 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     }
 
     /// <summary>
-    /// A ref to a result of this task or actor call escaped while it was pending: its node (or actor) publishes
-    /// the result to the directory too (now if it has the work, or with it when it is sent).
+    /// A ref to a result of this task escaped while it was pending: its node publishes the results to the
+    /// directory too (now if it has the task, or with the task when it is sent). Actor calls are not covered yet.
     /// </summary>
     public void PublishResults(Guid id)
     {
-        if (!_entries.TryGetValue(id, out var entry))
+        if (!_entries.TryGetValue(id, out var entry) || entry.Spec is null)
         {
             return;
         }
 
         entry.PublishResults = true;
-        if (entry.Target is { } actor)
-        {
-            _runtime.AskActorToPublish(actor, id);
-        }
-        else if (entry.Spec is not null && entry.Node is { } node)
+        if (entry.Node is { } node)
         {
             _runtime.AskToPublish(id, node);
         }

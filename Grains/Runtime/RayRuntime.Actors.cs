@@ -89,27 +89,9 @@ internal sealed partial class RayRuntime
         }
     }
 
-    /// <summary>Asks an actor to publish a call's result to the directory too (a ref to it escaped its owner).</summary>
-    public void AskActorToPublish(ActorId actor, Guid callId)
-    {
-        if (LocalScheduler is { } local && local.LocalActors.TryGet(actor, out var mailbox))
-        {
-            mailbox.RequestPublish(callId);
-        }
-        else
-        {
-            Forget(() => Actor(actor).PublishResultAsync(callId));
-        }
-    }
-
     /// <summary>Sends (or sends again, on <paramref name="attempt"/>) a call to its actor.</summary>
     public void SendCall(ActorId actor, ActorCall call, int attempt, IActorGrain? grain = null)
     {
-        if (!call.PublishResult && InFlight.ShouldPublish(call.CallId))
-        {
-            call = call with { PublishResult = true };
-        }
-
         if (LocalScheduler is { } local && local.LocalActors.TryGet(actor, out var mailbox) && mailbox.Post(call) is { } direct)
         {
             // The actor lives in this process: post to its mailbox, no grain call. Its executor completes the

@@ -108,23 +108,4 @@ public sealed class OwnershipTests(TwoNodeCluster fixture)
         Probe.Open(key);
         Assert.Equal(1, await keeper.Task(k => k.ReadInner()).Remote().GetAsync(Limit));
     }
-
-    [Fact]
-    public async Task An_actor_call_result_still_running_when_its_owner_stops_outlives_it_through_a_ref_that_escaped()
-    {
-        var key = Probe.NewKey();
-        var keeper = await Ray.Actor(() => new Keeper()).Options(new ActorOptions { Name = "keeper-" + key }).RemoteAsync();
-        await Ray.Actor(() => new Counter(7)).Options(new ActorOptions { Name = "counter-" + key }).RemoteAsync();
-        await using (var owner = await Ray.AttachAsync(fixture.Cluster.Client))
-        {
-            var counter = await owner.GetActorAsync<Counter>("counter-" + key);
-            var pending = counter.Task(c => c.WaitFor(key)).Remote();
-            var handle = await owner.GetActorAsync<Keeper>("keeper-" + key);
-            Assert.Equal(1, await handle.Task(k => k.Keep(new Holder("kept", pending))).Remote().GetAsync(Limit));
-            await Wait.UntilAsync(() => Probe.Count(key + ":started") == 1, "the call to start", Limit);
-        }
-
-        Probe.Open(key);
-        Assert.Equal(7, await keeper.Task(k => k.ReadInner()).Remote().GetAsync(Limit));
-    }
 }
