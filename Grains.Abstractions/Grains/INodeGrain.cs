@@ -18,13 +18,6 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave, ResponseTimeout(RayTimeouts.LongCall)]
     Task<ObjectValue[]> ExecuteAsync(TaskSpec task);
 
-    /// <summary>
-    /// A ref to a return of <paramref name="taskId"/> escaped its owner while the task was queued or running:
-    /// publish its returns to the object directory too when it finishes, so they outlive the owner.
-    /// </summary>
-    [AlwaysInterleave, OneWay]
-    Task PublishResultsAsync(Guid taskId);
-
     /// <summary>Cancels a queued or running task; with <paramref name="recursive"/>, also the tasks it submitted.</summary>
     [AlwaysInterleave]
     Task<bool> CancelAsync(Guid taskId, bool force, bool recursive);

@@ -39,10 +39,4 @@ public sealed record TaskSpec
 
     /// <summary>How often a busy node has passed the task on to one with free resources (Ray's spillback); at most once.</summary>
     [Id(11)] public int Spillbacks { get; init; }
-
-    /// <summary>
-    /// A ref to a return escaped its owner before the task ran: the node also publishes the returns to the
-    /// object directory, so they outlive the owner.
-    /// </summary>
-    [Id(12)] public bool PublishResults { get; init; }
 }

@@ -20,8 +20,6 @@ internal sealed partial class LocalScheduler
     private readonly ConcurrentDictionary<Guid, TaskRun> _tasks = new();
     private readonly ConcurrentDictionary<Guid, byte> _cancelledEarly = new();
     private readonly ConcurrentQueue<Guid> _tombstoneOrder = new();
-    private readonly ConcurrentDictionary<Guid, byte> _publishEarly = new();
-    private readonly ConcurrentQueue<Guid> _publishOrder = new();
     private readonly ILogger<LocalScheduler> _logger;
     private readonly CancellationTokenSource _stopping = new();
     private int _spillPassStarted;
@@ -64,11 +62,6 @@ internal sealed partial class LocalScheduler
         }
 
         var run = new TaskRun(spec);
-        if (_publishEarly.TryRemove(spec.TaskId, out _))
-        {
-            run.PublishResults = true;
-        }
-
         while (!_tasks.TryAdd(spec.TaskId, run))
         {
             // A second delivery of a task already here answers with the first one's reply.
@@ -116,41 +109,6 @@ internal sealed partial class LocalScheduler
         }
 
         return true;
-    }
-
-    /// <summary>
-    /// The task's owner let a ref to its result escape: publish the returns to the directory too. The request
-    /// may overtake the task itself; then it is remembered (bounded, like cancel tombstones) for its arrival.
-    /// </summary>
-    public void PublishResults(Guid taskId)
-    {
-        if (_tasks.TryGetValue(taskId, out var run))
-        {
-            run.PublishResults = true;
-            if (run.Reply.Task.IsCompletedSuccessfully)
-            {
-                PublishToDirectory(run.Spec, run.Reply.Task.Result); // it finished meanwhile
-            }
-
-            return;
-        }
-
-        if (_publishEarly.TryAdd(taskId, 0))
-        {
-            _publishOrder.Enqueue(taskId);
-            while (_publishOrder.Count > TombstoneLimit && _publishOrder.TryDequeue(out var old))
-            {
-                _publishEarly.TryRemove(old, out _);
-            }
-        }
-    }
-
-    private void PublishToDirectory(TaskSpec spec, ObjectValue[] values)
-    {
-        for (var i = 0; i < values.Length; i++)
-        {
-            Runtime.Publisher.Publish(new ObjectId(spec.TaskId, i + 1), values[i]);
-        }
     }
 
     public void Acknowledge(Guid taskId, int consumed)
@@ -450,19 +408,8 @@ internal sealed partial class LocalScheduler
         await Runtime.PublishValueAsync(new ObjectId(spec.TaskId, 0), Runtime.Serializer.Serialize(null, typeof(object)), generatorCount: count).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Answers the task's caller (the first answer counts: a cancel may have answered already), and publishes
-    /// the returns to the directory when a ref to them escaped their owner.
-    /// </summary>
-    private void Reply(TaskRun run, ObjectValue[] values)
-    {
-        if (run.PublishResults && !run.Reply.Task.IsCompleted)
-        {
-            PublishToDirectory(run.Spec, values);
-        }
-
-        run.Reply.TrySetResult(values);
-    }
+    /// <summary>Answers the task's caller (the first answer counts: a cancel may have answered already).</summary>
+    private static void Reply(TaskRun run, ObjectValue[] values) => run.Reply.TrySetResult(values);
 
     /// <summary>
     /// Fails the task: its returns become <paramref name="error"/>. A generator's consumer reads the
@@ -504,7 +451,6 @@ internal sealed partial class LocalScheduler
         public WorkerContext? Context { get; set; }
         public GeneratorWindow Window { get; } = new();
         public bool InUserCode { get; set; }
-        public volatile bool PublishResults = spec.PublishResults;
         public volatile CancellationTokenSource? Spill;
         public volatile string? SpillTarget;
     }

@@ -35,12 +35,6 @@ internal sealed class NodeGrain : Grain, INodeGrain
 
     public Task<ObjectValue[]> ExecuteAsync(TaskSpec task) => _scheduler.Enqueue(task);
 
-    public Task PublishResultsAsync(Guid taskId)
-    {
-        _scheduler.PublishResults(taskId);
-        return Task.CompletedTask;
-    }
-
     public Task<bool> CancelAsync(Guid taskId, bool force, bool recursive) => Task.FromResult(_scheduler.Cancel(taskId, force, recursive));
 
     public Task<byte[]> ReadObjectAsync(ObjectId id, long offset, int count) => Task.FromResult(_store.Read(id, offset, count));

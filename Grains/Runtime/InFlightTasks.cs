@@ -76,27 +76,6 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         return true;
     }
 
-    /// <summary>
-    /// A ref to a result of this task escaped while it was pending: its node publishes the results to the
-    /// directory too (now if it has the task, or with the task when it is sent). Actor calls are not covered yet.
-    /// </summary>
-    public void PublishResults(Guid id)
-    {
-        if (!_entries.TryGetValue(id, out var entry) || entry.Spec is null)
-        {
-            return;
-        }
-
-        entry.PublishResults = true;
-        if (entry.Node is { } node)
-        {
-            _runtime.AskToPublish(id, node);
-        }
-    }
-
-    /// <summary>Whether the task's results must also go to the directory (set when a ref to them escaped).</summary>
-    public bool ShouldPublish(Guid id) => _entries.TryGetValue(id, out var entry) && entry.PublishResults;
-
     /// <summary>The reply came (or the failure is final): nothing more to watch.</summary>
     public void Finished(Guid id) => Drop(id);
 
@@ -313,9 +292,6 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         public int Attempt => Volatile.Read(ref _attempt);
 
         public TaskSpec? Spec { get; init; }
-
-        /// <summary>A ref to the results escaped while the task was pending: its node publishes them too.</summary>
-        public volatile bool PublishResults;
 
         /// <summary>Owned objects the work's arguments hold on to until it is done.</summary>
         public ObjectId[]? Pins { get; init; }

@@ -23,16 +23,13 @@ internal sealed class OwnedObjects
     private readonly ConcurrentQueue<ObjectId> _released = new();
     private readonly Action<ObjectId, ObjectValue> _publish;
     private readonly Action<ObjectId, ObjectValue> _free;
-    private readonly Action<ObjectId> _escapedPending;
 
     /// <param name="publish">Publishes an escaped object to the directory (fire and forget; it retries itself).</param>
     /// <param name="free">Frees the stored copy of an object whose last reference went.</param>
-    /// <param name="escapedPending">A ref to an object not ready yet escaped: have its producer publish it too.</param>
-    public OwnedObjects(Action<ObjectId, ObjectValue> publish, Action<ObjectId, ObjectValue> free, Action<ObjectId> escapedPending)
+    public OwnedObjects(Action<ObjectId, ObjectValue> publish, Action<ObjectId, ObjectValue> free)
     {
         _publish = publish;
         _free = free;
-        _escapedPending = escapedPending;
     }
 
     public int Count => _entries.Count;
@@ -219,11 +216,6 @@ internal sealed class OwnedObjects
     /// </summary>
     public bool Complete(ObjectId id, ObjectValue value)
     {
-        if (Volatile.Read(ref _stopped))
-        {
-            return true; // a stopped owner does nothing more, as one whose process exited
-        }
-
         if (!_entries.TryGetValue(id, out var entry))
         {
             return false;
@@ -284,12 +276,6 @@ internal sealed class OwnedObjects
         if (ready is not null)
         {
             _publish(id, ready);
-        }
-        else
-        {
-            // The owner publishes it when it arrives; the producer is asked to as well, so the object
-            // outlives its owner should the owner exit first.
-            _escapedPending(id);
         }
     }
 

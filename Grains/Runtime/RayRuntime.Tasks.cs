@@ -150,11 +150,6 @@ internal sealed partial class RayRuntime
             return; // cancelled before it left
         }
 
-        if (!spec.PublishResults && InFlight.ShouldPublish(spec.TaskId))
-        {
-            spec = spec with { PublishResults = true };
-        }
-
         var reply = node == LocalNodeId && LocalScheduler is { } local ? local.Enqueue(spec) : Node(node).ExecuteAsync(spec);
         reply.ContinueWith(
             static (reply, state) =>
@@ -200,19 +195,6 @@ internal sealed partial class RayRuntime
         LogSubmitFailed(_logger, spec.Name, spec.TaskId, e);
         InFlight.Finished(spec.TaskId);
         FailReturns(spec, RayErrors.FromException(e, spec.Name, spec.TaskId, node));
-    }
-
-    /// <summary>Asks the node running a task to publish its results to the directory too (a ref to them escaped).</summary>
-    public void AskToPublish(Guid taskId, string node)
-    {
-        if (node == LocalNodeId && LocalScheduler is { } local)
-        {
-            local.PublishResults(taskId);
-        }
-        else
-        {
-            Forget(() => Node(node).PublishResultsAsync(taskId));
-        }
     }
 
     /// <summary>

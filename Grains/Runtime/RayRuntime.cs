@@ -33,8 +33,8 @@ internal sealed partial class RayRuntime
         _logger = logger;
         _shards = Enumerable.Range(0, options.DirectoryShards).Select(i => grains.GetGrain<IObjectDirectoryGrain>(i)).ToArray();
         Publisher = new DirectoryPublisher(this, logger);
+        Owned = new OwnedObjects(Publisher.Publish, FreeStored);
         InFlight = new InFlightTasks(this, logger);
-        Owned = new OwnedObjects(Publisher.Publish, FreeStored, id => InFlight.PublishResults(id.TaskId));
         Live.TryAdd(this, 0);
     }
 

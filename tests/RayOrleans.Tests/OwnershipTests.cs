@@ -88,24 +88,4 @@ public sealed class OwnershipTests(TwoNodeCluster fixture)
         var error = await Assert.ThrowsAsync<RayTaskException>(() => dependent.GetAsync(Limit));
         Assert.Contains("root cause", error.ToString());
     }
-
-    [Fact]
-    public async Task A_result_still_running_when_its_owner_stops_outlives_it_through_a_ref_that_escaped()
-    {
-        var key = Probe.NewKey();
-        var name = "keeper-" + key;
-        var keeper = await Ray.Actor(() => new Keeper()).Options(new ActorOptions { Name = name }).RemoteAsync();
-        await using (var owner = await Ray.AttachAsync(fixture.Cluster.Client))
-        {
-            // The second driver owns the task's result, and lets a ref to it escape into the keeper actor.
-            var pending = owner.Task(TestTasks.Blocker, key).Remote();
-            var handle = await owner.GetActorAsync<Keeper>(name);
-            Assert.Equal(1, await handle.Task(k => k.Keep(new Holder("kept", pending))).Remote().GetAsync(Limit));
-            await Wait.UntilAsync(() => Probe.Count(key + ":started") == 1, "the task to start", Limit);
-        }
-
-        // The owner is gone (a stopped runtime publishes nothing); the task finishes afterwards.
-        Probe.Open(key);
-        Assert.Equal(1, await keeper.Task(k => k.ReadInner()).Remote().GetAsync(Limit));
-    }
 }

@@ -67,18 +67,3 @@ public sealed class Rendezvous
         return _arrived;
     }
 }
-
-/// <summary>Keeps a value holding a ref, and reads the ref later: a borrower that outlives the ref's owner.</summary>
-public sealed class Keeper
-{
-    private Holder? _kept;
-
-    public int Keep(Holder holder)
-    {
-        _kept = holder;
-        return 1;
-    }
-
-    public async Task<int> ReadInner() =>
-        await (_kept ?? throw new InvalidOperationException("nothing kept")).Inner.GetAsync(TimeSpan.FromSeconds(20));
-}
