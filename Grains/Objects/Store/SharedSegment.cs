@@ -37,22 +37,14 @@ internal sealed unsafe class SharedSegment : IDisposable
         {
         }
 
-        var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, mapName: null, capacity, MemoryMappedFileAccess.ReadWrite);
-        try
-        {
-            return new SharedSegment(path, capacity, file, file.CreateViewAccessor(0, capacity, MemoryMappedFileAccess.ReadWrite));
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
+        return Map(path, capacity);
     }
 
     /// <summary>Maps an existing segment file (one another process on this host wrote), all of it.</summary>
-    public static SharedSegment Open(string path)
+    public static SharedSegment Open(string path) => Map(path, new FileInfo(path).Length);
+
+    private static SharedSegment Map(string path, long capacity)
     {
-        var capacity = new FileInfo(path).Length;
         var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, mapName: null, capacity, MemoryMappedFileAccess.ReadWrite);
         try
         {
@@ -99,14 +91,7 @@ internal sealed unsafe class SharedSegment : IDisposable
     /// <summary>Unmaps the segment and deletes its file.</summary>
     public void Dispose()
     {
-        if (_pointer is not null)
-        {
-            _view.SafeMemoryMappedViewHandle.ReleasePointer();
-            _pointer = null;
-        }
-
-        _view.Dispose();
-        _file.Dispose();
+        Unmap();
         try
         {
             File.Delete(Path);
