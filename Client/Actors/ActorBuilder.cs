@@ -68,6 +68,7 @@ public sealed class ActorBuilder<TActor> where TActor : class
             Resources = ResourceDemand.Build(_options.NumCpus, _options.NumGpus, _options.Memory, _options.Resources),
             MaxRestarts = _options.MaxRestarts, MaxTaskRetries = _options.MaxTaskRetries, MaxConcurrency = _options.MaxConcurrency,
             Name = _options.Name, Namespace = _options.Namespace ?? "default", Detached = _options.Lifetime == ActorLifetime.Detached,
+            Strategy = _options.SchedulingStrategy.Kind == SchedulingKind.Default ? null : _options.SchedulingStrategy,
         };
         if (!spec.Detached)
         {

@@ -33,6 +33,9 @@ public sealed record ActorOptions
     /// <summary>Calls that may run at once. Default 1: one caller's calls run in submission order.</summary>
     public int MaxConcurrency { get; init; } = 1;
 
+    /// <summary>Where the actor may live. Default <see cref="RayOrleans.SchedulingStrategy.Default"/>.</summary>
+    public SchedulingStrategy SchedulingStrategy { get; init; } = SchedulingStrategy.Default;
+
     internal void Validate()
     {
         if (NumCpus < 0 || NumGpus < 0 || Memory < 0)
@@ -48,6 +51,11 @@ public sealed record ActorOptions
         if (MaxRestarts < -1 || MaxTaskRetries < -1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxRestarts), "MaxRestarts and MaxTaskRetries must be -1 (unlimited) or more.");
+        }
+
+        if (SchedulingStrategy is null)
+        {
+            throw new ArgumentNullException(nameof(SchedulingStrategy), "SchedulingStrategy must not be null; use SchedulingStrategy.Default.");
         }
 
         if (Name is { Length: 0 })

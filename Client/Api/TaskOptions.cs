@@ -36,6 +36,9 @@ public sealed record TaskOptions
     /// </summary>
     public int GeneratorBackpressure { get; init; } = 64;
 
+    /// <summary>Where the task may run. Default <see cref="RayOrleans.SchedulingStrategy.Default"/>.</summary>
+    public SchedulingStrategy SchedulingStrategy { get; init; } = SchedulingStrategy.Default;
+
     internal void Validate()
     {
         if (NumCpus < 0 || NumGpus < 0 || Memory < 0)
@@ -51,6 +54,11 @@ public sealed record TaskOptions
         if (NumReturns < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(NumReturns), NumReturns, "NumReturns must be at least 1.");
+        }
+
+        if (SchedulingStrategy is null)
+        {
+            throw new ArgumentNullException(nameof(SchedulingStrategy), "SchedulingStrategy must not be null; use SchedulingStrategy.Default.");
         }
 
         if (GeneratorBackpressure < 0)

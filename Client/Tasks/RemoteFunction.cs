@@ -53,6 +53,7 @@ public sealed class RemoteFunction<TR>
             NumReturns = _options.NumReturns, Resources = _options.ToResourceSet(), MaxRetries = _options.MaxRetries,
             RetryExceptions = _options.RetryExceptions, ParentTaskId = WorkerContext.Current?.TaskId ?? Guid.Empty,
             IsGenerator = isGenerator, GeneratorBackpressure = _options.GeneratorBackpressure,
+            Strategy = _options.SchedulingStrategy.Kind == SchedulingKind.Default ? null : _options.SchedulingStrategy,
         };
         _ray.Runtime.SubmitTask(spec);
         return spec.TaskId;

@@ -10,6 +10,7 @@ public static class RayErrors
     {
         RayErrorKind.Cancelled => new TaskCancelledException(error),
         RayErrorKind.ActorDied => new ActorDiedException(error),
+        RayErrorKind.ObjectLost when error.LostObject is { } lost => new ObjectLostException(lost, error.Message),
         _ => new RayTaskException(error),
     };
 
@@ -27,6 +28,11 @@ public static class RayErrors
                 TaskName = taskName, TaskId = taskId, Node = node, Cause = rte.Cause ?? rte.Error,
             },
             TaskCancelledException tce => tce.Error,
+            ObjectLostException ole => new RayErrorInfo
+            {
+                Kind = RayErrorKind.ObjectLost, ExceptionType = typeof(ObjectLostException).FullName!, Message = ole.Reason,
+                TaskName = taskName, TaskId = taskId, Node = node, LostObject = ole.ObjectId,
+            },
             ActorDiedException ade => ade.Error,
             _ => new RayErrorInfo
             {

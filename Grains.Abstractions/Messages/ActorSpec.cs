@@ -39,4 +39,7 @@ public sealed record ActorSpec
 
     /// <summary>Restarts already used before this creation (a re-creation after the actor's node died counts one).</summary>
     [Id(11)] public int Restarts { get; init; }
+
+    /// <summary>Where the actor may live; null is <see cref="SchedulingStrategy.Default"/>.</summary>
+    [Id(12)] public SchedulingStrategy? Strategy { get; init; }
 }

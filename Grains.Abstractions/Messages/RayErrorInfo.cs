@@ -27,4 +27,7 @@ public sealed class RayErrorInfo
 
     /// <summary>For a failure propagated through a dependency: the original failure.</summary>
     [Id(7)] public RayErrorInfo? Cause { get; init; }
+
+    /// <summary>For <see cref="RayErrorKind.ObjectLost"/>: the object that could not be read (an argument, or the result itself).</summary>
+    [Id(8)] public ObjectId? LostObject { get; init; }
 }

@@ -39,4 +39,7 @@ public sealed record TaskSpec
 
     /// <summary>How often a busy node has passed the task on to one with free resources (Ray's spillback); at most once.</summary>
     [Id(11)] public int Spillbacks { get; init; }
+
+    /// <summary>Where the task may run; null is <see cref="SchedulingStrategy.Default"/>.</summary>
+    [Id(12)] public SchedulingStrategy? Strategy { get; init; }
 }

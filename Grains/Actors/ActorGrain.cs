@@ -67,6 +67,11 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
                 throw new ArgumentException($"An actor named '{name}' already exists in namespace '{spec.Namespace}'.");
             }
 
+            if (spec.Strategy is { Kind: SchedulingKind.NodeAffinity, Soft: false, NodeId: { } pinned } && pinned != node)
+            {
+                throw new InvalidOperationException($"Actor {spec.ClassName} may run only on node {pinned} ({spec.Strategy}): {Runtime.Cluster.DescribeInfeasible(spec.Resources, spec.Strategy)}.");
+            }
+
             if (!_scheduler.Resources.IsFeasible(spec.Resources))
             {
                 throw new InvalidOperationException($"Actor {spec.ClassName} needs {spec.Resources}, and no node can hold it: {Runtime.Cluster.DescribeInfeasible(spec.Resources)}.");

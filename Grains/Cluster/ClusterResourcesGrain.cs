@@ -3,9 +3,12 @@ using RayOrleans.Messages;
 
 namespace RayOrleans.Cluster;
 
-/// <summary>Holds the latest report of each node; a node silent for <see cref="StaleAfter"/> is dropped.</summary>
+/// <summary>
+/// Holds the latest report of each node; a node silent for <see cref="StaleAfter"/> is dropped, and one that
+/// membership has declared dead is left out at once (work sent to it would only fail).
+/// </summary>
 [KeepAlive]
-internal sealed class ClusterResourcesGrain : Grain, IClusterResourcesGrain
+internal sealed class ClusterResourcesGrain(IClusterMembershipService membership) : Grain, IClusterResourcesGrain
 {
     private static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(5);
     private readonly Dictionary<string, (NodeReport Report, DateTime Received)> _nodes = new(StringComparer.Ordinal);
@@ -30,6 +33,19 @@ internal sealed class ClusterResourcesGrain : Grain, IClusterResourcesGrain
             _nodes.Remove(stale);
         }
 
-        return Task.FromResult(_nodes.Values.Select(n => n.Report).ToArray());
+        var snapshot = membership.CurrentSnapshot;
+        return Task.FromResult(_nodes.Values.Select(n => n.Report).Where(r => !IsDead(snapshot, r.NodeId)).ToArray());
+    }
+
+    private static bool IsDead(ClusterMembershipSnapshot snapshot, string nodeId)
+    {
+        try
+        {
+            return snapshot.GetSiloStatus(SiloAddress.FromParsableString(nodeId)) == SiloStatus.Dead;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
     }
 }

@@ -218,8 +218,9 @@ internal sealed partial class LocalScheduler
             return null; // the common case: room here now, no waiting and no spill check
         }
 
-        if (spec.Spillbacks > 0)
+        if (spec.Spillbacks > 0 || spec.Strategy is { PinsNode: true })
         {
+            // Passed on once already, or pinned here by its strategy: it waits here.
             await Resources.AcquireAsync(spec.Resources, priority: false, token).ConfigureAwait(false);
             return null;
         }

@@ -53,6 +53,58 @@ internal sealed class ClusterView : IAsyncDisposable
     }
 
     /// <summary>
+    /// The node to run a demand on under <paramref name="strategy"/> (null: the default policy); null when no
+    /// node in the view may hold it.
+    /// </summary>
+    public string? Pick(ResourceSet demand, SchedulingStrategy? strategy, string? preferred, bool forActor)
+    {
+        switch (strategy?.Kind)
+        {
+            case SchedulingKind.NodeAffinity:
+                lock (_gate)
+                {
+                    foreach (var node in _nodes)
+                    {
+                        if (node.NodeId == strategy.NodeId && demand.FitsIn(node.Total))
+                        {
+                            _recent[node.NodeId] = _recent.GetValueOrDefault(node.NodeId) + 1;
+                            return node.NodeId;
+                        }
+                    }
+                }
+
+                return strategy.Soft ? PickNode(demand, preferred, forActor) : null;
+            case SchedulingKind.Spread:
+                return PickSpread(demand);
+            default:
+                return PickNode(demand, preferred, forActor);
+        }
+    }
+
+    /// <summary>
+    /// Round-robin over the nodes whose totals fit the demand, in node-id order, from where this process's
+    /// last spread choice left off. Free resources are not consulted: the view's are up to a second old, so a
+    /// burst would all go to whichever node looked free; a busy node queues the work or passes it on.
+    /// </summary>
+    private string? PickSpread(ResourceSet demand)
+    {
+        lock (_gate)
+        {
+            var feasible = _nodes.Where(n => demand.FitsIn(n.Total)).ToArray();
+            if (feasible.Length == 0)
+            {
+                return null;
+            }
+
+            var node = feasible[(int)(unchecked((uint)_spreadCursor++) % (uint)feasible.Length)];
+            _recent[node.NodeId] = _recent.GetValueOrDefault(node.NodeId) + 1;
+            return node.NodeId;
+        }
+    }
+
+    private int _spreadCursor;
+
+    /// <summary>
     /// The node to run a demand on: among the nodes whose totals fit it, the one with the least load per
     /// CPU; null when none fits. <paramref name="preferred"/> (the caller's own node) wins while it is under
     /// half loaded, as Ray's hybrid policy keeps work local until the node is busy.
@@ -137,6 +189,20 @@ internal sealed class ClusterView : IAsyncDisposable
 
             return best?.NodeId;
         }
+    }
+
+    /// <summary>Why no node may take <paramref name="demand"/> under <paramref name="strategy"/>, for the error the caller sees.</summary>
+    public string DescribeInfeasible(ResourceSet demand, SchedulingStrategy? strategy)
+    {
+        if (strategy is { Kind: SchedulingKind.NodeAffinity, Soft: false } affinity)
+        {
+            var target = Nodes.FirstOrDefault(n => n.NodeId == affinity.NodeId);
+            return target is null
+                ? $"its strategy {affinity} names a node that is not in the cluster (dead, or never joined)"
+                : $"its strategy {affinity} names a node that has {target.Total} in all, and it needs {demand}";
+        }
+
+        return DescribeInfeasible(demand);
     }
 
     /// <summary>Why no node fits <paramref name="demand"/>, for the error the caller sees.</summary>

@@ -76,6 +76,9 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         return true;
     }
 
+    /// <summary>Stops watching a task without releasing its pins, which are returned for the task's next send.</summary>
+    public ObjectId[]? Untrack(Guid id) => _entries.TryRemove(id, out var entry) ? entry.Pins : null;
+
     /// <summary>The reply came (or the failure is final): nothing more to watch.</summary>
     public void Finished(Guid id) => Drop(id);
 

@@ -19,6 +19,15 @@ namespace RayOrleans.Runtime;
 /// </summary>
 internal sealed class OwnedObjects
 {
+    /// <summary>How a reader goes on after <see cref="TryRebuild"/>.</summary>
+    public enum RebuildOutcome
+    {
+        /// <summary>The object is (being) made again: wait for it as for any pending object, then read it.</summary>
+        Started,
+        /// <summary>It cannot be made again; the reason says why.</summary>
+        Impossible,
+    }
+
     private readonly ConcurrentDictionary<ObjectId, Entry> _entries = new();
     private readonly ConcurrentQueue<ObjectId> _released = new();
     private readonly Action<ObjectId, ObjectValue> _publish;
@@ -148,7 +157,12 @@ internal sealed class OwnedObjects
     public bool HasReleases => !_released.IsEmpty;
 
     /// <summary>Registers an object this process will receive (a return of a task or call it submits).</summary>
-    public void AddPending(ObjectId id) => _entries.TryAdd(id, new Entry());
+    /// <param name="id">The object.</param>
+    /// <param name="origin">
+    /// What makes it: the task (its lineage, kept while the object lives so a lost copy can be made again) or
+    /// the actor call. No copy is made: the entry holds the submitted record itself.
+    /// </param>
+    public void AddPending(ObjectId id, object? origin = null) => _entries.TryAdd(id, new Entry { Origin = origin });
 
     /// <summary>Registers an object that is ready now (a put).</summary>
     public void AddReady(ObjectId id, ObjectValue value) => _entries.TryAdd(id, new Entry { Value = value });
@@ -230,9 +244,11 @@ internal sealed class OwnedObjects
                 return false; // every ref went before the result came: the caller frees the value
             }
 
-            if (entry.Value is not null)
+            if (entry.Value is { } kept)
             {
-                return true;
+                // A second value (a duplicate reply, or a rebuild that made returns still held) is dropped;
+                // the caller frees its stored copy unless it is the very copy kept.
+                return kept.Location is null || kept.Location == value.Location;
             }
 
             Volatile.Write(ref entry.Value, value);
@@ -279,8 +295,125 @@ internal sealed class OwnedObjects
         }
     }
 
+    /// <summary>
+    /// The stored copy <paramref name="lost"/> of an owned object cannot be read (its node died, or lost it):
+    /// starts making it again from its lineage when its task may be re-run. Every return of that task whose
+    /// copy was on the same node is made pending again, and the task is handed to <paramref name="resubmit"/>
+    /// once, however many readers hit the loss. Returns how the caller goes on.
+    /// </summary>
+    public RebuildOutcome TryRebuild(ObjectId id, ObjectValue lost, Action<TaskSpec> resubmit, out string why)
+    {
+        why = "";
+        if (!_entries.TryGetValue(id, out var entry))
+        {
+            why = "it is not owned by this process, which cannot make it again (only an object's owner rebuilds it)";
+            return RebuildOutcome.Impossible;
+        }
+
+        TaskSpec spec;
+        ObjectId[]? ownedArgs = null;
+        lock (entry)
+        {
+            if (entry.Value is null)
+            {
+                return RebuildOutcome.Started; // already being made again: wait for it
+            }
+
+            if (!ReferenceEquals(entry.Value, lost))
+            {
+                return RebuildOutcome.Started; // made again meanwhile: read the new copy
+            }
+
+            switch (entry.Origin)
+            {
+                case Lineage lineage when Rebuildable(lineage.Spec, entry, out why):
+                    spec = lineage.Spec;
+                    ownedArgs = lineage.OwnedArgs;
+                    break;
+                case TaskSpec task when Rebuildable(task, entry, out why):
+                    spec = task;
+                    break;
+                case Lineage or TaskSpec:
+                    return RebuildOutcome.Impossible;
+                case ActorCall call:
+                    why = $"it is the result of actor call '{call.Name}' ({call.CallId:N}); actor results are not rebuilt, since the call would see the actor's state change";
+                    return RebuildOutcome.Impossible;
+                default:
+                    why = "it was put by this process with PutAsync, and a put has no task to make it again (put it again, or keep a copy)";
+                    return RebuildOutcome.Impossible;
+            }
+
+            // The task reads its owned ref arguments again: each must still be here (lost copies are made
+            // again in turn), else the re-run would wait for an object no one has.
+            foreach (var arg in ownedArgs ?? [])
+            {
+                if (!_entries.ContainsKey(arg))
+                {
+                    why = $"it was made by task '{spec.Name}' ({spec.TaskId:N}), whose argument {arg} was freed after the task ran (every ref to it was dropped), so the task cannot run again";
+                    return RebuildOutcome.Impossible;
+                }
+            }
+
+            // Pending again from here: later readers wait for the re-run instead of starting another.
+            entry.Value = null;
+            entry.Rebuilds++;
+        }
+
+        // The task's other returns on the same node are gone too: they wait for the same re-run.
+        for (var i = 1; i <= Math.Max(spec.NumReturns, 1); i++)
+        {
+            if (_entries.TryGetValue(new ObjectId(spec.TaskId, i), out var sibling))
+            {
+                lock (sibling)
+                {
+                    if (sibling.Value is { Error: null, Location: { } at } && at == lost.Location)
+                    {
+                        sibling.Value = null;
+                        sibling.Rebuilds++;
+                    }
+                }
+            }
+        }
+
+        resubmit(spec);
+        return RebuildOutcome.Started;
+    }
+
+    private static bool Rebuildable(TaskSpec task, Entry entry, out string why)
+    {
+        why = "";
+        if (task.IsGenerator)
+        {
+            why = $"it was yielded by streaming generator '{task.Name}' ({task.TaskId:N}), which is not re-run since its values would repeat";
+            return false;
+        }
+
+        if (task.MaxRetries >= 0 && entry.Rebuilds >= task.MaxRetries)
+        {
+            why = task.MaxRetries == 0
+                ? $"it was made by task '{task.Name}' ({task.TaskId:N}), which may not be re-run (MaxRetries = 0)"
+                : $"it was made by task '{task.Name}' ({task.TaskId:N}), whose MaxRetries = {task.MaxRetries} re-runs to rebuild it are used up";
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>The origin of an owned object, for error messages and the memory view: its task, its actor call, or null for a put.</summary>
+    public object? OriginOf(ObjectId id) => _entries.TryGetValue(id, out var entry) ? entry.Origin : null;
+
+    /// <summary>
+    /// A task's lineage when it took owned ref arguments: the spec, and which of its arguments this process
+    /// owned when it was submitted (a re-run needs them still here; refs owned elsewhere are read from the directory).
+    /// </summary>
+    public sealed record Lineage(TaskSpec Spec, ObjectId[]? OwnedArgs);
+
     private sealed class Entry
     {
+        /// <summary>The task (lineage) or actor call that makes the object; null for a put.</summary>
+        public object? Origin;
+        /// <summary>How many times the object was made again after its copy was lost.</summary>
+        public int Rebuilds;
         public ObjectValue? Value;
         public TaskCompletionSource<ObjectValue>? Waiters;
         public bool Escaped;

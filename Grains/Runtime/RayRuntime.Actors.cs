@@ -25,7 +25,7 @@ internal sealed partial class RayRuntime
             }
         }
 
-        var node = Cluster.PickNode(spec.Resources, preferred: null, forActor: true);
+        var node = Cluster.Pick(spec.Resources, spec.Strategy, preferred: null, forActor: true);
         Task<string> create;
         if (node is null)
         {
@@ -35,19 +35,44 @@ internal sealed partial class RayRuntime
         }
         else
         {
-            RequestContext.Set(Placement.LeastLoadedPlacementDirector.NodeHintKey, node);
-            try
-            {
-                create = Actor(spec.ActorId).CreateAsync(spec);
-            }
-            finally
-            {
-                RequestContext.Remove(Placement.LeastLoadedPlacementDirector.NodeHintKey);
-            }
+            // Calls sent before the creation lands may reach Orleans first and activate the grain: they
+            // carry the same hint until then, so whichever message places it places it on this node.
+            _creating[spec.ActorId] = node;
+            Interlocked.Increment(ref _creatingCount);
+            create = WithPlacementHint(node, () => Actor(spec.ActorId).CreateAsync(spec));
         }
 
-        // The creator keeps the spec while the actor lives, to build it again if its node dies.
-        InFlight.TrackActor(spec, await create.ConfigureAwait(false));
+        try
+        {
+            // The creator keeps the spec while the actor lives, to build it again if its node dies.
+            InFlight.TrackActor(spec, await create.ConfigureAwait(false));
+        }
+        finally
+        {
+            if (node is not null && _creating.TryRemove(spec.ActorId, out _))
+            {
+                Interlocked.Decrement(ref _creatingCount);
+            }
+        }
+    }
+
+    /// <summary>Actors whose creation this process sent and that are not known to be placed yet, with their chosen node.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ActorId, string> _creating = new();
+
+    /// <summary>The size of <see cref="_creating"/>, read on every call without touching the dictionary.</summary>
+    private int _creatingCount;
+
+    private static T WithPlacementHint<T>(string node, Func<T> send)
+    {
+        RequestContext.Set(Placement.LeastLoadedPlacementDirector.NodeHintKey, node);
+        try
+        {
+            return send();
+        }
+        finally
+        {
+            RequestContext.Remove(Placement.LeastLoadedPlacementDirector.NodeHintKey);
+        }
     }
 
     /// <summary>Logs a creation that failed where no one awaits it (the actor's grain records the death for its calls).</summary>
@@ -74,7 +99,7 @@ internal sealed partial class RayRuntime
     public void SubmitActorCall(ActorId actor, IActorGrain grain, ActorCall call)
     {
         WorkerContext.Current?.Children.Enqueue(call.CallId);
-        Owned.AddPending(new ObjectId(call.CallId, 1));
+        Owned.AddPending(new ObjectId(call.CallId, 1), call);
         InFlight.TrackActorCall(actor, call, PinOwnedArguments(call.Args));
         var args = ResolveOwnedArguments(call.Args, out var pending);
         if (pending is null)
@@ -107,7 +132,11 @@ internal sealed partial class RayRuntime
             return;
         }
 
-        (grain ?? Actor(actor)).CallAsync(call).ContinueWith(
+        var target = grain ?? Actor(actor);
+        var sent = Volatile.Read(ref _creatingCount) > 0 && _creating.TryGetValue(actor, out var home)
+            ? WithPlacementHint(home, () => target.CallAsync(call))
+            : target.CallAsync(call);
+        sent.ContinueWith(
             static (reply, state) =>
             {
                 var (runtime, actor, call, attempt) = ((RayRuntime, ActorId, ActorCall, int))state!;

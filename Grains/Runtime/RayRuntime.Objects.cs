@@ -227,14 +227,39 @@ internal sealed partial class RayRuntime
     private async Task<ObjectBytes> GetBytesCoreAsync(ObjectId id, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var value = await WhenReadyAsync(id, timeout, cancellationToken).ConfigureAwait(false);
-        return await ReadAsync(id, value, cancellationToken).ConfigureAwait(false);
+        return await ReadOrRebuildAsync(id, value, timeout, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<object?> GetSlowAsync(ObjectId id, Type type, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var value = await WhenReadyAsync(id, timeout, cancellationToken).ConfigureAwait(false);
-        using var bytes = await ReadAsync(id, value, cancellationToken).ConfigureAwait(false);
+        using var bytes = await ReadOrRebuildAsync(id, value, timeout, cancellationToken).ConfigureAwait(false);
         return Deserialize(bytes.Memory.Span, type);
+    }
+
+    /// <summary>
+    /// Reads a ready object; when this process owns it and its stored copy is lost (its node died), makes it
+    /// again by re-running its task and reads the new copy. An object that cannot be made again fails with
+    /// <see cref="ObjectLostException"/> naming why and what created it.
+    /// </summary>
+    private async Task<ObjectBytes> ReadOrRebuildAsync(ObjectId id, ObjectValue value, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return await ReadAsync(id, value, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ObjectLostException e) when (value is { Error: null, Location: not null } && Owned.Owns(id))
+            {
+                if (Owned.TryRebuild(id, value, Rebuild, out var why) == OwnedObjects.RebuildOutcome.Impossible)
+                {
+                    throw new ObjectLostException(id, $"{e.Reason} It cannot be made again: {why}.");
+                }
+            }
+
+            value = await WhenReadyAsync(id, timeout, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -261,9 +286,22 @@ internal sealed partial class RayRuntime
                 : throw new ObjectLostException(id, $"it is not in the store of node {location}, which made it (freed, or the node restarted).");
         }
 
-        if (SameHostFolder(location) is not null && await MapSegmentAsync(location, id, value.Size).ConfigureAwait(false) is { } shared)
+        if (SameHostFolder(location) is not null)
         {
-            return shared;
+            ObjectBytes? shared;
+            try
+            {
+                shared = await MapSegmentAsync(location, id, value.Size).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not ObjectLostException and not OperationCanceledException)
+            {
+                throw new ObjectLostException(id, $"reading it from node {location} failed: {e.Message}");
+            }
+
+            if (shared is { } mapped)
+            {
+                return mapped;
+            }
         }
 
         var node = Node(location);

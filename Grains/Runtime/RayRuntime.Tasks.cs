@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using RayOrleans.Messages;
 
 namespace RayOrleans.Runtime;
@@ -15,20 +16,52 @@ internal sealed partial class RayRuntime
     public void SubmitTask(TaskSpec spec)
     {
         WorkerContext.Current?.Children.Enqueue(spec.TaskId);
-        if (!spec.IsGenerator)
-        {
-            for (var i = 1; i <= Math.Max(spec.NumReturns, 1); i++)
-            {
-                Owned.AddPending(new ObjectId(spec.TaskId, i));
-            }
-        }
-
         if (Owned.HasReleases)
         {
             Owned.DrainReleases();
         }
 
-        InFlight.Track(spec, PinOwnedArguments(spec.Args));
+        var pins = PinOwnedArguments(spec.Args);
+        if (!spec.IsGenerator)
+        {
+            // The spec is the returns' lineage: kept while they live, to make them again if a copy is lost.
+            object lineage = pins is null ? spec : new OwnedObjects.Lineage(spec, pins);
+            for (var i = 1; i <= Math.Max(spec.NumReturns, 1); i++)
+            {
+                Owned.AddPending(new ObjectId(spec.TaskId, i), lineage);
+            }
+        }
+
+        Send(spec, pins);
+    }
+
+    /// <summary>
+    /// Runs a task again to make its lost returns (lineage reconstruction, as Ray's owner does): under the
+    /// same id, with its owned ref arguments resolved again, and first made again themselves when their
+    /// copies were on a node that is gone.
+    /// </summary>
+    private void Rebuild(TaskSpec spec)
+    {
+        LogRebuild(_logger, spec.Name, spec.TaskId);
+        foreach (var arg in spec.Args)
+        {
+            if (arg is { Ref: { } id, Resolved: null } && Owned.TryGetReady(id, out var value) &&
+                value is { Error: null, Location: { } at } && !Cluster.Nodes.Any(n => n.NodeId == at))
+            {
+                Owned.TryRebuild(id, value, Rebuild, out _);
+            }
+        }
+
+        Send(spec with { Spillbacks = 0 }, PinOwnedArguments(spec.Args));
+    }
+
+    /// <summary>
+    /// Tracks a task whose returns are registered (holding <paramref name="pins"/> on its owned arguments until
+    /// it is done), and sends it once those arguments are ready.
+    /// </summary>
+    private void Send(TaskSpec spec, ObjectId[]? pins)
+    {
+        InFlight.Track(spec, pins);
         var args = ResolveOwnedArguments(spec.Args, out var pending);
         if (pending is null)
         {
@@ -104,7 +137,7 @@ internal sealed partial class RayRuntime
     /// <summary>Sends (or sends again, on <paramref name="attempt"/>) a task to a node that fits it.</summary>
     public void Dispatch(TaskSpec spec, int attempt)
     {
-        if (Cluster.PickNode(spec.Resources, LocalNodeId, forActor: false) is { } node)
+        if (Cluster.Pick(spec.Resources, spec.Strategy, LocalNodeId, forActor: false) is { } node)
         {
             SendTo(spec, node, attempt);
         }
@@ -126,7 +159,7 @@ internal sealed partial class RayRuntime
         while (DateTime.UtcNow < deadline)
         {
             await Task.Delay(100).ConfigureAwait(false);
-            if (Cluster.PickNode(spec.Resources, LocalNodeId, forActor: false) is { } node)
+            if (Cluster.Pick(spec.Resources, spec.Strategy, LocalNodeId, forActor: false) is { } node)
             {
                 SendTo(spec, node, attempt);
                 return;
@@ -140,7 +173,7 @@ internal sealed partial class RayRuntime
     {
         InFlight.Finished(spec.TaskId);
         FailReturns(spec, SystemError(spec.TaskId, spec.Name,
-            "RayOrleans.InfeasibleTask", $"No node can ever run task '{spec.Name}': {Cluster.DescribeInfeasible(spec.Resources)}."));
+            "RayOrleans.InfeasibleTask", $"No node can ever run task '{spec.Name}': {Cluster.DescribeInfeasible(spec.Resources, spec.Strategy)}."));
     }
 
     private void SendTo(TaskSpec spec, string node, int attempt)
@@ -164,8 +197,13 @@ internal sealed partial class RayRuntime
     {
         if (reply.IsCompletedSuccessfully)
         {
-            InFlight.Finished(spec.TaskId);
             var values = reply.Result;
+            if (RebuildLostArgument(spec, values))
+            {
+                return;
+            }
+
+            InFlight.Finished(spec.TaskId);
             for (var i = 0; i < values.Length; i++)
             {
                 var id = new ObjectId(spec.TaskId, i + 1);
@@ -196,6 +234,38 @@ internal sealed partial class RayRuntime
         InFlight.Finished(spec.TaskId);
         FailReturns(spec, RayErrors.FromException(e, spec.Name, spec.TaskId, node));
     }
+
+    /// <summary>
+    /// The task failed because the copy of one of its owned ref arguments was lost (its node died): makes that
+    /// argument again from its lineage and sends the task again, keeping its pins. False when the failure is
+    /// not that, or the argument cannot be made again (then the failure is the result).
+    /// </summary>
+    private bool RebuildLostArgument(TaskSpec spec, ObjectValue[] values)
+    {
+        foreach (var value in values)
+        {
+            if (value.Error is not { Kind: RayErrorKind.ObjectLost, LostObject: { } lost })
+            {
+                continue;
+            }
+
+            if (!spec.Args.Any(a => a.Ref == lost) || !Owned.TryGetReady(lost, out var argument) || argument is not { Error: null, Location: not null } ||
+                Owned.TryRebuild(lost, argument, Rebuild, out _) != OwnedObjects.RebuildOutcome.Started)
+            {
+                return false;
+            }
+
+            LogArgumentRebuild(_logger, spec.Name, spec.TaskId, lost);
+            Send(spec with { Spillbacks = 0, Args = Unresolve(spec.Args) }, InFlight.Untrack(spec.TaskId));
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>The arguments with owned records turned back into refs, to be resolved again from the owner's table.</summary>
+    private static TaskArg[] Unresolve(TaskArg[] args) =>
+        args.Any(a => a.Resolved is not null) ? args.Select(a => a.Resolved is not null ? new TaskArg { Ref = a.Ref } : a).ToArray() : args;
 
     /// <summary>
     /// Makes <paramref name="error"/> the value of every return of a task this runtime owns; a generator's
@@ -237,6 +307,12 @@ internal sealed partial class RayRuntime
         var found = await Task.WhenAll(nodes.Select(n => Node(n.NodeId).CancelAsync(taskId, force, recursive))).ConfigureAwait(false);
         return found.Any(f => f);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A return of task '{Name}' ({TaskId}) was lost with its node; running the task again to make it.")]
+    private static partial void LogRebuild(ILogger logger, string name, Guid taskId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task '{Name}' ({TaskId}) could not read its argument {Argument}, lost with its node; making the argument again and running the task again.")]
+    private static partial void LogArgumentRebuild(ILogger logger, string name, Guid taskId, ObjectId argument);
 
     public static RayErrorInfo CancelledError(Guid taskId, string name, string? node) => new()
     {

@@ -139,7 +139,8 @@ internal sealed partial class RayRuntime
     /// </summary>
     public static bool IsNodeLost(Exception e) =>
         e is SiloUnavailableException or OrleansMessageRejectionException || e.GetType().Name == "ConnectionFailedException" ||
-        (e is InvalidOperationException && e.Message.Contains("has left the cluster", StringComparison.Ordinal));
+        (e is InvalidOperationException && e.Message.Contains("has left the cluster", StringComparison.Ordinal)) ||
+        (e is OrleansException && e.Message.Contains("is not an active member of the cluster", StringComparison.Ordinal));
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "The directory shard of {Id} is unavailable; asking again.")]
     private static partial void LogShardUnavailable(ILogger logger, ObjectId id, Exception exception);

@@ -1,5 +1,3 @@
-using Orleans.TestingHost;
-using RayOrleans.Hosting;
 using RayOrleans.Tests.Fixtures;
 using RayOrleans.Tests.Functions;
 
@@ -11,9 +9,8 @@ public sealed class NodeFailureTests
     [Fact]
     public async Task Tasks_on_a_node_that_dies_are_retried_on_another()
     {
-        await using var cluster = await StartClusterAsync();
-        await using var ray = await Ray.AttachAsync(cluster.Client);
-        await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both nodes report");
+        await using var cluster = await FreshCluster.StartAsync();
+        await using var ray = await FreshCluster.AttachAsync(cluster);
 
         var key = Probe.NewKey();
         var refs = Enumerable.Range(0, 4).Select(_ => ray.Task(TestTasks.BlockThenReportNode, key).Remote()).ToList();
@@ -33,15 +30,13 @@ public sealed class NodeFailureTests
     [Fact]
     public async Task A_call_to_an_actor_whose_node_dies_fails_with_ActorDiedException()
     {
-        await using var cluster = await StartClusterAsync();
-        await using var ray = await Ray.AttachAsync(cluster.Client);
-        await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both nodes report");
+        await using var cluster = await FreshCluster.StartAsync();
+        await using var ray = await FreshCluster.AttachAsync(cluster);
 
         var victim = cluster.Silos[1];
         var victimNode = victim.SiloAddress.ToParsableString();
-        var actors = Enumerable.Range(0, 6).Select(_ => ray.Actor(() => new Counter()).Remote()).ToList();
-        var nodes = await ray.GetAsync(actors.Select(a => a.Task(c => c.Node()).Remote()), Wait.Deadline);
-        var doomed = actors[Array.IndexOf(nodes, victimNode)];
+        var doomed = ray.Actor(() => new Counter()).Options(new ActorOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(victimNode) }).Remote();
+        Assert.Equal(victimNode, await doomed.Task(c => c.Node()).Remote().GetAsync(Wait.Deadline));
 
         var key = Probe.NewKey();
         var call = doomed.Task(c => c.WaitFor(key)).Remote();
@@ -56,26 +51,17 @@ public sealed class NodeFailureTests
     [Fact]
     public async Task An_actor_lost_with_its_node_restarts_elsewhere_and_its_call_is_retried()
     {
-        await using var cluster = await StartClusterAsync();
-        await using var ray = await Ray.AttachAsync(cluster.Client);
-        await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both nodes report");
+        await using var cluster = await FreshCluster.StartAsync();
+        await using var ray = await FreshCluster.AttachAsync(cluster);
 
         var victim = cluster.Silos[1];
         var victimNode = victim.SiloAddress.ToParsableString();
-        var restartable = new ActorOptions { MaxRestarts = 1, MaxTaskRetries = 1 };
-        var actors = new List<ActorHandle<Counter>>();
-        for (var i = 0; i < 6; i++)
-        {
-            actors.Add(await ray.Actor(() => new Counter(5)).Options(restartable).RemoteAsync());
-        }
-
-        var nodes = await ray.GetAsync(actors.Select(a => a.Task(c => c.Node()).Remote()), Wait.Deadline);
-        var doomed = actors[Array.IndexOf(nodes, victimNode)];
-        var mortal = await ray.Actor(() => new Counter(5)).RemoteAsync();
-        while (await mortal.Task(c => c.Node()).Remote() != victimNode)
-        {
-            mortal = await ray.Actor(() => new Counter(5)).RemoteAsync();
-        }
+        // Soft affinity: both start on the victim; the restartable one may come back on the survivor.
+        var onVictim = SchedulingStrategy.NodeAffinity(victimNode, soft: true);
+        var doomed = await ray.Actor(() => new Counter(5)).Options(new ActorOptions { MaxRestarts = 1, MaxTaskRetries = 1, SchedulingStrategy = onVictim }).RemoteAsync();
+        var mortal = await ray.Actor(() => new Counter(5)).Options(new ActorOptions { SchedulingStrategy = onVictim }).RemoteAsync();
+        Assert.Equal(victimNode, await doomed.Task(c => c.Node()).Remote().GetAsync(Wait.Deadline));
+        Assert.Equal(victimNode, await mortal.Task(c => c.Node()).Remote().GetAsync(Wait.Deadline));
 
         Assert.Equal(6, await doomed.Task(c => c.Add(1)).Remote());
         var key = Probe.NewKey();
@@ -94,15 +80,5 @@ public sealed class NodeFailureTests
         // An actor without restarts is dead, and says why, without waiting for a creation that never comes.
         var e = await Assert.ThrowsAsync<ActorDiedException>(() => mortal.Task(c => c.Add(1)).Remote().GetAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("no restarts left", e.Message);
-    }
-
-    /// <summary>A fresh two-silo cluster of 2-CPU nodes: these tests kill one, so they cannot share the fixture's.</summary>
-    private static async Task<InProcessTestCluster> StartClusterAsync()
-    {
-        var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
-        var cluster = builder.Build();
-        await cluster.DeployAsync();
-        return cluster;
     }
 }

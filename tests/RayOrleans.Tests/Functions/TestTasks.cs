@@ -109,6 +109,19 @@ public static class TestTasks
 
     public static int MarkRan(string key) => Probe.Increment(key);
 
+    /// <summary>0..n-1 as longs (stored, not inlined, from n of about 13,000), counting each run under <paramref name="key"/>.</summary>
+    public static long[] CountedLongs(string key, int n)
+    {
+        Probe.Increment(key);
+        var values = new long[n];
+        for (var i = 0; i < n; i++)
+        {
+            values[i] = i;
+        }
+
+        return values;
+    }
+
     /// <summary>
     /// On a node: puts a large array, opens two views of it and gets a copy; reports whether both views read
     /// the store in place at the same address, and whether writing the copy left the views untouched.

@@ -1,0 +1,79 @@
+namespace RayOrleans;
+
+/// <summary>
+/// Where a task or actor may run, as Ray's <c>scheduling_strategy</c>: <see cref="Default"/> (keep work on
+/// the caller's node until it is about half busy, then the least loaded node that fits), <see cref="Spread"/>
+/// (round-robin over the nodes that fit), or <see cref="NodeAffinity"/> (one named node). Set it with
+/// <c>TaskOptions.SchedulingStrategy</c> or <c>ActorOptions.SchedulingStrategy</c>.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ray.SchedulingStrategy")]
+public sealed class SchedulingStrategy : IEquatable<SchedulingStrategy>
+{
+    private SchedulingStrategy(SchedulingKind kind, string? nodeId, bool soft)
+    {
+        Kind = kind;
+        NodeId = nodeId;
+        Soft = soft;
+    }
+
+    /// <summary>Ray's default (hybrid) policy: local first until busy, then the least loaded node.</summary>
+    public static SchedulingStrategy Default { get; } = new(SchedulingKind.Default, null, false);
+
+    /// <summary>Spreads tasks or actors over the nodes that can hold them, one node after another (round-robin).</summary>
+    public static SchedulingStrategy Spread { get; } = new(SchedulingKind.Spread, null, false);
+
+    /// <summary>
+    /// Runs on the node <paramref name="nodeId"/> (a node id as <c>Ray.NodesAsync</c> and <c>Ray.NodeId</c>
+    /// give it). With <paramref name="soft"/>, work goes elsewhere when that node is gone or can never hold
+    /// it; without, it fails (<c>RayTaskException</c> of a task, <c>ActorDiedException</c> for an actor) rather
+    /// than run anywhere else. Work pinned to a node is never passed on to another because it is busy.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="nodeId"/> is empty.</exception>
+    public static SchedulingStrategy NodeAffinity(string nodeId, bool soft = false)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(nodeId);
+        return new SchedulingStrategy(SchedulingKind.NodeAffinity, nodeId, soft);
+    }
+
+    /// <summary>Which policy this is.</summary>
+    [Id(0)] public SchedulingKind Kind { get; }
+
+    /// <summary>For <see cref="SchedulingKind.NodeAffinity"/>: the node.</summary>
+    [Id(1)] public string? NodeId { get; }
+
+    /// <summary>For <see cref="SchedulingKind.NodeAffinity"/>: whether another node may be used when that one cannot.</summary>
+    [Id(2)] public bool Soft { get; }
+
+    /// <summary>True when the work must stay on the node it was sent to (it is never spilled to another).</summary>
+    public bool PinsNode => Kind == SchedulingKind.NodeAffinity;
+
+    /// <inheritdoc />
+    public bool Equals(SchedulingStrategy? other) =>
+        other is not null && Kind == other.Kind && NodeId == other.NodeId && Soft == other.Soft;
+
+    /// <inheritdoc />
+    public override bool Equals(object? obj) => Equals(obj as SchedulingStrategy);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Kind, NodeId, Soft);
+
+    /// <inheritdoc />
+    public override string ToString() => Kind switch
+    {
+        SchedulingKind.NodeAffinity => $"NodeAffinity({NodeId}, soft: {Soft})",
+        _ => Kind.ToString(),
+    };
+}
+
+/// <summary>The kinds of <see cref="SchedulingStrategy"/>.</summary>
+public enum SchedulingKind
+{
+    /// <summary>See <see cref="SchedulingStrategy.Default"/>.</summary>
+    Default,
+
+    /// <summary>See <see cref="SchedulingStrategy.Spread"/>.</summary>
+    Spread,
+
+    /// <summary>See <see cref="SchedulingStrategy.NodeAffinity"/>.</summary>
+    NodeAffinity,
+}

@@ -1,0 +1,28 @@
+using Orleans.TestingHost;
+using RayOrleans.Hosting;
+
+namespace RayOrleans.Tests.Fixtures;
+
+/// <summary>
+/// A fresh two-silo cluster of 2-CPU nodes for one test, for tests that kill a silo and so cannot share
+/// <see cref="TwoNodeCluster"/>.
+/// </summary>
+public static class FreshCluster
+{
+    public static async Task<InProcessTestCluster> StartAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+
+    /// <summary>A driver attached to <paramref name="cluster"/> as a client, once both nodes have reported.</summary>
+    public static async Task<Ray> AttachAsync(InProcessTestCluster cluster)
+    {
+        var ray = await Ray.AttachAsync(cluster.Client);
+        await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both nodes report");
+        return ray;
+    }
+}

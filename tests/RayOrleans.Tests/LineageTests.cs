@@ -1,0 +1,88 @@
+using RayOrleans.Tests.Fixtures;
+using RayOrleans.Tests.Functions;
+
+namespace RayOrleans.Tests;
+
+/// <summary>
+/// Lineage reconstruction: when the only copy of a task's result dies with its node, the owner runs the task
+/// again to make it (as Ray does, within MaxRetries); what cannot be made again fails with
+/// <see cref="ObjectLostException"/> naming why and what made it.
+/// </summary>
+public sealed class LineageTests
+{
+    private const int Length = 100_000; // 800 KB: stored in the node's shared-memory store, not inlined
+    private static readonly long Sum = (long)Length * (Length - 1) / 2;
+
+    [Fact]
+    public async Task Results_lost_with_their_node_are_rebuilt_or_fail_with_ObjectLostException()
+    {
+        await using var cluster = await FreshCluster.StartAsync();
+        await using var ray = await FreshCluster.AttachAsync(cluster);
+
+        var victim = cluster.Silos[1];
+        var victimNode = victim.SiloAddress.ToParsableString();
+        var onVictim = new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(victimNode, soft: true) };
+        var key = Probe.NewKey();
+
+        // Three results stored on the victim: one read after the loss, one used as an argument after it,
+        // and one whose task may not run again.
+        var read = ray.Task(TestTasks.CountedLongs, key + ":read", Length).Options(onVictim).Remote();
+        var argument = ray.Task(TestTasks.CountedLongs, key + ":arg", Length).Options(onVictim).Remote();
+        var once = ray.Task(TestTasks.CountedLongs, key + ":once", Length).Options(onVictim with { MaxRetries = 0 }).Remote();
+        var where = await ray.Task(TestTasks.WhereAmI, 0).Options(onVictim).Remote();
+        Assert.Equal(victimNode, where);
+        await ray.WaitAsync([read, argument, once], numReturns: 3, timeout: Wait.Deadline);
+        Assert.Equal(Sum, (await read).Sum());
+
+        await cluster.KillSiloAsync(victim);
+
+        // The get finds the copy gone and the owner runs the task again, on the survivor.
+        var rebuilt = await read.GetAsync(TimeSpan.FromMinutes(2));
+        Assert.Equal(Length, rebuilt.Length);
+        Assert.Equal(Sum, rebuilt.Sum());
+        Assert.Equal(2, Probe.Count(key + ":read"));
+
+        // A task whose argument was lost: the argument is made again first, then the task runs.
+        Assert.Equal(Sum, await ray.Task(TestTasks.SumLongs, argument).Remote().GetAsync(TimeSpan.FromMinutes(2)));
+        Assert.Equal(2, Probe.Count(key + ":arg"));
+
+        // MaxRetries = 0: not run again, and the error says which object, why, and what made it.
+        var e = await Assert.ThrowsAsync<ObjectLostException>(() => once.GetAsync(TimeSpan.FromMinutes(2)));
+        Assert.Equal(once.Id, e.ObjectId);
+        Assert.Contains("MaxRetries = 0", e.Message);
+        Assert.Contains(nameof(TestTasks.CountedLongs), e.Message);
+        Assert.Equal(1, Probe.Count(key + ":once"));
+    }
+
+    [Fact]
+    public async Task A_lost_put_fails_with_ObjectLostException_that_says_it_was_a_put()
+    {
+        await using var cluster = await FreshCluster.StartAsync();
+        await using var ray = await FreshCluster.AttachAsync(cluster);
+
+        // The driver's puts go to a node it picks; put until one lands on the node that will die.
+        var victim = cluster.Silos[1];
+        var victimNode = victim.SiloAddress.ToParsableString();
+        var memory = await ray.MemoryAsync(top: 100);
+        ObjectRef<long[]>? onVictim = null;
+        var kept = new List<ObjectRef<long[]>>();
+        for (var i = 0; i < 20 && onVictim is null; i++)
+        {
+            var put = await ray.PutAsync(Enumerable.Range(0, Length).Select(v => (long)v).ToArray());
+            kept.Add(put);
+            memory = await ray.MemoryAsync(top: 100);
+            if (memory.Single(n => n.NodeId == victimNode).Largest.Any(o => o.Id == put.Id))
+            {
+                onVictim = put;
+            }
+        }
+
+        Assert.NotNull(onVictim);
+        await cluster.KillSiloAsync(victim);
+
+        var e = await Assert.ThrowsAsync<ObjectLostException>(() => onVictim!.GetAsync(TimeSpan.FromMinutes(2)));
+        Assert.Equal(onVictim!.Id, e.ObjectId);
+        Assert.Contains("PutAsync", e.Message);
+        GC.KeepAlive(kept);
+    }
+}
