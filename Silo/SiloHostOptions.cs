@@ -62,8 +62,8 @@ internal sealed class SiloHostOptions
     /// <summary>CPUs the node offers. Default: the machine's processor count (as <see cref="NodeOptions.NumCpus"/>). At least 0.</summary>
     public double? NumCpus { get; set; }
 
-    /// <summary>GPUs the node offers. Default 0 (as <see cref="NodeOptions.NumGpus"/>). At least 0.</summary>
-    public double NumGpus { get; set; }
+    /// <summary>GPUs the node offers, a whole number. Default: the GPUs found (as <see cref="NodeOptions.NumGpus"/>).</summary>
+    public double? NumGpus { get; set; }
 
     /// <summary>Memory (bytes) the node offers to tasks and actors. Default: 70% of the memory the process may use. At least 0.</summary>
     public long? Memory { get; set; }
@@ -185,7 +185,14 @@ internal sealed class SiloHostOptions
             RequireAmount(nameof(NumCpus), cpus);
         }
 
-        RequireAmount(nameof(NumGpus), NumGpus);
+        if (NumGpus is { } gpus)
+        {
+            RequireAmount(nameof(NumGpus), gpus);
+            if (gpus != Math.Floor(gpus))
+            {
+                throw InvalidSiloOptionException.For(nameof(NumGpus), $"{gpus} is not a whole number of GPUs.");
+            }
+        }
         if (Memory < 0)
         {
             throw InvalidSiloOptionException.For(nameof(Memory), $"{Memory} is negative; expected a number of bytes.");

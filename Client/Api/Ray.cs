@@ -59,6 +59,19 @@ public sealed partial class Ray : IAsyncDisposable
     /// <summary>This process's node id when it hosts a node (embedded cluster, or inside a task); otherwise null.</summary>
     public string? NodeId => Runtime.LocalNodeId;
 
+    /// <summary>
+    /// The ids of the GPUs the running task or actor was given (its <c>NumGpus</c>), as Ray's
+    /// <c>ray.get_gpu_ids()</c>: whole GPUs no other task holds, or one GPU shared for a fraction. Empty
+    /// outside a task, or when it asked for none.
+    /// </summary>
+    public static IReadOnlyList<string> GetGpuIds() => WorkerContext.Current?.GpuIds ?? [];
+
+    /// <summary>
+    /// <see cref="GetGpuIds"/> as a <c>CUDA_VISIBLE_DEVICES</c> value ("0,1"; "" when none), for a process the
+    /// task starts: tasks share their node's process, so the variable is not set for them, only handed on.
+    /// </summary>
+    public static string CudaVisibleDevices => string.Join(",", GetGpuIds());
+
     /// <summary>The cancellation token of the task or actor call that is running; <see cref="CancellationToken.None"/> elsewhere.</summary>
     public static CancellationToken TaskCancellation => WorkerContext.Current?.Cancellation ?? CancellationToken.None;
 

@@ -8,8 +8,8 @@ public sealed record RayInitOptions
     /// <summary>CPUs of the embedded node. Default: the machine's processor count.</summary>
     public double? NumCpus { get; init; }
 
-    /// <summary>GPUs of the embedded node. Default 0.</summary>
-    public double NumGpus { get; init; }
+    /// <summary>GPUs of the embedded node, a whole number. Default: the GPUs found (CUDA_VISIBLE_DEVICES, else nvidia-smi), else 0.</summary>
+    public double? NumGpus { get; init; }
 
     /// <summary>Memory (bytes) the embedded node offers to tasks. Default 70% of the process's memory.</summary>
     public long? Memory { get; init; }

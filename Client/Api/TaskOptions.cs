@@ -46,6 +46,11 @@ public sealed record TaskOptions
             throw new ArgumentOutOfRangeException(nameof(NumCpus), "NumCpus, NumGpus and Memory must not be negative.");
         }
 
+        if (NumGpus > 1 && NumGpus != Math.Floor(NumGpus))
+        {
+            throw new ArgumentOutOfRangeException(nameof(NumGpus), NumGpus, "NumGpus above 1 must be a whole number (a fraction shares one GPU; more than one takes whole GPUs).");
+        }
+
         if (MaxRetries < -1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxRetries), MaxRetries, "MaxRetries must be -1 (unlimited) or more.");

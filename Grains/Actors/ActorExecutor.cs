@@ -13,12 +13,15 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
 {
     private RayRuntime Runtime => scheduler.NodeRuntime.Runtime;
 
+    /// <summary>The GPU ids the actor holds for its life, seen by its constructor and methods.</summary>
+    public string[] GpuIds { get; set; } = [];
+
     public async Task<object> ConstructAsync(ActorSpec spec)
     {
         WorkerContext.Leave();
         var ctor = FunctionInvoker.Get(spec.Constructor);
         var args = await scheduler.ResolveArgumentsAsync(spec.Args, ctor.ArgumentTypes, death).ConfigureAwait(false);
-        new WorkerContext(Guid.Empty, spec.ClassName + ".ctor", Runtime, death, null, ResourceSet.Empty).Enter();
+        new WorkerContext(Guid.Empty, spec.ClassName + ".ctor", Runtime, death, null, ResourceSet.Empty, GpuIds).Enter();
         return ctor.Invoke(null, args, death) ?? throw new InvalidOperationException("The constructor returned null.");
     }
 
@@ -37,7 +40,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
 
             var args = await scheduler.ResolveArgumentsAsync(call.Args, invoker.ArgumentTypes, death).ConfigureAwait(false);
             var target = instance() ?? throw new InvalidOperationException("the actor has no instance");
-            new WorkerContext(call.CallId, call.Name, Runtime, death, null, ResourceSet.Empty).Enter();
+            new WorkerContext(call.CallId, call.Name, Runtime, death, null, ResourceSet.Empty, GpuIds).Enter();
             inUserCode = true;
             var result = invoker.Invoke(target, args, death);
             if (invoker.ReturnKind == ReturnKind.Awaitable)

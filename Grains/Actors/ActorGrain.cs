@@ -77,8 +77,9 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
                 throw new InvalidOperationException($"Actor {spec.ClassName} needs {spec.Resources}, and no node can hold it: {Runtime.Cluster.DescribeInfeasible(spec.Resources)}.");
             }
 
-            await _scheduler.Resources.AcquireAsync(spec.Resources, priority: false, _death.Token);
+            await _scheduler.Resources.AcquireAsync(spec.Resources, priority: false, _death.Token, spec.ActorId.Value);
             _holdsResources = true;
+            _executor.GpuIds = _scheduler.Resources.GpuIdsOf(spec.ActorId.Value);
             _scheduler.ActorStarted();
             _instance = await Task.Run(() => _executor.ConstructAsync(spec));
             _state = "ALIVE";
@@ -186,7 +187,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         if (_holdsResources && _spec is not null)
         {
             _holdsResources = false;
-            _scheduler.Resources.Release(_spec.Resources);
+            _scheduler.Resources.Release(_spec.Resources, _spec.ActorId.Value);
             _scheduler.ActorStopped();
         }
 

@@ -25,7 +25,7 @@ public static class RaySiloBuilderExtensions
         {
             var node = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<NodeOptions>>().Value;
             UserCodeResolver.Add(node.CodeDirectories);
-            return new NodeResources(node.ToResourceSet());
+            return new NodeResources(node.ToResourceSet(), node.ResolveGpuIds());
         });
         services.AddSingleton<NodeObjectStore>();
         services.AddSingleton<NodeRuntime>();

@@ -163,13 +163,13 @@ internal sealed partial class LocalScheduler
             {
                 if (attempt > 0)
                 {
-                    await Resources.AcquireAsync(spec.Resources, priority: false, token).ConfigureAwait(false);
+                    await Resources.AcquireAsync(spec.Resources, priority: false, token, spec.TaskId).ConfigureAwait(false);
                 }
 
                 Interlocked.Increment(ref _running);
                 try
                 {
-                    var ctx = new WorkerContext(spec.TaskId, spec.Name, Runtime, token, Resources, spec.Resources);
+                    var ctx = new WorkerContext(spec.TaskId, spec.Name, Runtime, token, Resources, spec.Resources, Resources.GpuIdsOf(spec.TaskId));
                     run.Context = ctx;
                     returns = await ExecuteAsync(run, invoker, args, ctx).ConfigureAwait(false);
                     break;
@@ -181,7 +181,7 @@ internal sealed partial class LocalScheduler
                 finally
                 {
                     Interlocked.Decrement(ref _running);
-                    Resources.Release(spec.Resources);
+                    Resources.Release(spec.Resources, spec.TaskId);
                 }
             }
         }
@@ -213,7 +213,7 @@ internal sealed partial class LocalScheduler
     private async Task<string?> AcquireOrSpillAsync(TaskRun run, CancellationToken token)
     {
         var spec = run.Spec;
-        if (Resources.TryAcquireNow(spec.Resources))
+        if (Resources.TryAcquireNow(spec.Resources, spec.TaskId))
         {
             return null; // the common case: room here now, no waiting and no spill check
         }
@@ -221,7 +221,7 @@ internal sealed partial class LocalScheduler
         if (spec.Spillbacks > 0 || spec.Strategy is { PinsNode: true })
         {
             // Passed on once already, or pinned here by its strategy: it waits here.
-            await Resources.AcquireAsync(spec.Resources, priority: false, token).ConfigureAwait(false);
+            await Resources.AcquireAsync(spec.Resources, priority: false, token, spec.TaskId).ConfigureAwait(false);
             return null;
         }
 
@@ -235,7 +235,7 @@ internal sealed partial class LocalScheduler
         try
         {
             EnsureSpillPass();
-            await Resources.AcquireAsync(spec.Resources, priority: false, spill.Token).ConfigureAwait(false);
+            await Resources.AcquireAsync(spec.Resources, priority: false, spill.Token, spec.TaskId).ConfigureAwait(false);
             return null;
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested && run.SpillTarget is { } target)

@@ -6,8 +6,17 @@ public sealed class NodeOptions
     /// <summary>CPUs offered. Default: <see cref="Environment.ProcessorCount"/>. At least 0.</summary>
     public double? NumCpus { get; set; }
 
-    /// <summary>GPUs offered. Default 0 (GPU discovery arrives with the scheduler issue).</summary>
-    public double NumGpus { get; set; }
+    /// <summary>
+    /// GPUs offered, a whole number. Default: the GPUs found on the machine (<c>CUDA_VISIBLE_DEVICES</c> when
+    /// set, else <c>nvidia-smi</c>), 0 when none. Set it to declare GPUs discovery cannot see (or to offer fewer).
+    /// </summary>
+    public double? NumGpus { get; set; }
+
+    /// <summary>
+    /// The ids of the GPUs offered, one per GPU, as tasks see them in <c>Ray.GetGpuIds()</c>. Default: the ids
+    /// found (the first <see cref="NumGpus"/> of them), or "0", "1", ... when fewer were found than declared.
+    /// </summary>
+    public List<string>? GpuIds { get; set; }
 
     /// <summary>Memory offered to tasks and actors, in bytes. Default: 70% of the memory the process may use.</summary>
     public long? Memory { get; set; }
@@ -40,6 +49,36 @@ public sealed class NodeOptions
     /// </summary>
     public List<string> CodeDirectories { get; set; } = [];
 
+    /// <summary>The GPU ids this node offers, with the defaults filled in; throws naming a bad value.</summary>
+    public IReadOnlyList<string> ResolveGpuIds()
+    {
+        if (NumGpus is { } declared && (declared < 0 || declared != Math.Floor(declared) || double.IsInfinity(declared)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(NumGpus), declared, "NumGpus must be a whole number of GPUs, 0 or more.");
+        }
+
+        var found = GpuIds ?? (IReadOnlyList<string>)GpuDiscovery.Ids;
+        if (GpuIds is not null && NumGpus is { } count && count != GpuIds.Count)
+        {
+            throw new ArgumentException($"NumGpus is {count} but GpuIds names {GpuIds.Count} GPUs ({string.Join(", ", GpuIds)}); give one id per GPU.", nameof(GpuIds));
+        }
+
+        if (found.Distinct(StringComparer.Ordinal).Count() != found.Count)
+        {
+            throw new ArgumentException($"GPU ids must be distinct: {string.Join(", ", found)}.", nameof(GpuIds));
+        }
+
+        if (NumGpus is not { } wanted)
+        {
+            return found;
+        }
+
+        var n = (int)wanted;
+        return found.Count >= n
+            ? found.Take(n).ToArray()
+            : Enumerable.Range(0, n).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    }
+
     internal static long MachineMemory => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
     /// <summary>The resources this node offers, with defaults filled in; throws naming a bad value.</summary>
@@ -55,13 +94,13 @@ public sealed class NodeOptions
         }
 
         var cpus = NumCpus ?? Environment.ProcessorCount;
-        if (cpus < 0 || NumGpus < 0)
+        if (cpus < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(NumCpus), "NumCpus and NumGpus must not be negative.");
+            throw new ArgumentOutOfRangeException(nameof(NumCpus), cpus, "NumCpus must not be negative.");
         }
 
         amounts[Messages.ResourceSet.Cpu] = cpus;
-        amounts[Messages.ResourceSet.Gpu] = NumGpus;
+        amounts[Messages.ResourceSet.Gpu] = ResolveGpuIds().Count;
         amounts[Messages.ResourceSet.Memory] = Memory ?? (long)(MachineMemory * 0.7);
         return new Messages.ResourceSet(amounts);
     }

@@ -14,10 +14,34 @@ internal sealed class NodeResources
     private readonly Dictionary<string, double> _available;
     private readonly LinkedList<Waiter> _waiters = new();
 
-    public NodeResources(ResourceSet total)
+    private readonly GpuSlots _gpus;
+
+    /// <param name="total">What the node offers.</param>
+    /// <param name="gpuIds">The ids of its GPUs (one per whole GPU in <paramref name="total"/>); default "0", "1", ...</param>
+    public NodeResources(ResourceSet total, IReadOnlyList<string>? gpuIds = null)
     {
         Total = total;
         _available = new Dictionary<string, double>(total.Amounts, StringComparer.Ordinal);
+        var gpus = (int)Math.Floor(total[ResourceSet.Gpu] + 1e-9);
+        gpuIds ??= Enumerable.Range(0, gpus).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        if (gpuIds.Count != gpus)
+        {
+            throw new ArgumentException($"The node offers {total[ResourceSet.Gpu]} GPUs but names {gpuIds.Count} GPU ids ({string.Join(", ", gpuIds)}); give one id per GPU.", nameof(gpuIds));
+        }
+
+        _gpus = new GpuSlots(gpuIds);
+    }
+
+    /// <summary>The ids of the node's GPUs.</summary>
+    public IReadOnlyList<string> GpuIds => _gpus.Ids;
+
+    /// <summary>The GPU ids <paramref name="holder"/> (a task or actor id) was given with its resources; empty when none.</summary>
+    public string[] GpuIdsOf(Guid holder)
+    {
+        lock (_gate)
+        {
+            return _gpus.IdsOf(holder);
+        }
     }
 
     public ResourceSet Total { get; }
@@ -43,13 +67,15 @@ internal sealed class NodeResources
     }
 
     /// <summary>Takes <paramref name="demand"/> if it is granted now, ahead of no one; false (taking nothing) otherwise.</summary>
-    public bool TryAcquireNow(ResourceSet demand)
+    /// <param name="demand">What to take.</param>
+    /// <param name="holder">Who holds it (a task or actor id), to know its GPU ids by; release with the same.</param>
+    public bool TryAcquireNow(ResourceSet demand, Guid holder = default)
     {
         lock (_gate)
         {
             if (_waiters.Count == 0 && Fits(demand))
             {
-                Take(demand);
+                Take(demand, holder);
                 return true;
             }
 
@@ -60,7 +86,7 @@ internal sealed class NodeResources
     /// <summary>True when the node could ever satisfy <paramref name="demand"/>.</summary>
     public bool IsFeasible(ResourceSet demand) => demand.FitsIn(Total);
 
-    public Task AcquireAsync(ResourceSet demand, bool priority, CancellationToken cancellationToken)
+    public Task AcquireAsync(ResourceSet demand, bool priority, CancellationToken cancellationToken, Guid holder = default)
     {
         if (!IsFeasible(demand))
         {
@@ -72,11 +98,11 @@ internal sealed class NodeResources
         {
             if (_waiters.Count == 0 && Fits(demand))
             {
-                Take(demand);
+                Take(demand, holder);
                 return Task.CompletedTask;
             }
 
-            var waiter = new Waiter(demand);
+            var waiter = new Waiter(demand, holder);
             var node = priority ? _waiters.AddFirst(waiter) : _waiters.AddLast(waiter);
             if (cancellationToken.CanBeCanceled)
             {
@@ -101,11 +127,12 @@ internal sealed class NodeResources
         }
     }
 
-    public void Release(ResourceSet held)
+    public void Release(ResourceSet held, Guid holder = default)
     {
         List<Waiter> granted;
         lock (_gate)
         {
+            _gpus.Release(held[ResourceSet.Gpu], holder);
             foreach (var (name, amount) in held.Amounts)
             {
                 _available[name] = Math.Min(Total[name], (_available.TryGetValue(name, out var v) ? v : 0) + amount);
@@ -129,7 +156,7 @@ internal sealed class NodeResources
             var next = node.Next;
             if (Fits(node.Value.Demand))
             {
-                Take(node.Value.Demand);
+                Take(node.Value.Demand, node.Value.Holder);
                 _waiters.Remove(node);
                 // Continuations run on the thread pool, never inline under this lock.
                 node.Value.Completion.TrySetResult();
@@ -162,20 +189,24 @@ internal sealed class NodeResources
             }
         }
 
-        return true;
+        // Enough GPU in all is not enough: a whole GPU must be unused, or a fraction fit on one GPU.
+        return _gpus.Fits(demand[ResourceSet.Gpu]);
     }
 
-    private void Take(ResourceSet demand)
+    private void Take(ResourceSet demand, Guid holder)
     {
         foreach (var (name, amount) in demand.Amounts)
         {
             _available[name] -= amount;
         }
+
+        _gpus.Take(demand[ResourceSet.Gpu], holder);
     }
 
-    private sealed class Waiter(ResourceSet demand)
+    private sealed class Waiter(ResourceSet demand, Guid holder)
     {
         public ResourceSet Demand { get; } = demand;
+        public Guid Holder { get; } = holder;
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public CancellationTokenRegistration Registration { get; set; }
     }

@@ -19,8 +19,9 @@ internal sealed class WorkerContext
     private bool _held = true;
     private Task _reacquired = Task.CompletedTask;
 
-    public WorkerContext(Guid taskId, string name, RayRuntime runtime, CancellationToken cancellation, NodeResources? resources, ResourceSet held)
+    public WorkerContext(Guid taskId, string name, RayRuntime runtime, CancellationToken cancellation, NodeResources? resources, ResourceSet held, string[]? gpuIds = null)
     {
+        GpuIds = gpuIds ?? [];
         TaskId = taskId;
         Name = name;
         Runtime = runtime;
@@ -33,6 +34,9 @@ internal sealed class WorkerContext
     public static WorkerContext? Current => CurrentContext.Value;
 
     public Guid TaskId { get; }
+
+    /// <summary>The ids of the GPUs the task or actor was given (empty when it asked for none).</summary>
+    public string[] GpuIds { get; }
 
     public string Name { get; }
 

@@ -42,7 +42,7 @@ internal static class SiloHostSwitches
         new("--advertised-ip", nameof(SiloHostOptions.AdvertisedIp), "IP", "Address other silos and drivers reach this silo at. Default: 127.0.0.1."),
         new("--listen-ip", nameof(SiloHostOptions.ListenIp), "IP", "Address the silo and gateway listeners bind to. Default: the advertised address."),
         new("--num-cpus", nameof(SiloHostOptions.NumCpus), "N", "CPUs the node offers. Default: the machine's processor count."),
-        new("--num-gpus", nameof(SiloHostOptions.NumGpus), "N", "GPUs the node offers. Default: 0."),
+        new("--num-gpus", nameof(SiloHostOptions.NumGpus), "N", "GPUs the node offers. Default: those CUDA_VISIBLE_DEVICES or nvidia-smi show, else 0."),
         new("--memory", nameof(SiloHostOptions.Memory), "BYTES", "Memory the node offers to tasks and actors. Default: 70% of the process's memory."),
         new("--object-store-memory", nameof(SiloHostOptions.ObjectStoreMemory), "BYTES", "Bytes the node's object store may hold. Default: 30% of the process's memory."),
         new("--object-store-dir", nameof(SiloHostOptions.ObjectStoreDir), "DIR", "Folder for the object store's shared-memory segments. Default: /dev/shm/rayorleans."),

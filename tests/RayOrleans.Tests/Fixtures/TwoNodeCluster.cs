@@ -5,7 +5,7 @@ namespace RayOrleans.Tests.Fixtures;
 
 /// <summary>
 /// An in-process test cluster of two silos, each a 2-CPU RayOrleans node; the first also offers the
-/// custom resource "accel": 1, so tests can pin work to it. The driver connects as an external client.
+/// custom resource "accel": 1, so tests can pin work to it, and two (declared, not real) GPUs with ids "0" and "1". The driver connects as an external client.
 /// </summary>
 public sealed class TwoNodeCluster : IAsyncLifetime
 {
@@ -19,9 +19,11 @@ public sealed class TwoNodeCluster : IAsyncLifetime
         builder.ConfigureSilo((options, silo) => silo.AddRayNode(node =>
         {
             node.NumCpus = 2;
+            node.NumGpus = 0; // whatever this machine has: the GPU tests count on the declared ones only
             if (options.SiloName.EndsWith("0", StringComparison.Ordinal) || options.SiloName.Contains("Primary", StringComparison.OrdinalIgnoreCase))
             {
                 node.Resources["accel"] = 1;
+                node.NumGpus = 2;
             }
         }));
         Cluster = builder.Build();

@@ -15,6 +15,8 @@ public sealed class Counter
 
     public string Node() => Ray.Current.NodeId ?? "?";
 
+    public string Gpus() => string.Join(",", Ray.GetGpuIds());
+
     public async Task<int> AddLaterAsync(int value)
     {
         await Task.Yield();

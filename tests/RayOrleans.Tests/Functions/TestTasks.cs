@@ -109,6 +109,15 @@ public static class TestTasks
 
     public static int MarkRan(string key) => Probe.Increment(key);
 
+    /// <summary>Reports "node|gpu ids" once every task under <paramref name="key"/> has started and the gate opened.</summary>
+    public static async Task<string> HoldGpus(string key)
+    {
+        var ids = string.Join(",", Ray.GetGpuIds());
+        Probe.Increment(key + ":started");
+        await Probe.Gate(key);
+        return $"{Ray.Current.NodeId}|{ids}";
+    }
+
     /// <summary>0..n-1 as longs (stored, not inlined, from n of about 13,000), counting each run under <paramref name="key"/>.</summary>
     public static long[] CountedLongs(string key, int n)
     {
