@@ -217,6 +217,51 @@ public sealed partial class Ray : IAsyncDisposable
 
     internal void TrackOwnedActor(ActorId id) => _ownedActors.TryAdd(id, 0);
 
+    // ------------------------------------------------------------------ placement groups
+
+    /// <summary>
+    /// Creates a placement group (Ray's <c>placement_group</c>): reserves each bundle of resources (keys "CPU",
+    /// "GPU", "memory" in bytes, or custom names) on a node, laid out by <paramref name="strategy"/>, all at
+    /// once or not at all. Returns once the request is registered; await <see cref="PlacementGroup.ReadyAsync"/>
+    /// for the reservation. A group that cannot be placed yet waits (its <c>InfoAsync</c> says why).
+    /// </summary>
+    /// <exception cref="ArgumentException">No bundles, an empty bundle, or a bad amount (the message names the bundle); or the name is taken.</exception>
+    public async Task<PlacementGroup> PlacementGroupAsync(
+        IReadOnlyList<Dictionary<string, double>> bundles, PlacementGroupStrategy strategy = PlacementGroupStrategy.Pack, string? name = null, string? @namespace = null)
+    {
+        var spec = new Messages.PlacementGroupSpec
+        {
+            Id = Guid.NewGuid(), Bundles = PlacementGroupBundles.Validate(bundles), Strategy = PlacementGroupBundles.Validate(strategy),
+            Name = name is { Length: 0 } ? throw new ArgumentException("A placement group name must not be empty.", nameof(name)) : name,
+            Namespace = @namespace ?? "default",
+        };
+        await Runtime.PlacementGroup(spec.Id).CreateAsync(spec).ConfigureAwait(false);
+        return new PlacementGroup(Runtime, spec);
+    }
+
+    /// <summary>
+    /// Removes a placement group (Ray's <c>remove_placement_group</c>): its reservations are given back, the
+    /// actors in it are killed, its queued tasks fail and its running tasks are cancelled.
+    /// </summary>
+    public async Task RemovePlacementGroupAsync(PlacementGroup group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        await Runtime.PlacementGroup(group.Id).RemoveAsync().ConfigureAwait(false);
+        Runtime.ForgetGroup(group.Id, await Runtime.PlacementGroup(group.Id).GetInfoAsync().ConfigureAwait(false));
+    }
+
+    /// <summary>The placement group named <paramref name="name"/>; throws <see cref="KeyNotFoundException"/> when there is none.</summary>
+    public async Task<PlacementGroup> GetPlacementGroupAsync(string name, string? @namespace = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var ns = @namespace ?? "default";
+        var id = await Runtime.Grains.GetGrain<Grains.IPlacementGroupRegistryGrain>(ns).LookupAsync(name).ConfigureAwait(false)
+            ?? throw new KeyNotFoundException($"No placement group named '{name}' in namespace '{ns}'.");
+        var info = await Runtime.PlacementGroup(id).GetInfoAsync().ConfigureAwait(false)
+            ?? throw new KeyNotFoundException($"No placement group named '{name}' in namespace '{ns}'.");
+        return new PlacementGroup(Runtime, info.Spec);
+    }
+
     // ------------------------------------------------------------------ argument plumbing
 
     internal static FunctionDescriptor Describe(Delegate function)

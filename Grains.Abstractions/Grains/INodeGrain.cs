@@ -64,6 +64,17 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<NodeMemory> GetMemoryAsync(int top);
 
+    /// <summary>
+    /// Reserves bundle <paramref name="index"/> of placement group <paramref name="group"/> here if the node
+    /// has room for it now; false (reserving nothing) otherwise. Reserving again what is held returns true.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<bool> ReserveBundleAsync(Guid group, int index, ResourceSet demand);
+
+    /// <summary>Gives back every bundle of <paramref name="group"/> held here (each once the work in it has stopped).</summary>
+    [AlwaysInterleave]
+    Task ReturnBundlesAsync(Guid group);
+
     /// <summary>This node's resources and load right now.</summary>
     [AlwaysInterleave]
     Task<NodeReport> GetReportAsync();

@@ -3,17 +3,20 @@ namespace RayOrleans;
 /// <summary>
 /// Where a task or actor may run, as Ray's <c>scheduling_strategy</c>: <see cref="Default"/> (keep work on
 /// the caller's node until it is about half busy, then the least loaded node that fits), <see cref="Spread"/>
-/// (round-robin over the nodes that fit), or <see cref="NodeAffinity"/> (one named node). Set it with
-/// <c>TaskOptions.SchedulingStrategy</c> or <c>ActorOptions.SchedulingStrategy</c>.
+/// (round-robin over the nodes that fit), <see cref="NodeAffinity"/> (one named node), or
+/// <see cref="PlacementGroup"/> (inside a bundle a placement group reserved, using its resources only). Set
+/// it with <c>TaskOptions.SchedulingStrategy</c> or <c>ActorOptions.SchedulingStrategy</c>.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("ray.SchedulingStrategy")]
 public sealed class SchedulingStrategy : IEquatable<SchedulingStrategy>
 {
-    private SchedulingStrategy(SchedulingKind kind, string? nodeId, bool soft)
+    private SchedulingStrategy(SchedulingKind kind, string? nodeId, bool soft, Guid placementGroupId = default, int bundleIndex = -1)
     {
         Kind = kind;
         NodeId = nodeId;
         Soft = soft;
+        PlacementGroupId = placementGroupId;
+        BundleIndex = bundleIndex;
     }
 
     /// <summary>Ray's default (hybrid) policy: local first until busy, then the least loaded node.</summary>
@@ -35,6 +38,25 @@ public sealed class SchedulingStrategy : IEquatable<SchedulingStrategy>
         return new SchedulingStrategy(SchedulingKind.NodeAffinity, nodeId, soft);
     }
 
+    /// <summary>
+    /// Runs inside placement group <paramref name="placementGroupId"/>'s bundle <paramref name="bundleIndex"/>
+    /// (-1: any of its bundles), on the node holding it and out of the resources the bundle reserved, never the
+    /// node's others. Work waits until the group is created, and fails when the group is removed or its demand
+    /// is more than the bundle holds. <c>PlacementGroup.Bundle(i)</c> gives the same.
+    /// </summary>
+    /// <exception cref="ArgumentException">The id is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bundleIndex"/> is below -1.</exception>
+    public static SchedulingStrategy PlacementGroup(Guid placementGroupId, int bundleIndex = -1)
+    {
+        if (placementGroupId == Guid.Empty)
+        {
+            throw new ArgumentException("A placement group id must not be empty.", nameof(placementGroupId));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(bundleIndex, -1);
+        return new SchedulingStrategy(SchedulingKind.PlacementGroup, null, false, placementGroupId, bundleIndex);
+    }
+
     /// <summary>Which policy this is.</summary>
     [Id(0)] public SchedulingKind Kind { get; }
 
@@ -44,23 +66,31 @@ public sealed class SchedulingStrategy : IEquatable<SchedulingStrategy>
     /// <summary>For <see cref="SchedulingKind.NodeAffinity"/>: whether another node may be used when that one cannot.</summary>
     [Id(2)] public bool Soft { get; }
 
+    /// <summary>For <see cref="SchedulingKind.PlacementGroup"/>: the group.</summary>
+    [Id(3)] public Guid PlacementGroupId { get; }
+
+    /// <summary>For <see cref="SchedulingKind.PlacementGroup"/>: the bundle, or -1 for any of the group's bundles.</summary>
+    [Id(4)] public int BundleIndex { get; }
+
     /// <summary>True when the work must stay on the node it was sent to (it is never spilled to another).</summary>
-    public bool PinsNode => Kind == SchedulingKind.NodeAffinity;
+    public bool PinsNode => Kind is SchedulingKind.NodeAffinity or SchedulingKind.PlacementGroup;
 
     /// <inheritdoc />
     public bool Equals(SchedulingStrategy? other) =>
-        other is not null && Kind == other.Kind && NodeId == other.NodeId && Soft == other.Soft;
+        other is not null && Kind == other.Kind && NodeId == other.NodeId && Soft == other.Soft &&
+        PlacementGroupId == other.PlacementGroupId && BundleIndex == other.BundleIndex;
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => Equals(obj as SchedulingStrategy);
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Kind, NodeId, Soft);
+    public override int GetHashCode() => HashCode.Combine(Kind, NodeId, Soft, PlacementGroupId, BundleIndex);
 
     /// <inheritdoc />
     public override string ToString() => Kind switch
     {
         SchedulingKind.NodeAffinity => $"NodeAffinity({NodeId}, soft: {Soft})",
+        SchedulingKind.PlacementGroup => $"PlacementGroup({PlacementGroupId:N}, bundle: {(BundleIndex < 0 ? "any" : BundleIndex)})",
         _ => Kind.ToString(),
     };
 }
@@ -76,4 +106,7 @@ public enum SchedulingKind
 
     /// <summary>See <see cref="SchedulingStrategy.NodeAffinity"/>.</summary>
     NodeAffinity,
+
+    /// <summary>See <see cref="SchedulingStrategy.PlacementGroup"/>.</summary>
+    PlacementGroup,
 }

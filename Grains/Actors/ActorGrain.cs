@@ -41,6 +41,9 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
 
     private RayRuntime Runtime => _scheduler.NodeRuntime.Runtime;
 
+    /// <summary>Where the actor's resources come from: the node's, or its placement group bundle's.</summary>
+    private NodeResources? _pool;
+
     private ActorId Id => new(this.GetPrimaryKey());
 
     public async Task<string> CreateAsync(ActorSpec spec)
@@ -72,14 +75,22 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
                 throw new InvalidOperationException($"Actor {spec.ClassName} may run only on node {pinned} ({spec.Strategy}): {Runtime.Cluster.DescribeInfeasible(spec.Resources, spec.Strategy)}.");
             }
 
-            if (!_scheduler.Resources.IsFeasible(spec.Resources))
+            // A placement group's actor takes its resources from its bundle here, others from the node.
+            _pool = _scheduler.PoolFor(spec.Strategy, spec.Resources, out var noPool)
+                ?? throw new InvalidOperationException($"Actor {spec.ClassName} cannot live in its placement group: {noPool}.");
+            if (!_pool.IsFeasible(spec.Resources))
             {
                 throw new InvalidOperationException($"Actor {spec.ClassName} needs {spec.Resources}, and no node can hold it: {Runtime.Cluster.DescribeInfeasible(spec.Resources)}.");
             }
 
-            await _scheduler.Resources.AcquireAsync(spec.Resources, priority: false, _death.Token, spec.ActorId.Value);
+            if (spec.Strategy is { Kind: SchedulingKind.PlacementGroup } pg)
+            {
+                _scheduler.Bundles.AddActor(spec.ActorId, pg.PlacementGroupId);
+            }
+
+            await _pool.AcquireAsync(spec.Resources, priority: false, _death.Token, spec.ActorId.Value);
             _holdsResources = true;
-            _executor.GpuIds = _scheduler.Resources.GpuIdsOf(spec.ActorId.Value);
+            _executor.GpuIds = _pool.GpuIdsOf(spec.ActorId.Value);
             _scheduler.ActorStarted();
             _instance = await Task.Run(() => _executor.ConstructAsync(spec));
             _state = "ALIVE";
@@ -187,7 +198,8 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         if (_holdsResources && _spec is not null)
         {
             _holdsResources = false;
-            _scheduler.Resources.Release(_spec.Resources, _spec.ActorId.Value);
+            (_pool ?? _scheduler.Resources).Release(_spec.Resources, _spec.ActorId.Value);
+            _scheduler.Bundles.RemoveActor(_spec.ActorId);
             _scheduler.ActorStopped();
         }
 

@@ -29,12 +29,45 @@ internal sealed partial class LocalScheduler
     public LocalScheduler(NodeResources resources, NodeRuntime node, ILogger<LocalScheduler> logger)
     {
         Resources = resources;
+        Bundles = new NodeBundles(resources);
         NodeRuntime = node;
         _logger = logger;
         node.Runtime.LocalScheduler = this;
     }
 
     public NodeResources Resources { get; }
+
+    /// <summary>Placement-group bundles reserved here, each a pool of its own.</summary>
+    public NodeBundles Bundles { get; }
+
+    /// <summary>
+    /// The pool work under <paramref name="strategy"/> takes its resources from: a placement group's bundle
+    /// here, or the node's own; null with <paramref name="why"/> when the bundle is not here or too small.
+    /// </summary>
+    public NodeResources? PoolFor(SchedulingStrategy? strategy, ResourceSet demand, out string why)
+    {
+        why = "";
+        return strategy is { Kind: SchedulingKind.PlacementGroup } pg
+            ? Bundles.PoolFor(pg.PlacementGroupId, pg.BundleIndex, demand, NodeRuntime.NodeId, out why)
+            : Resources;
+    }
+
+    /// <summary>
+    /// Gives back a placement group's bundles held here: its queued and running tasks here are cancelled, and
+    /// the actors living in it are killed (as Ray does when a group is removed).
+    /// </summary>
+    public ActorId[] ReturnBundles(Guid group)
+    {
+        foreach (var run in _tasks.Values)
+        {
+            if (run.Spec.Strategy is { Kind: SchedulingKind.PlacementGroup } pg && pg.PlacementGroupId == group)
+            {
+                Cancel(run.Spec.TaskId, force: false, recursive: true);
+            }
+        }
+
+        return Bundles.Return(group);
+    }
 
     /// <summary>The actors alive on this node, for callers in this process to reach without a grain call.</summary>
     public Actors.LocalActors LocalActors { get; } = new();
@@ -134,15 +167,21 @@ internal sealed partial class LocalScheduler
             }
 
             var args = await ResolveArgumentsAsync(spec.Args, invoker.ArgumentTypes, token).ConfigureAwait(false);
-            if (!Resources.IsFeasible(spec.Resources))
+            if (PoolFor(spec.Strategy, spec.Resources, out var noPool) is not { } pool)
+            {
+                Fail(run, RayRuntime.SystemError(spec.TaskId, spec.Name, "RayOrleans.InfeasibleTask", $"Task '{spec.Name}' cannot run in its placement group: {noPool}."));
+                return;
+            }
+
+            if (!pool.IsFeasible(spec.Resources))
             {
                 Fail(run, RayRuntime.SystemError(spec.TaskId, spec.Name,
-                    "RayOrleans.InfeasibleTask", $"Task '{spec.Name}' needs {spec.Resources} but node {NodeRuntime.NodeId} has {Resources.Total} in all."));
+                    "RayOrleans.InfeasibleTask", $"Task '{spec.Name}' needs {spec.Resources} but node {NodeRuntime.NodeId} has {pool.Total} in all."));
                 return;
             }
 
             token.ThrowIfCancellationRequested();
-            if (await AcquireOrSpillAsync(run, token).ConfigureAwait(false) is { } other)
+            if (await AcquireOrSpillAsync(run, pool, token).ConfigureAwait(false) is { } other)
             {
                 // Busy here, free there: pass the task on once rather than queue it (Ray's spillback), and
                 // pass its reply back. Its arguments are resolved there again, from wherever they live.
@@ -163,13 +202,13 @@ internal sealed partial class LocalScheduler
             {
                 if (attempt > 0)
                 {
-                    await Resources.AcquireAsync(spec.Resources, priority: false, token, spec.TaskId).ConfigureAwait(false);
+                    await pool.AcquireAsync(spec.Resources, priority: false, token, spec.TaskId).ConfigureAwait(false);
                 }
 
                 Interlocked.Increment(ref _running);
                 try
                 {
-                    var ctx = new WorkerContext(spec.TaskId, spec.Name, Runtime, token, Resources, spec.Resources, Resources.GpuIdsOf(spec.TaskId));
+                    var ctx = new WorkerContext(spec.TaskId, spec.Name, Runtime, token, pool, spec.Resources, pool.GpuIdsOf(spec.TaskId));
                     run.Context = ctx;
                     returns = await ExecuteAsync(run, invoker, args, ctx).ConfigureAwait(false);
                     break;
@@ -181,7 +220,7 @@ internal sealed partial class LocalScheduler
                 finally
                 {
                     Interlocked.Decrement(ref _running);
-                    Resources.Release(spec.Resources, spec.TaskId);
+                    pool.Release(spec.Resources, spec.TaskId);
                 }
             }
         }
@@ -210,10 +249,10 @@ internal sealed partial class LocalScheduler
     /// busy and another reports room, or later while it waits, when the spill pass finds room elsewhere.
     /// A task already passed on once waits here.
     /// </summary>
-    private async Task<string?> AcquireOrSpillAsync(TaskRun run, CancellationToken token)
+    private async Task<string?> AcquireOrSpillAsync(TaskRun run, NodeResources pool, CancellationToken token)
     {
         var spec = run.Spec;
-        if (Resources.TryAcquireNow(spec.Resources, spec.TaskId))
+        if (pool.TryAcquireNow(spec.Resources, spec.TaskId))
         {
             return null; // the common case: room here now, no waiting and no spill check
         }
@@ -221,7 +260,7 @@ internal sealed partial class LocalScheduler
         if (spec.Spillbacks > 0 || spec.Strategy is { PinsNode: true })
         {
             // Passed on once already, or pinned here by its strategy: it waits here.
-            await Resources.AcquireAsync(spec.Resources, priority: false, token, spec.TaskId).ConfigureAwait(false);
+            await pool.AcquireAsync(spec.Resources, priority: false, token, spec.TaskId).ConfigureAwait(false);
             return null;
         }
 
@@ -235,7 +274,7 @@ internal sealed partial class LocalScheduler
         try
         {
             EnsureSpillPass();
-            await Resources.AcquireAsync(spec.Resources, priority: false, spill.Token, spec.TaskId).ConfigureAwait(false);
+            await pool.AcquireAsync(spec.Resources, priority: false, spill.Token, spec.TaskId).ConfigureAwait(false);
             return null;
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested && run.SpillTarget is { } target)

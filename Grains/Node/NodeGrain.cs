@@ -35,6 +35,24 @@ internal sealed class NodeGrain : Grain, INodeGrain
 
     public Task<ObjectValue[]> ExecuteAsync(TaskSpec task) => _scheduler.Enqueue(task);
 
+    public Task<bool> ReserveBundleAsync(Guid group, int index, ResourceSet demand)
+    {
+        var reserved = _scheduler.Bundles.Reserve(group, index, demand);
+        if (reserved)
+        {
+            _reporter.ReportSoon(); // a big change: the view should not wait a second to see it
+        }
+
+        return Task.FromResult(reserved);
+    }
+
+    public async Task ReturnBundlesAsync(Guid group)
+    {
+        var actors = _scheduler.ReturnBundles(group);
+        await Task.WhenAll(actors.Select(a => GrainFactory.GetGrain<IActorGrain>(a.Value).KillAsync(noRestart: true)));
+        _reporter.ReportSoon();
+    }
+
     public Task<bool> CancelAsync(Guid taskId, bool force, bool recursive) => Task.FromResult(_scheduler.Cancel(taskId, force, recursive));
 
     public Task<byte[]> ReadObjectAsync(ObjectId id, long offset, int count) => Task.FromResult(_store.Read(id, offset, count));

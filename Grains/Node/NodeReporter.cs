@@ -39,6 +39,27 @@ internal sealed partial class NodeReporter : ILifecycleParticipant<ISiloLifecycl
         ObjectStoreFolder = _node.Runtime.LocalStore?.Folder, HostId = NodeObjectStore.HostId,
     };
 
+    /// <summary>Publishes a report now, off the caller's path (after a big change such as a bundle reservation).</summary>
+    public void ReportSoon()
+    {
+        if (_loop is null || _stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await _grains.GetGrain<IClusterResourcesGrain>(0).ReportAsync(CreateReport()).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                LogReportFailed(_logger, e);
+            }
+        });
+    }
+
     private async Task StartAsync(CancellationToken cancellationToken)
     {
         // Report before the silo counts as started, so a driver that connects next already sees this node.

@@ -24,8 +24,9 @@ internal sealed class NodeResources
         _available = new Dictionary<string, double>(total.Amounts, StringComparer.Ordinal);
         var gpus = (int)Math.Floor(total[ResourceSet.Gpu] + 1e-9);
         gpuIds ??= Enumerable.Range(0, gpus).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        if (gpuIds.Count != gpus)
+        if (gpuIds.Count < gpus)
         {
+            // More ids than whole GPUs is fine (a bundle holding half of one GPU names that GPU).
             throw new ArgumentException($"The node offers {total[ResourceSet.Gpu]} GPUs but names {gpuIds.Count} GPU ids ({string.Join(", ", gpuIds)}); give one id per GPU.", nameof(gpuIds));
         }
 
@@ -73,7 +74,7 @@ internal sealed class NodeResources
     {
         lock (_gate)
         {
-            if (_waiters.Count == 0 && Fits(demand))
+            if (_closed is null && _waiters.Count == 0 && Fits(demand))
             {
                 Take(demand, holder);
                 return true;
@@ -82,6 +83,67 @@ internal sealed class NodeResources
             return false;
         }
     }
+
+    /// <summary>
+    /// Takes <paramref name="demand"/> if it fits now, even ahead of waiting demands (a placement group's
+    /// bundle: its reservation is all-or-nothing across nodes and is retried, so it must not queue here).
+    /// </summary>
+    public bool TryAcquireAhead(ResourceSet demand, Guid holder)
+    {
+        lock (_gate)
+        {
+            if (_closed is null && Fits(demand))
+            {
+                Take(demand, holder);
+                return true;
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Closes the pool (a removed placement group's bundle): waiting and later demands fail with
+    /// <paramref name="reason"/>; <paramref name="drained"/> runs once everything held has been released.
+    /// </summary>
+    public void Close(string reason, Action drained)
+    {
+        List<Waiter> waiting;
+        bool idle;
+        lock (_gate)
+        {
+            if (_closed is not null)
+            {
+                return;
+            }
+
+            _closed = reason;
+            _drained = drained;
+            waiting = [.. _waiters];
+            _waiters.Clear();
+            idle = IsIdleLocked();
+            if (idle)
+            {
+                _drained = null;
+            }
+        }
+
+        foreach (var waiter in waiting)
+        {
+            waiter.Registration.Dispose();
+            waiter.Completion.TrySetException(new InvalidOperationException(reason));
+        }
+
+        if (idle)
+        {
+            drained();
+        }
+    }
+
+    private string? _closed;
+    private Action? _drained;
+
+    private bool IsIdleLocked() => Total.Amounts.All(t => _available.GetValueOrDefault(t.Key) + 1e-9 >= t.Value);
 
     /// <summary>True when the node could ever satisfy <paramref name="demand"/>.</summary>
     public bool IsFeasible(ResourceSet demand) => demand.FitsIn(Total);
@@ -96,6 +158,11 @@ internal sealed class NodeResources
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
+            if (_closed is { } reason)
+            {
+                throw new InvalidOperationException(reason);
+            }
+
             if (_waiters.Count == 0 && Fits(demand))
             {
                 Take(demand, holder);
@@ -130,6 +197,7 @@ internal sealed class NodeResources
     public void Release(ResourceSet held, Guid holder = default)
     {
         List<Waiter> granted;
+        Action? drained = null;
         lock (_gate)
         {
             _gpus.Release(held[ResourceSet.Gpu], holder);
@@ -139,12 +207,19 @@ internal sealed class NodeResources
             }
 
             granted = GrantLocked();
+            if (_drained is { } callback && IsIdleLocked())
+            {
+                _drained = null;
+                drained = callback;
+            }
         }
 
         foreach (var waiter in granted)
         {
             waiter.Registration.Dispose();
         }
+
+        drained?.Invoke();
     }
 
     private List<Waiter> GrantLocked()

@@ -25,7 +25,22 @@ internal sealed partial class RayRuntime
             }
         }
 
-        var node = Cluster.Pick(spec.Resources, spec.Strategy, preferred: null, forActor: true);
+        string? node;
+        TaskCompletionSource? placing = null;
+        if (spec.Strategy is { Kind: SchedulingKind.PlacementGroup } group)
+        {
+            // It waits for its group, then lives on its bundle's node. Calls sent meanwhile wait too, so none
+            // of them activates the actor elsewhere first.
+            placing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _placing[spec.ActorId] = placing.Task;
+            Interlocked.Increment(ref _creatingCount);
+            node = await NodeInGroupForActorAsync(group, spec.Resources).ConfigureAwait(false);
+        }
+        else
+        {
+            node = Cluster.Pick(spec.Resources, spec.Strategy, preferred: null, forActor: true);
+        }
+
         Task<string> create;
         if (node is null)
         {
@@ -42,6 +57,12 @@ internal sealed partial class RayRuntime
             create = WithPlacementHint(node, () => Actor(spec.ActorId).CreateAsync(spec));
         }
 
+        if (placing is not null && _placing.TryRemove(spec.ActorId, out _))
+        {
+            Interlocked.Decrement(ref _creatingCount);
+            placing.TrySetResult();
+        }
+
         try
         {
             // The creator keeps the spec while the actor lives, to build it again if its node dies.
@@ -55,6 +76,26 @@ internal sealed partial class RayRuntime
             }
         }
     }
+
+    /// <summary>
+    /// The node of the bundle an actor in a placement group lives in, once the group is created; null when it
+    /// cannot live there (the actor's grain then fails the creation, naming the reason).
+    /// </summary>
+    private async Task<string?> NodeInGroupForActorAsync(SchedulingStrategy group, ResourceSet demand)
+    {
+        try
+        {
+            var info = await WhenGroupSettledAsync(group.PlacementGroupId).ConfigureAwait(false);
+            return NodeInGroup(info, group.BundleIndex, demand, out _);
+        }
+        catch (Exception e) when (e is InvalidOperationException or OrleansException or TimeoutException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Actors in a placement group whose node is not known yet; their calls wait for it.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ActorId, Task> _placing = new();
 
     /// <summary>Actors whose creation this process sent and that are not known to be placed yet, with their chosen node.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ActorId, string> _creating = new();
@@ -129,6 +170,13 @@ internal sealed partial class RayRuntime
                     runtime.OnCallReply(actor, call, attempt, reply);
                 },
                 (this, actor, call, attempt), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            return;
+        }
+
+        if (Volatile.Read(ref _creatingCount) > 0 && _placing.TryGetValue(actor, out var placing) && !placing.IsCompleted)
+        {
+            // Its placement group is not created yet: the call leaves once the actor's node is known.
+            placing.ContinueWith(_ => SendCall(actor, call, attempt, grain), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             return;
         }
 

@@ -137,6 +137,12 @@ internal sealed partial class RayRuntime
     /// <summary>Sends (or sends again, on <paramref name="attempt"/>) a task to a node that fits it.</summary>
     public void Dispatch(TaskSpec spec, int attempt)
     {
+        if (spec.Strategy is { Kind: SchedulingKind.PlacementGroup } group)
+        {
+            DispatchToGroup(spec, group, attempt);
+            return;
+        }
+
         if (Cluster.Pick(spec.Resources, spec.Strategy, LocalNodeId, forActor: false) is { } node)
         {
             SendTo(spec, node, attempt);

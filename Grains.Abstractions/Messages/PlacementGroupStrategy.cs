@@ -1,0 +1,30 @@
+namespace RayOrleans;
+
+/// <summary>How a placement group's bundles are laid over nodes, as Ray's placement group strategies.</summary>
+public enum PlacementGroupStrategy
+{
+    /// <summary>As few nodes as possible: all on one node when one has room, else spread over the fewest.</summary>
+    Pack,
+
+    /// <summary>Each bundle on a different node where possible; bundles share a node only when nodes run out.</summary>
+    Spread,
+
+    /// <summary>All bundles on one node, or not at all (the group waits).</summary>
+    StrictPack,
+
+    /// <summary>Each bundle on a different node, or not at all (the group waits for enough nodes).</summary>
+    StrictSpread,
+}
+
+/// <summary>The life of a placement group.</summary>
+public enum PlacementGroupState
+{
+    /// <summary>Waiting until every bundle can be reserved at once.</summary>
+    Pending,
+
+    /// <summary>Every bundle is reserved on its node.</summary>
+    Created,
+
+    /// <summary>Removed: its reservations are given back, and work scheduled into it fails.</summary>
+    Removed,
+}
