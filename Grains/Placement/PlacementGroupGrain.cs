@@ -14,6 +14,7 @@ namespace RayOrleans.Placement;
 internal sealed partial class PlacementGroupGrain(ILogger<PlacementGroupGrain> logger) : Grain, IPlacementGroupGrain
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan RemovedKeptFor = TimeSpan.FromMinutes(1);
 
     private readonly TaskCompletionSource _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private PlacementGroupSpec? _spec;
@@ -80,6 +81,13 @@ internal sealed partial class PlacementGroupGrain(ILogger<PlacementGroupGrain> l
         LogRemoved(logger, _spec.Id);
         await ReturnAsync(_nodes);
         _nodes = [];
+
+        // Kept a minute so its state can still be read as removed, then let go (groups come and go by the thousand).
+        this.RegisterGrainTimer(() =>
+        {
+            DeactivateOnIdle();
+            return Task.CompletedTask;
+        }, RemovedKeptFor, RemovedKeptFor);
         if (_spec.Name is { } name)
         {
             await GrainFactory.GetGrain<IPlacementGroupRegistryGrain>(_spec.Namespace).UnregisterAsync(name, _spec.Id);

@@ -71,14 +71,47 @@ public static class MicroScenarios
             R("1_1_async_actor_calls_async", 4_260, null, null), AsyncActorCallsAsync),
         new("1_1_async_actor_calls_with_args_async", "calls/s", "1000 calls with an int argument to one async actor, one get", "1000 interleaving calls with an int argument in flight",
             R("1_1_async_actor_calls_with_args_async", 2_836, null, null), AsyncActorCallsWithArgs),
+        new("placement_group_create_removal", "groups/s", "create 100 one-bundle groups ({CPU: 0.001}), wait for each, remove each",
+            "per group a fresh grain: a call that makes 2 inner calls (create: view + reserve), a call (wait), a call with 1 inner call (remove)",
+            R("placement_group_create_removal", 765, 589, "2.54"), PlacementGroupCreateRemoval),
     ];
 
-    public static IReadOnlyList<SkippedScenario> Skipped { get; } =
-    [
-        new("placement_group_create_removal",
-            "Placement groups are not built yet (docs/architecture.md, 'Not built yet'): there is nothing to create or remove.",
-            R("placement_group_create_removal", 765, 589, "2.54")),
-    ];
+    public static IReadOnlyList<SkippedScenario> Skipped { get; } = [];
+
+    // ------------------------------------------------------------------ placement groups
+
+    private static long _nextGroupKey = 1_000_000;
+
+    private static Task<Workload> PlacementGroupCreateRemoval(ScenarioContext c)
+    {
+        var ray = c.Ray;
+        var count = c.Pick(100, 100, 3);
+        var bundle = new Dictionary<string, double> { [Messages.ResourceSet.Cpu] = 0.001 };
+        return Task.FromResult(new Workload
+        {
+            Size = $"{count} groups per call", UnitsPerCall = count,
+            Ours = async () =>
+            {
+                var groups = await Task.WhenAll(Enumerable.Range(0, count).Select(_ => ray.PlacementGroupAsync([bundle])));
+                var ready = await Task.WhenAll(groups.Select(g => g.WaitAsync(TimeSpan.FromSeconds(30))));
+                if (!ready.All(r => r))
+                {
+                    throw new InvalidOperationException("A placement group was not created within 30 s.");
+                }
+
+                await Task.WhenAll(groups.Select(ray.RemovePlacementGroupAsync));
+            },
+            Baseline = c.Baseline(async () =>
+            {
+                // Fresh activations each time, as each group is a new grain.
+                var first = Interlocked.Add(ref _nextGroupKey, 2 * count) - 2 * count;
+                var grains = Enumerable.Range(0, count).Select(i => c.Grains!.GetGrain<Baseline.IBaselineClientGrain>(first + 2 * i)).ToArray();
+                await Task.WhenAll(grains.Select((g, i) => g.CallSpread(first + 2 * i + 1, 1, 2, false)));
+                await Task.WhenAll(grains.Select((g, i) => g.CallSpread(first + 2 * i + 1, 1, 0, false)));
+                await Task.WhenAll(grains.Select((g, i) => g.CallSpread(first + 2 * i + 1, 1, 1, false)));
+            }),
+        });
+    }
 
     // ------------------------------------------------------------------ objects
 
