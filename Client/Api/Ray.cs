@@ -75,6 +75,12 @@ public sealed partial class Ray : IAsyncDisposable
     /// <summary>The cancellation token of the task or actor call that is running; <see cref="CancellationToken.None"/> elsewhere.</summary>
     public static CancellationToken TaskCancellation => WorkerContext.Current?.Cancellation ?? CancellationToken.None;
 
+    /// <summary>
+    /// The cluster at a glance, as Ray's <c>ray status</c>: nodes with resources in total and free, demands
+    /// queued on nodes, and demands no node can ever hold (they wait for one that can to join).
+    /// </summary>
+    public Task<ClusterStatus> ClusterStatusAsync() => Runtime.Grains.GetGrain<Grains.IClusterResourcesGrain>(0).GetStatusAsync();
+
     /// <summary>The nodes of the cluster with their resources and load, as last reported (at most a second old).</summary>
     public async Task<IReadOnlyList<NodeReport>> NodesAsync()
     {

@@ -7,6 +7,10 @@ public sealed class GetTimeoutException : RayException
     public GetTimeoutException(ObjectId id, TimeSpan timeout)
         : base($"Get timed out after {timeout.TotalSeconds:0.###} s: object {id} is not ready.") => ObjectId = id;
 
+    /// <summary>Creates the exception, saying why the object is not ready (for example, its task is infeasible).</summary>
+    public GetTimeoutException(ObjectId id, TimeSpan timeout, string why)
+        : base($"Get timed out after {timeout.TotalSeconds:0.###} s: object {id} is not ready: {why}") => ObjectId = id;
+
     /// <summary>The object that was not ready.</summary>
     public ObjectId ObjectId { get; }
 }

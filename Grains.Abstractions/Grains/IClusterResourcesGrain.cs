@@ -17,6 +17,17 @@ public interface IClusterResourcesGrain : IGrainWithIntegerKey
     [AlwaysInterleave]
     Task RemoveNodeAsync(string nodeId);
 
+    /// <summary>
+    /// Stores what one process (a driver or node, named by <paramref name="reporter"/>) holds back because no
+    /// node can ever run it; an empty list clears it. A reporter silent for a while is dropped.
+    /// </summary>
+    [AlwaysInterleave]
+    Task ReportInfeasibleAsync(string reporter, DemandSummary[] demands);
+
+    /// <summary>Nodes, demands queued on them, and infeasible demands (<c>ray status</c>).</summary>
+    [AlwaysInterleave]
+    Task<ClusterStatus> GetStatusAsync();
+
     /// <summary>The latest report of every known node.</summary>
     [AlwaysInterleave]
     Task<NodeReport[]> GetNodesAsync();

@@ -42,4 +42,7 @@ public sealed class NodeReport
 
     /// <summary>The machine the node runs on (name and boot id): a driver with the same one shares its memory.</summary>
     [Id(12)] public string? HostId { get; init; }
+
+    /// <summary>Demands queued here for resources (the first thousand waiters, grouped by demand).</summary>
+    [Id(13)] public DemandSummary[] Pending { get; init; } = [];
 }

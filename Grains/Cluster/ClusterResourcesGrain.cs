@@ -25,6 +25,46 @@ internal sealed class ClusterResourcesGrain(IClusterMembershipService membership
         return Task.CompletedTask;
     }
 
+    private static readonly TimeSpan InfeasibleStaleAfter = TimeSpan.FromSeconds(15);
+    private readonly Dictionary<string, (DemandSummary[] Demands, DateTime Received)> _infeasible = new(StringComparer.Ordinal);
+
+    public Task ReportInfeasibleAsync(string reporter, DemandSummary[] demands)
+    {
+        if (demands.Length == 0)
+        {
+            _infeasible.Remove(reporter);
+        }
+        else
+        {
+            _infeasible[reporter] = (demands, DateTime.UtcNow);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<ClusterStatus> GetStatusAsync()
+    {
+        var nodes = (await GetNodesAsync()).OrderBy(n => n.NodeId, StringComparer.Ordinal).ToArray();
+        var now = DateTime.UtcNow;
+        foreach (var stale in _infeasible.Where(r => now - r.Value.Received > InfeasibleStaleAfter).Select(r => r.Key).ToList())
+        {
+            _infeasible.Remove(stale);
+        }
+
+        return new ClusterStatus
+        {
+            Nodes = nodes,
+            Pending = Merge(nodes.SelectMany(n => n.Pending)),
+            Infeasible = Merge(_infeasible.Values.SelectMany(r => r.Demands)),
+        };
+    }
+
+    private static DemandSummary[] Merge(IEnumerable<DemandSummary> demands) =>
+        demands.GroupBy(d => d.Demand.ToString())
+            .Select(g => new DemandSummary { Demand = g.First().Demand, Count = g.Sum(d => d.Count), Example = g.Select(d => d.Example).FirstOrDefault(e => e is not null) })
+            .OrderByDescending(d => d.Count)
+            .ToArray();
+
     public Task<NodeReport[]> GetNodesAsync()
     {
         var now = DateTime.UtcNow;

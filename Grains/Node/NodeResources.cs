@@ -145,6 +145,23 @@ internal sealed class NodeResources
 
     private bool IsIdleLocked() => Total.Amounts.All(t => _available.GetValueOrDefault(t.Key) + 1e-9 >= t.Value);
 
+    /// <summary>The demands waiting here, grouped (only the first <paramref name="limit"/> waiters are looked at).</summary>
+    public DemandSummary[] Waiting(int limit = 1000)
+    {
+        var counts = new Dictionary<string, (ResourceSet Demand, int Count)>(StringComparer.Ordinal);
+        lock (_gate)
+        {
+            var seen = 0;
+            for (var node = _waiters.First; node is not null && seen < limit; node = node.Next, seen++)
+            {
+                var key = node.Value.Demand.ToString();
+                counts[key] = (node.Value.Demand, counts.GetValueOrDefault(key).Count + 1);
+            }
+        }
+
+        return counts.Values.Select(c => new DemandSummary { Demand = c.Demand, Count = c.Count }).ToArray();
+    }
+
     /// <summary>True when the node could ever satisfy <paramref name="demand"/>.</summary>
     public bool IsFeasible(ResourceSet demand) => demand.FitsIn(Total);
 

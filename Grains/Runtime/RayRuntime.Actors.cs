@@ -39,6 +39,14 @@ internal sealed partial class RayRuntime
         else
         {
             node = Cluster.Pick(spec.Resources, spec.Strategy, preferred: null, forActor: true);
+            if (node is null && spec.Strategy is not { Kind: SchedulingKind.NodeAffinity, Soft: false })
+            {
+                // No node can ever hold it: it waits, as in Ray, until one that can joins; calls wait with it.
+                placing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _placing[spec.ActorId] = placing.Task;
+                Interlocked.Increment(ref _creatingCount);
+                node = await Infeasible.ParkActor(spec).ConfigureAwait(false);
+            }
         }
 
         Task<string> create;

@@ -166,7 +166,7 @@ internal sealed partial class RayRuntime
             }
             catch (TimeoutException)
             {
-                throw new GetTimeoutException(id, timeout!.Value);
+                throw Infeasible.Why(id.TaskId) is { } why ? new GetTimeoutException(id, timeout!.Value, why) : new GetTimeoutException(id, timeout!.Value);
             }
         }
 

@@ -147,10 +147,15 @@ internal sealed partial class RayRuntime
         {
             SendTo(spec, node, attempt);
         }
+        else if (spec.Strategy is not { Kind: SchedulingKind.NodeAffinity, Soft: false })
+        {
+            // No node can ever run it (or the view is empty between states): it waits, as in Ray, until one can.
+            Infeasible.Park(spec, attempt);
+        }
         else if (Cluster.Nodes.Count == 0 || attempt > 0)
         {
             // An empty view is a cluster between states (its view grain moving after a node died), not
-            // an answer: wait for nodes to report before calling the task infeasible.
+            // an answer: wait for nodes to report before calling the pinned node gone.
             _ = DispatchWhenANodeFitsAsync(spec, attempt);
         }
         else

@@ -35,6 +35,7 @@ internal sealed partial class RayRuntime
         Publisher = new DirectoryPublisher(this, logger);
         Owned = new OwnedObjects(Publisher.Publish, FreeStored);
         InFlight = new InFlightTasks(this, logger);
+        Infeasible = new InfeasibleWork(this, logger);
         Live.TryAdd(this, 0);
     }
 
@@ -59,6 +60,9 @@ internal sealed partial class RayRuntime
 
     /// <summary>Tasks, actor calls and actors sent from here and not yet finished (for retries on node death).</summary>
     public InFlightTasks InFlight { get; }
+
+    /// <summary>Tasks and actors held back because no node can ever run them, until one that can joins.</summary>
+    public InfeasibleWork Infeasible { get; }
 
     /// <summary>The public API object over this runtime (set by the client library), so nested code reuses it.</summary>
     public object? Facade { get; set; }
@@ -115,6 +119,7 @@ internal sealed partial class RayRuntime
         Live.TryRemove(this, out _);
         Owned.Stop();
         await InFlight.DisposeAsync().ConfigureAwait(false);
+        await Infeasible.DisposeAsync().ConfigureAwait(false);
         await Publisher.FlushAsync().ConfigureAwait(false);
     }
 

@@ -60,12 +60,24 @@ public sealed class TaskTests(TwoNodeCluster fixture)
     }
 
     [Fact]
-    public async Task An_infeasible_task_fails_clearly_instead_of_hanging()
+    public async Task An_infeasible_task_waits_says_why_and_shows_in_the_cluster_status()
     {
         var r = Ray.Task(TestTasks.Square, 3).Options(new TaskOptions { NumCpus = 64 }).Remote();
-        var e = await Assert.ThrowsAsync<RayTaskException>(() => r.GetAsync(Wait.Deadline));
-        Assert.Equal("RayOrleans.InfeasibleTask", e.RemoteExceptionType);
+        var e = await Assert.ThrowsAsync<GetTimeoutException>(() => r.GetAsync(TimeSpan.FromMilliseconds(300)));
+        Assert.Contains("infeasible", e.Message);
         Assert.Contains("CPU: 64", e.Message);
+
+        await Wait.UntilAsync(async () => (await Ray.ClusterStatusAsync()).Infeasible.Any(d => d.Demand[Messages.ResourceSet.Cpu] == 64),
+            "the status lists the infeasible demand");
+        var status = await Ray.ClusterStatusAsync();
+        Assert.Equal(2, status.Nodes.Length);
+        Assert.Contains(status.Infeasible, d => d.Demand[Messages.ResourceSet.Cpu] == 64 && d.Example!.Contains(nameof(TestTasks.Square)));
+
+        // Cancelled, it stops waiting, and the status forgets it.
+        await Ray.CancelAsync(r);
+        await Assert.ThrowsAsync<TaskCancelledException>(() => r.GetAsync(Wait.Deadline));
+        await Wait.UntilAsync(async () => !(await Ray.ClusterStatusAsync()).Infeasible.Any(d => d.Demand[Messages.ResourceSet.Cpu] == 64),
+            "the status drops the cancelled demand");
     }
 
     [Fact]
