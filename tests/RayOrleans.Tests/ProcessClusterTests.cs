@@ -3,9 +3,48 @@ using RayOrleans.Tests.Functions;
 
 namespace RayOrleans.Tests;
 
-/// <summary>Two real silo processes joined through Redis, a driver connected by address.</summary>
+/// <summary>Real silo processes joined through Redis, a driver connected by address.</summary>
 public sealed class ProcessClusterTests
 {
+    [Fact]
+    public async Task Three_silo_processes_take_spread_tasks_actors_and_a_StrictSpread_group_from_an_external_driver()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 3, cpusPerSilo: 1);
+        await using var ray = await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId });
+        await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 3, "three silo processes report");
+        var nodeIds = cluster.Silos.Select(s => s.NodeId).ToHashSet();
+
+        var spread = new TaskOptions { SchedulingStrategy = SchedulingStrategy.Spread };
+        var where = await ray.GetAsync(Enumerable.Range(0, 9).Select(i => ray.Task(TestTasks.WhereAmISlowly, i).Options(spread).Remote()), Wait.Deadline);
+        Assert.Equal(nodeIds, where.ToHashSet());
+
+        var actors = Enumerable.Range(0, 3)
+            .Select(i => ray.Actor(() => new Counter(i)).Options(new ActorOptions { SchedulingStrategy = SchedulingStrategy.Spread }).Remote())
+            .ToList();
+        Assert.Equal(nodeIds, (await ray.GetAsync(actors.Select(a => a.Task(c => c.Node()).Remote()), Wait.Deadline)).ToHashSet());
+        Assert.Equal(new[] { 10, 11, 12 }, await ray.GetAsync(actors.Select(a => a.Task(c => c.Add(10)).Remote()), Wait.Deadline));
+
+        // One whole-CPU bundle on each process; a task in each bundle runs on that bundle's process.
+        var group = await ray.PlacementGroupAsync(
+            [new() { ["CPU"] = 1 }, new() { ["CPU"] = 1 }, new() { ["CPU"] = 1 }], PlacementGroupStrategy.StrictSpread);
+        await group.ReadyAsync().WaitAsync(Wait.Deadline);
+        var bundles = (await group.InfoAsync()).BundleNodes;
+        Assert.Equal(nodeIds, bundles.ToHashSet());
+        var inBundles = await ray.GetAsync(Enumerable.Range(0, 3).Select(i =>
+            ray.Task(TestTasks.WhereAmI, i).Options(new TaskOptions { SchedulingStrategy = group.Bundle(i) }).Remote()), Wait.Deadline);
+        Assert.Equal(bundles, inBundles);
+
+        // The status over HTTP shows three nodes with no CPU free while the group holds them all.
+        using (var http = new HttpClient())
+        {
+            var status = await http.GetStringAsync($"http://127.0.0.1:{cluster.HttpPorts[2]}/api/status");
+            Assert.All(nodeIds, id => Assert.Contains(id, status));
+        }
+
+        await ray.RemovePlacementGroupAsync(group);
+        await Wait.UntilAsync(async () => (await ray.NodesAsync()).All(n => n.Available[Messages.ResourceSet.Cpu] >= 1 - 1e-6), "the bundles' CPUs are back");
+    }
+
     [Fact]
     public async Task A_driver_runs_tasks_and_actors_on_two_silo_processes_and_survives_a_kill_9()
     {
