@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
 using RayOrleans.Node;
 using RayOrleans.Placement;
 using RayOrleans.Runtime;
@@ -15,6 +16,26 @@ public static class RaySiloBuilderExtensions
     public static ISiloBuilder AddRayNode(this ISiloBuilder builder, Action<NodeOptions>? configureNode = null, Action<RuntimeOptions>? configureRuntime = null)
     {
         var services = builder.Services;
+
+        // Grains defined in user code (its code directories) are hosted too: their Orleans metadata is added.
+        var declared = new NodeOptions();
+        configureNode?.Invoke(declared);
+        if (declared.CodeDirectories.Count > 0)
+        {
+            UserCodeResolver.Add(declared.CodeDirectories);
+            var parts = UserCodeResolver.LoadOrleansAssemblies(declared.CodeDirectories);
+            if (parts.Count > 0)
+            {
+                services.AddSerializer(serializer =>
+                {
+                    foreach (var part in parts)
+                    {
+                        serializer.AddAssembly(part);
+                    }
+                });
+            }
+        }
+
         services.AddOptions<NodeOptions>().Configure(o => configureNode?.Invoke(o));
         services.AddOptions<RuntimeOptions>().Configure(o => configureRuntime?.Invoke(o)).Validate(o =>
         {

@@ -39,9 +39,9 @@ if (arguments.ServeSilo)
     return await RayOrleans.Benchmarks.Cluster.ExternalSilo.ServeAsync();
 }
 
-if (arguments.ExternalDriver && arguments.Address is not null)
+if ((arguments.ExternalDriver ? 1 : 0) + (arguments.Address is null ? 0 : 1) + (arguments.Silos is null ? 0 : 1) > 1)
 {
-    Console.Error.WriteLine("--external-driver starts its own silo process; it cannot be combined with --address.");
+    Console.Error.WriteLine("--external-driver, --silos and --address each choose the cluster; give one of them.");
     return 2;
 }
 
@@ -82,10 +82,23 @@ Console.WriteLine($"RayOrleans benchmarks: {machine.ProcessorCount} processors, 
 Console.WriteLine($"{(arguments.Quick ? "quick" : "full")} mode: warm-up {settings.Plan.WarmUp.TotalSeconds:0.#} s, {settings.Plan.Trials} trials of >= {settings.Plan.MinTrial.TotalSeconds:0.#} s per side; {names.Count} scenarios");
 
 await using var externalSilo = arguments.ExternalDriver ? await RayOrleans.Benchmarks.Cluster.ExternalSilo.StartAsync() : null;
-var clusterName = externalSilo is { } silo ? $"external driver, silo process at {silo.Address}" : arguments.Address ?? "embedded";
+await using var processes = arguments.Silos is { } silos ? await RayOrleans.Benchmarks.Cluster.ProcessCluster.StartAsync(silos, Environment.ProcessorCount) : null;
+var clusterName = externalSilo is { } silo ? $"external driver, silo process at {silo.Address}"
+    : processes is { } p ? $"{p.Silos.Count} silo processes over Redis, external driver"
+    : arguments.Address ?? "embedded";
 var ray = externalSilo is { } external
     ? await Ray.InitAsync(external.Address, new RayInitOptions { ClusterId = external.ClusterId })
+    : processes is { } cluster ? await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId })
     : arguments.Address is { } address ? await Ray.InitAsync(address) : await Ray.InitAsync();
+if (processes is not null)
+{
+    // Every silo must be in the view before anything is measured, or spreading would see fewer nodes.
+    var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+    while ((await ray.NodesAsync()).Count < processes.Silos.Count && DateTime.UtcNow < deadline)
+    {
+        await Task.Delay(200);
+    }
+}
 var runner = await ScenarioRunner.CreateAsync(ray, settings);
 if (runner.BaselineUnavailable is { } why)
 {
@@ -113,6 +126,12 @@ foreach (var name in names)
     });
 }
 
+if (processes is not null)
+{
+    // A multi-process run is its own section of the page, beside the embedded one.
+    results = results.Select(r => r.Group == "micro" ? r with { Group = "cluster" } : r).ToList();
+}
+
 var report = new BenchmarkReport
 {
     Started = started, Command = "dotnet run -c Release --project benchmarks/RayOrleans.Benchmarks -- " + string.Join(' ', args),
@@ -123,7 +142,7 @@ var report = new BenchmarkReport
 };
 
 Console.WriteLine();
-var micro = results.Where(r => r.Group == "micro").ToList();
+var micro = results.Where(r => r.Group is "micro" or "cluster").ToList();
 if (micro.Count > 0)
 {
     Console.WriteLine(ResultTables.Text(ResultTables.MicroHeader, micro.Select(ResultTables.MicroRow)));

@@ -1,3 +1,4 @@
+using RayOrleans.Benchmarks.Cluster;
 using RayOrleans.Tests.Fixtures;
 using RayOrleans.Tests.Functions;
 

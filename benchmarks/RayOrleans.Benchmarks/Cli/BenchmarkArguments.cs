@@ -27,6 +27,9 @@ public sealed record BenchmarkArguments
 
     public bool ExternalDriver { get; private set; }
 
+    /// <summary><c>--silos N</c>: a Redis cluster of N silo processes this program starts; null for none.</summary>
+    public int? Silos { get; private set; }
+
     /// <summary>Internal: this process is the silo of another's <c>--external-driver</c> run.</summary>
     public bool ServeSilo { get; private set; }
 
@@ -53,6 +56,9 @@ public sealed record BenchmarkArguments
                                assembly: start them with --code-dir pointing at this program's output for tasks;
                                the baseline grain is reported unavailable unless their silos host it)
           --external-driver    the driver as a separate client process against a silo process this program starts
+          --silos N            a cluster of N silo host processes joined through a redis-server this program starts
+                               (each offers the machine's CPUs and hosts the baseline grains); results go to the
+                               page's multi-process section
           --list               list the scenarios and exit
           --help               this text
         """;
@@ -78,6 +84,7 @@ public sealed record BenchmarkArguments
                 case "--json": parsed.JsonPath = Value(args, ref i); break;
                 case "--markdown": parsed.MarkdownPath = Value(args, ref i); break;
                 case "--address": parsed.Address = Value(args, ref i); break;
+                case "--silos": parsed.Silos = PositiveInt(arg, Value(args, ref i)); break;
                 default:
                     if (arg.StartsWith('-'))
                     {

@@ -72,7 +72,7 @@ internal static class MarkdownReport
         and the working set grows over a run.
         """;
 
-    private static readonly string[] Sections = ["machine", "micro", "envelope"];
+    private static readonly string[] Sections = ["machine", "micro", "cluster", "envelope"];
 
     public static void Write(string path, BenchmarkReport report)
     {
@@ -103,12 +103,13 @@ internal static class MarkdownReport
     }
 
     private static string Placeholder(string section) =>
-        $"## {Title(section)}\n\nNot run yet: run the program with {(section == "envelope" ? "`--envelope`" : "no scenario names")} and `--markdown`.\n";
+        $"## {Title(section)}\n\nNot run yet: run the program with {section switch { "envelope" => "`--envelope`", "cluster" => "`--silos 3`", _ => "no scenario names" }} and `--markdown`.\n";
 
     private static string Title(string section) => section switch
     {
         "machine" => "Machine",
         "micro" => "Ray's microbenchmark",
+        "cluster" => "Multi-process cluster",
         _ => "Scalability envelope (single node)",
     };
 
@@ -116,6 +117,7 @@ internal static class MarkdownReport
     {
         "machine" => RenderMachine(report.Machine),
         "micro" => RenderMicro(report),
+        "cluster" => RenderCluster(report),
         _ => RenderEnvelope(report),
     };
 
@@ -139,6 +141,20 @@ internal static class MarkdownReport
         (trials ? $", then per side warm-up {r.WarmUpSeconds:0.#} s and {r.Trials} trials of >= {r.MinTrialSeconds:0.#} s per side" : "") + $", cluster {r.Cluster}; " +
         $"process peak working set {Figures.Bytes(r.ProcessPeakWorkingSetBytes)}; load average {r.LoadAtStart} at the start, {r.LoadAtEnd} at the end (the machine is shared)." +
         (r.BaselineUnavailable is { } why ? $" Baseline unavailable: {why}." : "");
+
+    private static string RenderCluster(BenchmarkReport report)
+    {
+        var results = report.Results.Where(r => r.Group == "cluster").ToList();
+        var text = new StringBuilder();
+        text.Append("## Multi-process cluster\n\n").Append(RunLine(report, trials: true)).Append("\n\n");
+        text.Append("The program starts a redis-server and silo host processes (`Silo/`, with this program's folder as their ")
+            .Append("code directory, so they host its tasks and its baseline grains) and drives them as an external client. ")
+            .Append("Each silo offers all the machine's CPUs, so several share the same cores: these figures show the cost of ")
+            .Append("crossing processes, not more compute. ours/raw compares with the same call pattern to grains that Orleans ")
+            .Append("places over the same silos.\n\n");
+        text.Append(ResultTables.Markdown(ResultTables.MicroHeader, results.Select(ResultTables.MicroRow))).Append('\n');
+        return text.ToString();
+    }
 
     private static string RenderMicro(BenchmarkReport report)
     {

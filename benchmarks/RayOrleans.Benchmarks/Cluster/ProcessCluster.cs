@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using RayOrleans.Hosting;
 
-namespace RayOrleans.Tests.Fixtures;
+namespace RayOrleans.Benchmarks.Cluster;
 
 /// <summary>
-/// A real cluster: a redis-server and silo host processes (<c>Silo/</c>, as built beside these tests) joined
-/// through Redis membership, on free loopback ports, with this test assembly as their user code. Everything
-/// it starts is killed on dispose.
+/// A real cluster on this machine: a redis-server and silo host processes (<c>Silo/</c>, as built in this
+/// repository) joined through Redis membership, on free loopback ports, with the calling program's folder as
+/// their user code (its remote functions, actors, and grains such as the benchmark's baseline). Used by the
+/// process tests and by the benchmark's <c>--silos N</c>. Everything it starts is killed on dispose.
 /// </summary>
 public sealed class ProcessCluster : IAsyncDisposable
 {
@@ -40,7 +41,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         try
         {
             var server = cluster.Start(redis, $"--port {cluster.RedisPort} --bind 127.0.0.1 --save \"\" --appendonly no", "Ready to accept connections", out var ready);
-            await ready.WaitAsync(Wait.Deadline);
+            await ready.WaitAsync(TimeSpan.FromMinutes(1));
             for (var i = 0; i < silos; i++)
             {
                 await cluster.StartSiloAsync(cpusPerSilo);
@@ -122,13 +123,13 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     private static string SiloPath()
     {
-        // tests/RayOrleans.Tests/bin/<Configuration>/net10.0/ -> Silo/bin/<Configuration>/net10.0/
+        // <project folder>/<project>/bin/<Configuration>/net10.0/ (the tests' or the benchmark's) -> Silo/bin/<Configuration>/net10.0/
         var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var framework = here.Name;
         var configuration = here.Parent!.Name;
         var root = here.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
         var path = Path.Combine(root, "Silo", "bin", configuration, framework, "RayOrleans.Silo.dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException($"The silo host is not built at {path}.");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"The silo host is not built at {path}: dotnet build Silo -c {configuration}.");
     }
 
     private static string? FindOnPath(string name) =>
