@@ -84,6 +84,12 @@ internal sealed class SiloHostOptions
     /// </summary>
     public Dictionary<string, double> Resources { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Labels of the node, key to value, for <c>SchedulingStrategy.NodeLabels</c>. On the command line and in
+    /// <c>RAY_LABELS</c> a JSON object (<c>{"zone": "a"}</c>); in appsettings.json an object. Default none.
+    /// </summary>
+    public Dictionary<string, string> Labels { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>Folders, separated by ';', searched for user assemblies (tasks and actors). Default: none.</summary>
     public string? CodeDir { get; set; }
 
@@ -107,6 +113,11 @@ internal sealed class SiloHostOptions
         foreach (var (name, amount) in Resources)
         {
             node.Resources[name] = amount;
+        }
+
+        foreach (var (key, value) in Labels)
+        {
+            node.Labels[key] = value;
         }
 
         return node;

@@ -45,4 +45,7 @@ public sealed class NodeReport
 
     /// <summary>Demands queued here for resources (the first thousand waiters, grouped by demand).</summary>
     [Id(13)] public DemandSummary[] Pending { get; init; } = [];
+
+    /// <summary>The node's labels (<c>NodeOptions.Labels</c>), for <c>SchedulingStrategy.NodeLabels</c>.</summary>
+    [Id(14)] public Dictionary<string, string> Labels { get; init; } = [];
 }

@@ -10,8 +10,9 @@ namespace RayOrleans;
 [GenerateSerializer, Immutable, Alias("ray.SchedulingStrategy")]
 public sealed class SchedulingStrategy : IEquatable<SchedulingStrategy>
 {
-    private SchedulingStrategy(SchedulingKind kind, string? nodeId, bool soft, Guid placementGroupId = default, int bundleIndex = -1)
+    private SchedulingStrategy(SchedulingKind kind, string? nodeId, bool soft, Guid placementGroupId = default, int bundleIndex = -1, Dictionary<string, string>? labels = null)
     {
+        Labels = labels;
         Kind = kind;
         NodeId = nodeId;
         Soft = soft;
@@ -57,6 +58,27 @@ public sealed class SchedulingStrategy : IEquatable<SchedulingStrategy>
         return new SchedulingStrategy(SchedulingKind.PlacementGroup, null, false, placementGroupId, bundleIndex);
     }
 
+    /// <summary>
+    /// Runs on a node whose labels (<c>NodeOptions.Labels</c>, <c>--labels</c>) include every key of
+    /// <paramref name="labels"/> with its value, the least loaded of them. With <paramref name="soft"/>, any
+    /// node when none matches; without, the work waits (reported infeasible) until a matching node joins.
+    /// </summary>
+    /// <exception cref="ArgumentException">No labels, or an empty key.</exception>
+    public static SchedulingStrategy NodeLabels(IReadOnlyDictionary<string, string> labels, bool soft = false)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        if (labels.Count == 0 || labels.Keys.Any(string.IsNullOrWhiteSpace))
+        {
+            throw new ArgumentException("NodeLabels needs at least one label, and no empty key.", nameof(labels));
+        }
+
+        return new SchedulingStrategy(SchedulingKind.NodeLabels, null, soft, labels: new Dictionary<string, string>(labels, StringComparer.Ordinal));
+    }
+
+    /// <summary>True when a node with <paramref name="nodeLabels"/> matches this strategy's labels (always, for other kinds).</summary>
+    public bool Matches(IReadOnlyDictionary<string, string> nodeLabels) =>
+        Labels is null || Labels.All(l => nodeLabels.TryGetValue(l.Key, out var v) && v == l.Value);
+
     /// <summary>Which policy this is.</summary>
     [Id(0)] public SchedulingKind Kind { get; }
 
@@ -72,13 +94,17 @@ public sealed class SchedulingStrategy : IEquatable<SchedulingStrategy>
     /// <summary>For <see cref="SchedulingKind.PlacementGroup"/>: the bundle, or -1 for any of the group's bundles.</summary>
     [Id(4)] public int BundleIndex { get; }
 
+    /// <summary>For <see cref="SchedulingKind.NodeLabels"/>: the labels a node must have.</summary>
+    [Id(5)] public Dictionary<string, string>? Labels { get; }
+
     /// <summary>True when the work must stay on the node it was sent to (it is never spilled to another).</summary>
-    public bool PinsNode => Kind is SchedulingKind.NodeAffinity or SchedulingKind.PlacementGroup;
+    public bool PinsNode => Kind is SchedulingKind.NodeAffinity or SchedulingKind.PlacementGroup or SchedulingKind.NodeLabels;
 
     /// <inheritdoc />
     public bool Equals(SchedulingStrategy? other) =>
         other is not null && Kind == other.Kind && NodeId == other.NodeId && Soft == other.Soft &&
-        PlacementGroupId == other.PlacementGroupId && BundleIndex == other.BundleIndex;
+        PlacementGroupId == other.PlacementGroupId && BundleIndex == other.BundleIndex &&
+        (Labels is null ? other.Labels is null : other.Labels is not null && Labels.Count == other.Labels.Count && Matches(other.Labels));
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => Equals(obj as SchedulingStrategy);
@@ -90,6 +116,7 @@ public sealed class SchedulingStrategy : IEquatable<SchedulingStrategy>
     public override string ToString() => Kind switch
     {
         SchedulingKind.NodeAffinity => $"NodeAffinity({NodeId}, soft: {Soft})",
+        SchedulingKind.NodeLabels => $"NodeLabels({string.Join(", ", Labels!.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"))}, soft: {Soft})",
         SchedulingKind.PlacementGroup => $"PlacementGroup({PlacementGroupId:N}, bundle: {(BundleIndex < 0 ? "any" : BundleIndex)})",
         _ => Kind.ToString(),
     };
@@ -109,4 +136,7 @@ public enum SchedulingKind
 
     /// <summary>See <see cref="SchedulingStrategy.PlacementGroup"/>.</summary>
     PlacementGroup,
+
+    /// <summary>See <see cref="SchedulingStrategy.NodeLabels"/>.</summary>
+    NodeLabels,
 }

@@ -40,6 +40,9 @@ public sealed class NodeOptions
     /// </summary>
     public string? SpillDirectory { get; set; }
 
+    /// <summary>Labels of the node, key to value (for example <c>{"zone": "a"}</c>), matched by <c>SchedulingStrategy.NodeLabels</c>.</summary>
+    public Dictionary<string, string> Labels { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>Custom resources, name to amount (for example <c>{"accelerator_x": 2}</c>).</summary>
     public Dictionary<string, double> Resources { get; set; } = new(StringComparer.Ordinal);
 

@@ -19,8 +19,11 @@ internal sealed partial class NodeReporter : ILifecycleParticipant<ISiloLifecycl
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
 
-    public NodeReporter(NodeRuntime node, LocalScheduler scheduler, IGrainFactory grains, ILogger<NodeReporter> logger)
+    private readonly Dictionary<string, string> _labels;
+
+    public NodeReporter(NodeRuntime node, LocalScheduler scheduler, IGrainFactory grains, Microsoft.Extensions.Options.IOptions<NodeOptions> options, ILogger<NodeReporter> logger)
     {
+        _labels = new Dictionary<string, string>(options.Value.Labels, StringComparer.Ordinal);
         _node = node;
         _scheduler = scheduler;
         _grains = grains;
@@ -37,7 +40,7 @@ internal sealed partial class NodeReporter : ILifecycleParticipant<ISiloLifecycl
         ObjectStoreUsed = _node.Runtime.LocalStore?.Used ?? 0, ObjectStorePooled = _node.Runtime.LocalStore?.Pooled ?? 0,
         ObjectStoreCapacity = _node.Runtime.LocalStore?.Capacity ?? 0, ObjectCount = _node.Runtime.LocalStore?.Count ?? 0,
         ObjectStoreFolder = _node.Runtime.LocalStore?.Folder, HostId = NodeObjectStore.HostId,
-        Pending = _scheduler.Resources.Waiting(),
+        Pending = _scheduler.Resources.Waiting(), Labels = _labels,
     };
 
     /// <summary>Publishes a report now, off the caller's path (after a big change such as a bundle reservation).</summary>

@@ -76,6 +76,8 @@ internal sealed class ClusterView : IAsyncDisposable
                 return strategy.Soft ? PickNode(demand, preferred, forActor) : null;
             case SchedulingKind.Spread:
                 return PickSpread(demand);
+            case SchedulingKind.NodeLabels:
+                return PickNode(demand, preferred, forActor, strategy) ?? (strategy.Soft ? PickNode(demand, preferred, forActor) : null);
             default:
                 return PickNode(demand, preferred, forActor);
         }
@@ -109,7 +111,7 @@ internal sealed class ClusterView : IAsyncDisposable
     /// CPU; null when none fits. <paramref name="preferred"/> (the caller's own node) wins while it is under
     /// half loaded, as Ray's hybrid policy keeps work local until the node is busy.
     /// </summary>
-    public string? PickNode(ResourceSet demand, string? preferred, bool forActor)
+    public string? PickNode(ResourceSet demand, string? preferred, bool forActor, SchedulingStrategy? labels = null)
     {
         lock (_gate)
         {
@@ -118,7 +120,7 @@ internal sealed class ClusterView : IAsyncDisposable
             var ties = 0;
             foreach (var node in _nodes)
             {
-                if (!demand.FitsIn(node.Total))
+                if (!demand.FitsIn(node.Total) || (labels is not null && !labels.Matches(node.Labels)))
                 {
                     continue;
                 }
@@ -194,6 +196,14 @@ internal sealed class ClusterView : IAsyncDisposable
     /// <summary>Why no node may take <paramref name="demand"/> under <paramref name="strategy"/>, for the error the caller sees.</summary>
     public string DescribeInfeasible(ResourceSet demand, SchedulingStrategy? strategy)
     {
+        if (strategy is { Kind: SchedulingKind.NodeLabels, Soft: false })
+        {
+            var matching = Nodes.Where(n => strategy.Matches(n.Labels)).ToList();
+            return matching.Count == 0
+                ? $"its strategy {strategy} matches no node"
+                : $"it needs {demand} but the nodes with those labels offer {string.Join("; ", matching.Select(n => n.Total.ToString()))}";
+        }
+
         if (strategy is { Kind: SchedulingKind.NodeAffinity, Soft: false } affinity)
         {
             var target = Nodes.FirstOrDefault(n => n.NodeId == affinity.NodeId);

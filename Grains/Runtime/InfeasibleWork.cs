@@ -40,7 +40,7 @@ internal sealed partial class InfeasibleWork : IAsyncDisposable
     public void Park(TaskSpec spec, int attempt)
     {
         _tasks[spec.TaskId] = (spec, attempt);
-        LogOnce(spec.Resources, $"task '{spec.Name}'");
+        LogOnce(spec.Resources, spec.Strategy, $"task '{spec.Name}'");
         Start();
     }
 
@@ -49,7 +49,7 @@ internal sealed partial class InfeasibleWork : IAsyncDisposable
     {
         var node = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         _actors[spec.ActorId] = (spec, node);
-        LogOnce(spec.Resources, $"actor {spec.ClassName}");
+        LogOnce(spec.Resources, spec.Strategy, $"actor {spec.ClassName}");
         Start();
         return node.Task;
     }
@@ -57,14 +57,14 @@ internal sealed partial class InfeasibleWork : IAsyncDisposable
     /// <summary>Why a task's result is not ready, when the task is held here; null otherwise.</summary>
     public string? Why(Guid taskId) =>
         _tasks.TryGetValue(taskId, out var parked)
-            ? $"task '{parked.Spec.Name}' is infeasible: {_runtime.Cluster.DescribeInfeasible(parked.Spec.Resources)}; it waits until a node that can run it joins."
+            ? $"task '{parked.Spec.Name}' is infeasible: {_runtime.Cluster.DescribeInfeasible(parked.Spec.Resources, parked.Spec.Strategy)}; it waits until a node that can run it joins."
             : null;
 
-    private void LogOnce(ResourceSet demand, string what)
+    private void LogOnce(ResourceSet demand, SchedulingStrategy? strategy, string what)
     {
-        if (_logged.TryAdd(demand.ToString(), 0))
+        if (_logged.TryAdd(demand + " " + strategy, 0))
         {
-            LogInfeasible(_logger, what, demand, _runtime.Cluster.DescribeInfeasible(demand));
+            LogInfeasible(_logger, what, demand, _runtime.Cluster.DescribeInfeasible(demand, strategy));
         }
     }
 

@@ -33,9 +33,12 @@ internal static class SiloHostConfigurationExtensions
         // read into a dictionary; in appsettings.json they are an object, which it can. So the JSON value is
         // parsed here and left out of what the binder sees; as the later source, it wins over the object.
         var resourcesJson = section.GetSection(nameof(SiloHostOptions.Resources)).Value;
+        var labelsJson = section.GetSection(nameof(SiloHostOptions.Labels)).Value;
         var bindable = new ConfigurationBuilder()
             .AddInMemoryCollection(section.AsEnumerable(makePathsRelative: true)
-                .Where(p => p.Value is not null && !p.Key.Equals(nameof(SiloHostOptions.Resources), StringComparison.OrdinalIgnoreCase)))
+                .Where(p => p.Value is not null &&
+                    !p.Key.Equals(nameof(SiloHostOptions.Resources), StringComparison.OrdinalIgnoreCase) &&
+                    !p.Key.Equals(nameof(SiloHostOptions.Labels), StringComparison.OrdinalIgnoreCase)))
             .Build();
         var options = new SiloHostOptions();
         try
@@ -52,6 +55,11 @@ internal static class SiloHostConfigurationExtensions
         if (resourcesJson is not null)
         {
             options.Resources = ParseResources(resourcesJson);
+        }
+
+        if (labelsJson is not null)
+        {
+            options.Labels = ParseLabels(labelsJson);
         }
 
         options.Validate();
@@ -83,6 +91,26 @@ internal static class SiloHostConfigurationExtensions
             : new Dictionary<string, double>(resources, StringComparer.Ordinal);
     }
 
+    /// <summary>Parses a JSON object of node labels; throws naming <c>--labels</c> when it is not one.</summary>
+    public static Dictionary<string, string> ParseLabels(string json)
+    {
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            return new Dictionary<string, string>(StringComparer.Ordinal);
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<Dictionary<string, string>>(json) is { } labels
+                ? new Dictionary<string, string>(labels, StringComparer.Ordinal)
+                : throw InvalidSiloOptionException.For(nameof(SiloHostOptions.Labels), $"'{json}' is not a JSON object of labels.");
+        }
+        catch (JsonException e)
+        {
+            throw InvalidSiloOptionException.For(nameof(SiloHostOptions.Labels), $"'{json}' is not a JSON object of string labels like {{\"zone\": \"a\"}} ({e.Message})");
+        }
+    }
+
     /// <summary>
     /// Converts each switch's value the way the binder will, so a value that does not parse is reported by
     /// its switch ("--silo-port: 'abc' is not ...") rather than by the binder's exception.
@@ -91,6 +119,11 @@ internal static class SiloHostConfigurationExtensions
     {
         foreach (var option in SiloHostSwitches.All)
         {
+            if (option.Property == nameof(SiloHostOptions.Labels))
+            {
+                continue; // strings: nothing to convert
+            }
+
             if (option.Property == nameof(SiloHostOptions.Resources))
             {
                 // The object form (appsettings.json, --Ray:Resources:name=2): each child is an amount.

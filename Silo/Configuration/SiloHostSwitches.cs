@@ -47,6 +47,7 @@ internal static class SiloHostSwitches
         new("--object-store-memory", nameof(SiloHostOptions.ObjectStoreMemory), "BYTES", "Bytes the node's object store may hold. Default: 30% of the process's memory."),
         new("--object-store-dir", nameof(SiloHostOptions.ObjectStoreDir), "DIR", "Folder for the object store's shared-memory segments. Default: /dev/shm/rayorleans."),
         new("--resources", nameof(SiloHostOptions.Resources), "JSON", "Custom resources as a JSON object, e.g. '{\"accelerator_x\": 2}'. Default: none."),
+        new("--labels", nameof(SiloHostOptions.Labels), "JSON", "Node labels as a JSON object, e.g. '{\"zone\": \"a\"}', for NodeLabels scheduling. Default: none."),
         new("--code-dir", nameof(SiloHostOptions.CodeDir), "DIRS", "Folders (separated by ';') searched for the assemblies of user tasks and actors. Default: none."),
     ];
 

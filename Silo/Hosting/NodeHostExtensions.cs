@@ -56,6 +56,11 @@ internal static class NodeHostExtensions
                 {
                     n.Resources[name] = amount;
                 }
+
+                foreach (var (key, value) in node.Labels)
+                {
+                    n.Labels[key] = value;
+                }
             });
         });
 

@@ -10,10 +10,16 @@ public sealed class ProcessClusterTests
     [Fact]
     public async Task Three_silo_processes_take_spread_tasks_actors_and_a_StrictSpread_group_from_an_external_driver()
     {
-        await using var cluster = await ProcessCluster.StartAsync(silos: 3, cpusPerSilo: 1);
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2, cpusPerSilo: 1);
+        await cluster.StartSiloAsync(cpus: 1, labelsJson: """{"zone": "c"}""");
         await using var ray = await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId });
         await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 3, "three silo processes report");
         var nodeIds = cluster.Silos.Select(s => s.NodeId).ToHashSet();
+
+        // --labels reaches the scheduler: work asking for zone c runs on the third process only.
+        var zoneC = new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeLabels(new Dictionary<string, string> { ["zone"] = "c" }) };
+        var inZoneC = await ray.GetAsync(Enumerable.Range(0, 4).Select(i => ray.Task(TestTasks.WhereAmI, i).Options(zoneC).Remote()), Wait.Deadline);
+        Assert.All(inZoneC, n => Assert.Equal(cluster.Silos[2].NodeId, n));
 
         var spread = new TaskOptions { SchedulingStrategy = SchedulingStrategy.Spread };
         var where = await ray.GetAsync(Enumerable.Range(0, 9).Select(i => ray.Task(TestTasks.WhereAmISlowly, i).Options(spread).Remote()), Wait.Deadline);

@@ -49,6 +49,26 @@ public sealed class SchedulingStrategyTests(TwoNodeCluster fixture)
     }
 
     [Fact]
+    public async Task NodeLabels_runs_work_on_the_labelled_node_and_waits_when_none_matches()
+    {
+        var zoneB = (await Ray.NodesAsync()).Single(n => n.Labels.GetValueOrDefault("zone") == "b").NodeId;
+        var inB = SchedulingStrategy.NodeLabels(new Dictionary<string, string> { ["zone"] = "b" });
+        var where = await Ray.GetAsync(Enumerable.Range(0, 6).Select(i => Ray.Task(TestTasks.WhereAmI, i).Options(new TaskOptions { SchedulingStrategy = inB }).Remote()), Wait.Deadline);
+        Assert.All(where, w => Assert.Equal(zoneB, w));
+        var actor = Ray.Actor(() => new Counter()).Options(new ActorOptions { SchedulingStrategy = inB }).Remote();
+        Assert.Equal(zoneB, await actor.Task(c => c.Node()).Remote().GetAsync(Wait.Deadline));
+        await Ray.KillAsync(actor);
+
+        var nowhere = new Dictionary<string, string> { ["zone"] = "z" };
+        Assert.Equal(9, await Ray.Task(TestTasks.Square, 3).Options(new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeLabels(nowhere, soft: true) }).Remote().GetAsync(Wait.Deadline));
+        var waiting = Ray.Task(TestTasks.Square, 3).Options(new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeLabels(nowhere) }).Remote();
+        var e = await Assert.ThrowsAsync<GetTimeoutException>(() => waiting.GetAsync(TimeSpan.FromMilliseconds(300)));
+        Assert.Contains("matches no node", e.Message);
+        await Ray.CancelAsync(waiting);
+        Assert.Throws<ArgumentException>(() => SchedulingStrategy.NodeLabels(new Dictionary<string, string>()));
+    }
+
+    [Fact]
     public async Task Hard_NodeAffinity_to_a_missing_node_fails_clearly_and_soft_runs_elsewhere()
     {
         const string missing = "S127.0.0.1:1:1";

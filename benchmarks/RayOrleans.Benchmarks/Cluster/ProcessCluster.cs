@@ -56,13 +56,16 @@ public sealed class ProcessCluster : IAsyncDisposable
         }
     }
 
-    public async Task StartSiloAsync(int cpus)
+    /// <param name="cpus">CPUs the silo offers.</param>
+    /// <param name="labelsJson">Its node labels as a JSON object, or null for none.</param>
+    public async Task StartSiloAsync(int cpus, string? labelsJson = null)
     {
         var codeDir = AppContext.BaseDirectory;
         var httpPort = FreePort.Next();
         var args = $"exec \"{SiloPath()}\" --clustering redis --redis 127.0.0.1:{RedisPort} --cluster-id {ClusterId} " +
                    $"--silo-port {FreePort.Next()} --gateway-port {FreePort.Next()} --http-port {httpPort} --num-cpus {cpus} --code-dir \"{codeDir}\" " +
-                   $"--object-store-dir \"{StoreDirectory}\"";
+                   $"--object-store-dir \"{StoreDirectory}\"" +
+                   (labelsJson is null ? "" : $" --labels \"{labelsJson.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
         var process = Start("dotnet", args, " started: ", out var started);
         var line = await started.WaitAsync(TimeSpan.FromSeconds(60));
         // "RayOrleans node <id> started: ..."

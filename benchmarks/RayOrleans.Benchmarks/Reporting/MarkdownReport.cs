@@ -39,6 +39,8 @@ internal static class MarkdownReport
         dotnet run -c Release --project benchmarks/RayOrleans.Benchmarks -- --envelope --markdown docs/benchmarks.md
         # a running cluster (its silos need this program's assembly: --code-dir benchmarks/RayOrleans.Benchmarks/bin/Release/net10.0)
         dotnet run -c Release --project benchmarks/RayOrleans.Benchmarks -- --address redis://127.0.0.1:6379
+        # a cluster of 3 silo processes over a redis-server the program starts (redis-server must be installed)
+        dotnet run -c Release --project benchmarks/RayOrleans.Benchmarks -- --silos 3 single_client_tasks_async_spread --markdown docs/benchmarks.md
         # the driver as a separate client process against a silo process the program starts (baseline grains in the silo)
         dotnet run -c Release --project benchmarks/RayOrleans.Benchmarks -- --external-driver --quick
         ```
@@ -67,9 +69,8 @@ internal static class MarkdownReport
         through `Ray.Current` inside the node, nested, as in Ray; the baseline's clients are grains calling
         grains. The 1:n and n:n scenarios use Ray's published actor count, 32 (Ray's formula, cpu_count/2,
         would give 1 here). Async actors get `MaxConcurrency = 1000`, Ray's default for an async actor.
-        RayOrleans does not free objects yet (no reference counting), so the gigabyte scenarios free each
-        put object through the runtime's internals inside the timed loop; everything else is never freed,
-        and the working set grows over a run.
+        The gigabyte scenarios free each put object inside the timed loop (as Ray's loop drops its ref), so
+        the store's pooled segments are reused.
         """;
 
     private static readonly string[] Sections = ["machine", "micro", "cluster", "envelope"];

@@ -5,7 +5,8 @@ namespace RayOrleans.Tests.Fixtures;
 
 /// <summary>
 /// An in-process test cluster of two silos, each a 2-CPU RayOrleans node; the first also offers the
-/// custom resource "accel": 1, so tests can pin work to it, and two (declared, not real) GPUs with ids "0" and "1". The driver connects as an external client.
+/// custom resource "accel": 1, so tests can pin work to it, and two (declared, not real) GPUs with ids "0" and "1".
+/// The first is labelled zone=a, the second zone=b. The driver connects as an external client.
 /// </summary>
 public sealed class TwoNodeCluster : IAsyncLifetime
 {
@@ -20,6 +21,7 @@ public sealed class TwoNodeCluster : IAsyncLifetime
         {
             node.NumCpus = 2;
             node.NumGpus = 0; // whatever this machine has: the GPU tests count on the declared ones only
+            node.Labels["zone"] = options.SiloName.EndsWith("0", StringComparison.Ordinal) || options.SiloName.Contains("Primary", StringComparison.OrdinalIgnoreCase) ? "a" : "b";
             if (options.SiloName.EndsWith("0", StringComparison.Ordinal) || options.SiloName.Contains("Primary", StringComparison.OrdinalIgnoreCase))
             {
                 node.Resources["accel"] = 1;
