@@ -90,6 +90,12 @@ internal sealed class SiloHostOptions
     /// </summary>
     public Dictionary<string, string> Labels { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Whether this node reads other same-host nodes' large objects through their shared-memory segments
+    /// (true) or pulls them in chunks over Orleans as from another host (false). Default true.
+    /// </summary>
+    public bool SameHostShm { get; set; } = true;
+
     /// <summary>Folders, separated by ';', searched for user assemblies (tasks and actors). Default: none.</summary>
     public string? CodeDir { get; set; }
 

@@ -347,6 +347,11 @@ internal sealed partial class RayRuntime
     /// </summary>
     private string? SameHostFolder(string node)
     {
+        if (!Options.SameHostSharedMemory)
+        {
+            return null;
+        }
+
         foreach (var report in Cluster.Nodes)
         {
             if (report.NodeId == node)

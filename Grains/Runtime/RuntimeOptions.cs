@@ -28,6 +28,13 @@ public sealed class RuntimeOptions
     /// <summary>How often a driver refreshes its view of the nodes. Default 500 ms.</summary>
     public TimeSpan ClusterRefreshInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Whether a process on the same host as a node reads and writes that node's large objects through its
+    /// shared-memory segments (true), or moves them in chunks over Orleans as between hosts (false). Default
+    /// true; false exercises (or measures) the cross-host path on one machine.
+    /// </summary>
+    public bool SameHostSharedMemory { get; set; } = true;
+
     /// <summary>Checks the values are in range; throws naming the bad one.</summary>
     public void Validate()
     {

@@ -168,6 +168,7 @@ internal static class SiloHostConfigurationExtensions
         _ when type == typeof(int) => "a whole number",
         _ when type == typeof(long) => "a whole number of bytes",
         _ when type == typeof(double) => "a number (" + 1.5.ToString(CultureInfo.InvariantCulture) + ")",
+        _ when type == typeof(bool) => "true or false",
         _ when type.IsEnum => "one of " + string.Join(", ", Enum.GetNames(type).Select(n => n.ToLowerInvariant())),
         _ => $"a {type.Name}",
     };

@@ -48,6 +48,7 @@ internal static class SiloHostSwitches
         new("--object-store-dir", nameof(SiloHostOptions.ObjectStoreDir), "DIR", "Folder for the object store's shared-memory segments. Default: /dev/shm/rayorleans."),
         new("--resources", nameof(SiloHostOptions.Resources), "JSON", "Custom resources as a JSON object, e.g. '{\"accelerator_x\": 2}'. Default: none."),
         new("--labels", nameof(SiloHostOptions.Labels), "JSON", "Node labels as a JSON object, e.g. '{\"zone\": \"a\"}', for NodeLabels scheduling. Default: none."),
+        new("--same-host-shm", nameof(SiloHostOptions.SameHostShm), "true|false", "Read other same-host nodes' large objects through shared memory (true) or in chunks as across hosts (false). Default: true."),
         new("--code-dir", nameof(SiloHostOptions.CodeDir), "DIRS", "Folders (separated by ';') searched for the assemblies of user tasks and actors. Default: none."),
     ];
 

@@ -61,7 +61,8 @@ internal static class NodeHostExtensions
                 {
                     n.Labels[key] = value;
                 }
-            });
+            },
+            runtime => runtime.SameHostSharedMemory = options.SameHostShm);
         });
 
         // The HTTP endpoint has no authentication, so it listens on loopback only, whatever ASPNETCORE_URLS says.

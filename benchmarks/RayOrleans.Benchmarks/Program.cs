@@ -82,7 +82,7 @@ Console.WriteLine($"RayOrleans benchmarks: {machine.ProcessorCount} processors, 
 Console.WriteLine($"{(arguments.Quick ? "quick" : "full")} mode: warm-up {settings.Plan.WarmUp.TotalSeconds:0.#} s, {settings.Plan.Trials} trials of >= {settings.Plan.MinTrial.TotalSeconds:0.#} s per side; {names.Count} scenarios");
 
 await using var externalSilo = arguments.ExternalDriver ? await RayOrleans.Benchmarks.Cluster.ExternalSilo.StartAsync() : null;
-await using var processes = arguments.Silos is { } silos ? await RayOrleans.Benchmarks.Cluster.ProcessCluster.StartAsync(silos, Environment.ProcessorCount) : null;
+await using var processes = arguments.Silos is { } silos ? await RayOrleans.Benchmarks.Cluster.ProcessCluster.StartAsync(silos, Environment.ProcessorCount, sameHostShm: false) : null;
 var clusterName = externalSilo is { } silo ? $"external driver, silo process at {silo.Address}"
     : processes is { } p ? $"{p.Silos.Count} silo processes over Redis, external driver"
     : arguments.Address ?? "embedded";

@@ -10,11 +10,20 @@ public sealed class ProcessClusterTests
     [Fact]
     public async Task Three_silo_processes_take_spread_tasks_actors_and_a_StrictSpread_group_from_an_external_driver()
     {
-        await using var cluster = await ProcessCluster.StartAsync(silos: 2, cpusPerSilo: 1);
+        // Without shared memory between them, as if on separate hosts: large objects move in chunks over Orleans.
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2, cpusPerSilo: 1, sameHostShm: false);
         await cluster.StartSiloAsync(cpus: 1, labelsJson: """{"zone": "c"}""");
         await using var ray = await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId });
         await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 3, "three silo processes report");
         var nodeIds = cluster.Silos.Select(s => s.NodeId).ToHashSet();
+
+        // A 40 MB array made on the first process is pulled in 8 MiB chunks by a task on the second.
+        const int n = 5_000_000;
+        var first = new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(cluster.Silos[0].NodeId) };
+        var second = new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(cluster.Silos[1].NodeId) };
+        var made = ray.Task(TestTasks.MakeArray, n).Options(first).Remote();
+        var summed = await ray.Task(TestTasks.SumArraySlowly, made).Options(second).Remote().GetAsync(Wait.Deadline);
+        Assert.Equal($"{cluster.Silos[1].NodeId}={(double)n * (n - 1) / 2}", summed);
 
         // --labels reaches the scheduler: work asking for zone c runs on the third process only.
         var zoneC = new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeLabels(new Dictionary<string, string> { ["zone"] = "c" }) };

@@ -24,6 +24,10 @@ internal sealed class BaselineGrain : Grain, IBaselineGrain
 
     public Task<int> Get() => Task.FromResult(_value);
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte[]> Chunks = new();
+
+    public Task<byte[]> Bytes(int size) => Task.FromResult(Chunks.GetOrAdd(size, n => new byte[n]));
+
     public Task MakeRefs(int count)
     {
         var task = Guid.NewGuid();

@@ -31,6 +31,10 @@ public interface IBaselineGrain : IGrainWithIntegerKey
     [AlwaysInterleave]
     Task<int> Get();
 
+    /// <summary><paramref name="size"/> bytes (one chunk of a large object moving between processes).</summary>
+    [AlwaysInterleave]
+    Task<byte[]> Bytes(int size);
+
     /// <summary>Builds the array of <paramref name="count"/> refs that <see cref="GetRefs"/> returns.</summary>
     Task MakeRefs(int count);
 

@@ -21,6 +21,9 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     public int RedisPort { get; }
 
+    /// <summary>Whether the silos read each other's objects through shared memory (see <see cref="StartAsync"/>).</summary>
+    public bool SameHostShm { get; private init; } = true;
+
     public string ClusterId { get; }
 
     public string Address => $"redis://127.0.0.1:{RedisPort}";
@@ -33,11 +36,17 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// <summary>The silos' object-store folder (each node process makes its own folder inside), removed at dispose.</summary>
     public string StoreDirectory { get; } = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"rayorleans-test-{Guid.NewGuid():N}");
 
-    public static async Task<ProcessCluster> StartAsync(int silos, int cpusPerSilo)
+    /// <param name="silos">How many silo processes to start.</param>
+    /// <param name="cpusPerSilo">CPUs each offers.</param>
+    /// <param name="sameHostShm">
+    /// Whether the silos read each other's large objects through shared memory (the default on one host) or
+    /// in chunks over Orleans, as between hosts.
+    /// </param>
+    public static async Task<ProcessCluster> StartAsync(int silos, int cpusPerSilo, bool sameHostShm = true)
     {
         var redis = FindOnPath("redis-server") ?? throw new InvalidOperationException(
             "redis-server is not installed; eng/test.sh installs it (apt-get install redis-server).");
-        var cluster = new ProcessCluster(FreePort.Next(), "proc-" + Guid.NewGuid().ToString("N")[..8]);
+        var cluster = new ProcessCluster(FreePort.Next(), "proc-" + Guid.NewGuid().ToString("N")[..8]) { SameHostShm = sameHostShm };
         try
         {
             var server = cluster.Start(redis, $"--port {cluster.RedisPort} --bind 127.0.0.1 --save \"\" --appendonly no", "Ready to accept connections", out var ready);
@@ -64,7 +73,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         var httpPort = FreePort.Next();
         var args = $"exec \"{SiloPath()}\" --clustering redis --redis 127.0.0.1:{RedisPort} --cluster-id {ClusterId} " +
                    $"--silo-port {FreePort.Next()} --gateway-port {FreePort.Next()} --http-port {httpPort} --num-cpus {cpus} --code-dir \"{codeDir}\" " +
-                   $"--object-store-dir \"{StoreDirectory}\"" +
+                   $"--object-store-dir \"{StoreDirectory}\" --same-host-shm {(SameHostShm ? "true" : "false")}" +
                    (labelsJson is null ? "" : $" --labels \"{labelsJson.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
         var process = Start("dotnet", args, " started: ", out var started);
         var line = await started.WaitAsync(TimeSpan.FromSeconds(60));

@@ -152,7 +152,8 @@ internal static class MarkdownReport
             .Append("code directory, so they host its tasks and its baseline grains) and drives them as an external client. ")
             .Append("Each silo offers all the machine's CPUs, so several share the same cores: these figures show the cost of ")
             .Append("crossing processes, not more compute. ours/raw compares with the same call pattern to grains that Orleans ")
-            .Append("places over the same silos.\n\n");
+            .Append("places over the same silos. The silos run with `--same-host-shm false`, so a node reading another's large ")
+            .Append("object pulls it in chunks over Orleans, as between hosts (`cross_node_get_gigabytes`).\n\n");
         text.Append(ResultTables.Markdown(ResultTables.MicroHeader, results.Select(ResultTables.MicroRow))).Append('\n');
         return text.ToString();
     }

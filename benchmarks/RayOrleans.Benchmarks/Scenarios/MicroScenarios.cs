@@ -75,6 +75,9 @@ public static class MicroScenarios
             R("1_1_async_actor_calls_async", 4_260, null, null), AsyncActorCallsAsync),
         new("1_1_async_actor_calls_with_args_async", "calls/s", "1000 calls with an int argument to one async actor, one get", "1000 interleaving calls with an int argument in flight",
             R("1_1_async_actor_calls_with_args_async", 2_836, null, null), AsyncActorCallsWithArgs),
+        new("cross_node_get_gigabytes", "GB/s", "a task on one node reads a 256 MiB array stored on another (not one of Ray's; --silos 2 or more)",
+            "the same bytes as 8 MiB grain-call replies from a silo to the driver, 4 in flight, copied into one array",
+            R("(none: Ray publishes no cross-node figure)", null, null, null), CrossNodeGetGigabytes),
         new("placement_group_create_removal", "groups/s", "create 100 one-bundle groups ({CPU: 0.001}), wait for each, remove each",
             "per group a fresh grain: a call that makes 2 inner calls (create: view + reserve), a call (wait), a call with 1 inner call (remove)",
             R("placement_group_create_removal", 765, 589, "2.54"), PlacementGroupCreateRemoval),
@@ -181,6 +184,60 @@ public static class MicroScenarios
                 return Task.CompletedTask;
             },
         });
+    }
+
+    private static async Task<Workload> CrossNodeGetGigabytes(ScenarioContext c)
+    {
+        var ray = c.Ray;
+        var nodes = (await ray.NodesAsync()).Select(n => n.NodeId).Order(StringComparer.Ordinal).ToArray();
+        if (nodes.Length < 2)
+        {
+            return new Workload
+            {
+                Size = "-", UnitsPerCall = 0, Ours = () => Task.CompletedTask,
+                NotApplicable = "needs two nodes: run it with --silos 2 (or --address of a cluster)",
+            };
+        }
+
+        var elements = c.Pick(32 * 1024 * 1024, 8 * 1024 * 1024, 64 * 1024);
+        var stored = ray.Task(BenchTasks.ZeroLongs, elements).Options(new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(nodes[0]) }).Remote();
+        await stored.GetAsync(TimeSpan.FromMinutes(2)).ConfigureAwait(false);
+        var reader = new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(nodes[1]) };
+        var target = new byte[elements * 8L];
+        target.AsSpan().Fill(1); // resident, so the baseline pays no first-touch page faults
+        const int Chunk = 8 * 1024 * 1024;
+        return new Workload
+        {
+            Size = $"{elements * 8L / (1024 * 1024)} MiB per read", UnitsPerCall = elements * GbPerElement,
+            Ours = () => ray.Task(BenchTasks.LengthOf, stored).Options(reader).Remote().GetAsync(),
+            Baseline = c.Baseline(async () =>
+            {
+                // As the runtime pulls: chunks of at most 8 MiB, four in flight, each copied into place.
+                using var inFlight = new SemaphoreSlim(4);
+                await Task.WhenAll(Enumerable.Range(0, (int)((target.Length + Chunk - 1) / Chunk)).Select(async i =>
+                {
+                    await inFlight.WaitAsync();
+                    try
+                    {
+                        var size = (int)Math.Min(Chunk, target.Length - (long)i * Chunk);
+                        var part = await c.Grain(StoreKey).Bytes(size);
+                        part.CopyTo(target.AsSpan(i * Chunk, size));
+                    }
+                    finally
+                    {
+                        inFlight.Release();
+                    }
+                }));
+            }),
+            Note = "The reader pulls the array from the storing node in 8 MiB chunks over Orleans when the silos run with --same-host-shm false " +
+                   "(as --silos starts them), and maps its segment when they share memory; either way it deserializes into a fresh array.",
+            Cleanup = () =>
+            {
+                GC.KeepAlive(stored);
+                ZeroArrays.Clear();
+                return Task.CompletedTask;
+            },
+        };
     }
 
     private static Task<Workload> MultiPutGigabytes(ScenarioContext c)

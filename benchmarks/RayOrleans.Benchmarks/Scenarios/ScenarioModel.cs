@@ -90,6 +90,9 @@ public sealed class Workload : IAsyncDisposable
 
     public Func<Task>? Cleanup { get; init; }
 
+    /// <summary>Set when the scenario cannot run on this cluster (the reason); nothing is timed then.</summary>
+    public string? NotApplicable { get; init; }
+
     public async ValueTask DisposeAsync()
     {
         if (Cleanup is not null)

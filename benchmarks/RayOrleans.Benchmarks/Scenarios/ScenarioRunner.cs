@@ -133,6 +133,11 @@ public sealed class ScenarioRunner
     {
         var plan = _context.Settings.Plan;
         await using var workload = await scenario.Prepare(_context).ConfigureAwait(false);
+        if (workload.NotApplicable is { } why)
+        {
+            return new ScenarioResult { Name = scenario.Name, Group = "micro", Status = "skipped", Reason = why, Ray = scenario.Ray };
+        }
+
         var (ours, baseline) = await Timeit.RunPairAsync(workload.Ours, workload.Baseline, workload.UnitsPerCall, plan).ConfigureAwait(false);
 
         return new ScenarioResult

@@ -8,6 +8,12 @@ public static class BenchTasks
     /// <summary>Ray's <c>small_value</c>: returns <c>b"ok"</c>.</summary>
     public static byte[] SmallValue() => Ok;
 
+    /// <summary>A zeroed array of <paramref name="elements"/> longs (the object a cross-node read moves).</summary>
+    public static long[] ZeroLongs(int elements) => new long[elements];
+
+    /// <summary>The length of an array argument: reading the argument is the work.</summary>
+    public static int LengthOf(long[] values) => values.Length;
+
     /// <summary>Ray's <c>do_put_small</c>: <paramref name="count"/> sequential puts of 0 from inside a task.</summary>
     public static async Task<int> PutSmall(int count)
     {
