@@ -166,5 +166,7 @@ public sealed partial class Ray
         to.DirectoryShards = from.DirectoryShards;
         to.LongPollInterval = from.LongPollInterval;
         to.ClusterRefreshInterval = from.ClusterRefreshInterval;
+        to.SameHostSharedMemory = from.SameHostSharedMemory;
+        to.MaxLineageArgumentBytes = from.MaxLineageArgumentBytes;
     }
 }

@@ -335,6 +335,10 @@ internal sealed class OwnedObjects
                     break;
                 case Lineage or TaskSpec:
                     return RebuildOutcome.Impossible;
+                case NoLineage none:
+                    why = $"it was made by task '{none.Name}' ({none.TaskId:N}), whose lineage was not kept: its by-value arguments are {none.ArgumentBytes:N0} bytes, " +
+                          $"over MaxLineageArgumentBytes = {none.Limit:N0} (pass large data as a ref to keep results rebuildable)";
+                    return RebuildOutcome.Impossible;
                 case ActorCall call:
                     why = $"it is the result of actor call '{call.Name}' ({call.CallId:N}); actor results are not rebuilt, since the call would see the actor's state change";
                     return RebuildOutcome.Impossible;
@@ -407,6 +411,9 @@ internal sealed class OwnedObjects
     /// owned when it was submitted (a re-run needs them still here; refs owned elsewhere are read from the directory).
     /// </summary>
     public sealed record Lineage(TaskSpec Spec, ObjectId[]? OwnedArgs);
+
+    /// <summary>The origin of a task result whose lineage was not kept (its by-value arguments were too large).</summary>
+    public sealed record NoLineage(string Name, Guid TaskId, long ArgumentBytes, long Limit);
 
     private sealed class Entry
     {

@@ -24,8 +24,17 @@ internal sealed partial class RayRuntime
         var pins = PinOwnedArguments(spec.Args);
         if (!spec.IsGenerator)
         {
-            // The spec is the returns' lineage: kept while they live, to make them again if a copy is lost.
-            object lineage = pins is null ? spec : new OwnedObjects.Lineage(spec, pins);
+            // The spec is the returns' lineage: kept while they live, to make them again if a copy is lost;
+            // unless its by-value arguments are too big to keep that long.
+            var argumentBytes = 0L;
+            foreach (var arg in spec.Args)
+            {
+                argumentBytes += arg.Value?.Length ?? 0;
+            }
+
+            object lineage = argumentBytes > Options.MaxLineageArgumentBytes
+                ? new OwnedObjects.NoLineage(spec.Name, spec.TaskId, argumentBytes, Options.MaxLineageArgumentBytes)
+                : pins is null ? spec : new OwnedObjects.Lineage(spec, pins);
             for (var i = 1; i <= Math.Max(spec.NumReturns, 1); i++)
             {
                 Owned.AddPending(new ObjectId(spec.TaskId, i), lineage);

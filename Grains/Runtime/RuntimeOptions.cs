@@ -35,6 +35,14 @@ public sealed class RuntimeOptions
     /// </summary>
     public bool SameHostSharedMemory { get; set; } = true;
 
+    /// <summary>
+    /// The most bytes of by-value arguments a task's lineage may keep alive with its results (the owner keeps
+    /// each task's spec to run it again if a result is lost). A task passing more by value keeps no lineage:
+    /// a lost result of it fails with <c>ObjectLostException</c> saying so. Pass large data as a ref (put it
+    /// first) to keep it rebuildable without copying it into every spec. Default 1 MiB, as Ray bounds lineage.
+    /// </summary>
+    public long MaxLineageArgumentBytes { get; set; } = 1024 * 1024;
+
     /// <summary>Checks the values are in range; throws naming the bad one.</summary>
     public void Validate()
     {
@@ -46,6 +54,11 @@ public sealed class RuntimeOptions
         if (InlineThreshold < 0 || InlineThreshold > ChunkSize)
         {
             throw new ArgumentOutOfRangeException(nameof(InlineThreshold), InlineThreshold, "InlineThreshold must be between 0 and ChunkSize.");
+        }
+
+        if (MaxLineageArgumentBytes < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxLineageArgumentBytes), MaxLineageArgumentBytes, "MaxLineageArgumentBytes must be 0 or more.");
         }
 
         if (DirectoryShards < 1)

@@ -29,9 +29,10 @@ public sealed class LineageTests
         var read = ray.Task(TestTasks.CountedLongs, key + ":read", Length).Options(onVictim).Remote();
         var argument = ray.Task(TestTasks.CountedLongs, key + ":arg", Length).Options(onVictim).Remote();
         var once = ray.Task(TestTasks.CountedLongs, key + ":once", Length).Options(onVictim with { MaxRetries = 0 }).Remote();
+        var heavy = ray.Task(TestTasks.SumThenCount, new double[200_000], key + ":heavy", Length).Options(onVictim).Remote();
         var where = await ray.Task(TestTasks.WhereAmI, 0).Options(onVictim).Remote();
         Assert.Equal(victimNode, where);
-        await ray.WaitAsync([read, argument, once], numReturns: 3, timeout: Wait.Deadline);
+        await ray.WaitAsync([read, argument, once, heavy], numReturns: 4, timeout: Wait.Deadline);
         Assert.Equal(Sum, (await read).Sum());
 
         await cluster.KillSiloAsync(victim);
@@ -45,6 +46,10 @@ public sealed class LineageTests
         // A task whose argument was lost: the argument is made again first, then the task runs.
         Assert.Equal(Sum, await ray.Task(TestTasks.SumLongs, argument).Remote().GetAsync(TimeSpan.FromMinutes(2)));
         Assert.Equal(2, Probe.Count(key + ":arg"));
+
+        // Arguments by value over MaxLineageArgumentBytes (1 MiB): no lineage kept, and the error says so.
+        var tooBig = await Assert.ThrowsAsync<ObjectLostException>(() => heavy.GetAsync(TimeSpan.FromMinutes(2)));
+        Assert.Contains("MaxLineageArgumentBytes", tooBig.Message);
 
         // MaxRetries = 0: not run again, and the error says which object, why, and what made it.
         var e = await Assert.ThrowsAsync<ObjectLostException>(() => once.GetAsync(TimeSpan.FromMinutes(2)));

@@ -109,6 +109,9 @@ public static class TestTasks
 
     public static int MarkRan(string key) => Probe.Increment(key);
 
+    /// <summary><see cref="CountedLongs"/> with a large argument by value (1.6 MB: over the lineage limit).</summary>
+    public static long[] SumThenCount(double[] ballast, string key, int n) => CountedLongs(key, n + (int)ballast.Sum());
+
     /// <summary>Reports "node|gpu ids" once every task under <paramref name="key"/> has started and the gate opened.</summary>
     public static async Task<string> HoldGpus(string key)
     {
