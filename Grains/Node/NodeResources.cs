@@ -119,8 +119,14 @@ internal sealed class NodeResources
 
             _closed = reason;
             _drained = drained;
-            waiting = [.. _waiters];
-            _waiters.Clear();
+            // A task taking back the CPU it lent while blocked in a get still runs: it keeps its place (and
+            // gets the CPU), or the pool would count that CPU free and drain while the task uses it.
+            waiting = _waiters.Where(w => !w.Priority).ToList();
+            foreach (var waiter in waiting)
+            {
+                _waiters.Remove(waiter);
+            }
+
             idle = IsIdleLocked();
             if (idle)
             {
@@ -175,7 +181,7 @@ internal sealed class NodeResources
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            if (_closed is { } reason)
+            if (_closed is { } reason && !priority)
             {
                 throw new InvalidOperationException(reason);
             }
@@ -186,7 +192,7 @@ internal sealed class NodeResources
                 return Task.CompletedTask;
             }
 
-            var waiter = new Waiter(demand, holder);
+            var waiter = new Waiter(demand, holder, priority);
             var node = priority ? _waiters.AddFirst(waiter) : _waiters.AddLast(waiter);
             if (cancellationToken.CanBeCanceled)
             {
@@ -295,8 +301,9 @@ internal sealed class NodeResources
         _gpus.Take(demand[ResourceSet.Gpu], holder);
     }
 
-    private sealed class Waiter(ResourceSet demand, Guid holder)
+    private sealed class Waiter(ResourceSet demand, Guid holder, bool priority = false)
     {
+        public bool Priority { get; } = priority;
         public ResourceSet Demand { get; } = demand;
         public Guid Holder { get; } = holder;
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

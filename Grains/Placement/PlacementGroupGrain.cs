@@ -39,10 +39,15 @@ internal sealed partial class PlacementGroupGrain(ILogger<PlacementGroupGrain> l
 
         _spec = spec;
         _state = PlacementGroupState.Pending;
-        await TryPlaceAsync();
-        if (_state == PlacementGroupState.Pending)
+        // The retry timer first, so a first attempt that throws (the view grain moving) is tried again.
+        _retry = this.RegisterGrainTimer(TryPlaceAsync, RetryInterval, RetryInterval);
+        try
         {
-            _retry = this.RegisterGrainTimer(TryPlaceAsync, RetryInterval, RetryInterval);
+            await TryPlaceAsync();
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            _reason = $"placing failed ({e.Message}); trying again";
         }
 
         return Info();

@@ -87,10 +87,17 @@ internal sealed partial class InfeasibleWork : IAsyncDisposable
             await ReportAsync().ConfigureAwait(false);
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
             {
-                var changed = Retry();
-                if (changed || ++ticks % ReportEveryTicks == 0)
+                try
                 {
-                    await ReportAsync().ConfigureAwait(false);
+                    var changed = Retry();
+                    if (changed || ++ticks % ReportEveryTicks == 0)
+                    {
+                        await ReportAsync().ConfigureAwait(false);
+                    }
+                }
+                catch (Exception e) when (!_stop.IsCancellationRequested)
+                {
+                    LogTickFailed(_logger, e); // the next tick tries again; parked work must not be forgotten
                 }
             }
         }
@@ -161,6 +168,9 @@ internal sealed partial class InfeasibleWork : IAsyncDisposable
 
         _stop.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Retrying infeasible work failed; the next tick tries again.")]
+    private static partial void LogTickFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Infeasible: {What} needs {Demand}, and {Why}. It waits until a node that can hold it joins.")]
     private static partial void LogInfeasible(ILogger logger, string what, ResourceSet demand, string why);

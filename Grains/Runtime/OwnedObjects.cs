@@ -310,6 +310,27 @@ internal sealed class OwnedObjects
             return RebuildOutcome.Impossible;
         }
 
+        // One decision per task at a time: the task's returns share its lineage object, so two readers of
+        // two of its lost returns cannot both decide to run it again.
+        TaskSpec? toRun;
+        RebuildOutcome outcome;
+        lock (entry.Origin ?? entry)
+        {
+            outcome = DecideRebuild(entry, lost, out toRun, out why);
+        }
+
+        if (toRun is not null)
+        {
+            resubmit(toRun);
+        }
+
+        return outcome;
+    }
+
+    private RebuildOutcome DecideRebuild(Entry entry, ObjectValue lost, out TaskSpec? toRun, out string why)
+    {
+        why = "";
+        toRun = null;
         TaskSpec spec;
         ObjectId[]? ownedArgs = null;
         lock (entry)
@@ -379,7 +400,7 @@ internal sealed class OwnedObjects
             }
         }
 
-        resubmit(spec);
+        toRun = spec;
         return RebuildOutcome.Started;
     }
 

@@ -25,50 +25,52 @@ internal sealed partial class RayRuntime
             }
         }
 
-        string? node;
+        string? node = null;
         TaskCompletionSource? placing = null;
-        if (spec.Strategy is { Kind: SchedulingKind.PlacementGroup } group)
+        Task<string> create;
+        try
         {
-            // It waits for its group, then lives on its bundle's node. Calls sent meanwhile wait too, so none
-            // of them activates the actor elsewhere first.
-            placing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _placing[spec.ActorId] = placing.Task;
-            Interlocked.Increment(ref _creatingCount);
-            node = await NodeInGroupForActorAsync(group, spec.Resources).ConfigureAwait(false);
-        }
-        else
-        {
-            node = Cluster.Pick(spec.Resources, spec.Strategy, preferred: null, forActor: true);
-            if (node is null && spec.Strategy is not { Kind: SchedulingKind.NodeAffinity, Soft: false })
+            if (spec.Strategy is { Kind: SchedulingKind.PlacementGroup } group)
             {
-                // No node can ever hold it: it waits, as in Ray, until one that can joins; calls wait with it.
-                placing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _placing[spec.ActorId] = placing.Task;
+                // It waits for its group, then lives on its bundle's node. Calls sent meanwhile wait too, so
+                // none of them activates the actor elsewhere first.
+                placing = StartPlacing(spec.ActorId);
+                node = await NodeInGroupForActorAsync(group, spec.Resources).ConfigureAwait(false);
+            }
+            else
+            {
+                node = Cluster.Pick(spec.Resources, spec.Strategy, preferred: null, forActor: true);
+                if (node is null && spec.Strategy is not { Kind: SchedulingKind.NodeAffinity, Soft: false })
+                {
+                    // No node can ever hold it: it waits, as in Ray, until one that can joins; calls wait with it.
+                    placing = StartPlacing(spec.ActorId);
+                    node = await Infeasible.ParkActor(spec).ConfigureAwait(false);
+                }
+            }
+
+            if (node is null)
+            {
+                // No node fits: create it anyway without a hint, so its grain records the death with the
+                // reason and every call fails with ActorDiedException instead of waiting.
+                create = Actor(spec.ActorId).CreateAsync(spec);
+            }
+            else
+            {
+                // Calls sent before the creation lands may reach Orleans first and activate the grain: they
+                // carry the same hint until then, so whichever message places it places it on this node.
+                _creating[spec.ActorId] = node;
                 Interlocked.Increment(ref _creatingCount);
-                node = await Infeasible.ParkActor(spec).ConfigureAwait(false);
+                create = WithPlacementHint(node, () => Actor(spec.ActorId).CreateAsync(spec));
             }
         }
-
-        Task<string> create;
-        if (node is null)
+        finally
         {
-            // No node fits: create it anyway without a hint, so its grain records the death with the
-            // reason and every call fails with ActorDiedException instead of waiting.
-            create = Actor(spec.ActorId).CreateAsync(spec);
-        }
-        else
-        {
-            // Calls sent before the creation lands may reach Orleans first and activate the grain: they
-            // carry the same hint until then, so whichever message places it places it on this node.
-            _creating[spec.ActorId] = node;
-            Interlocked.Increment(ref _creatingCount);
-            create = WithPlacementHint(node, () => Actor(spec.ActorId).CreateAsync(spec));
-        }
-
-        if (placing is not null && _placing.TryRemove(spec.ActorId, out _))
-        {
-            Interlocked.Decrement(ref _creatingCount);
-            placing.TrySetResult();
+            // Whatever happened, calls waiting for the placement go on (with the hint, when there is a node).
+            if (placing is not null && _placing.TryRemove(spec.ActorId, out _))
+            {
+                Interlocked.Decrement(ref _creatingCount);
+                placing.TrySetResult();
+            }
         }
 
         try
@@ -83,6 +85,14 @@ internal sealed partial class RayRuntime
                 Interlocked.Decrement(ref _creatingCount);
             }
         }
+    }
+
+    private TaskCompletionSource StartPlacing(ActorId actor)
+    {
+        var placing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _placing[actor] = placing.Task;
+        Interlocked.Increment(ref _creatingCount);
+        return placing;
     }
 
     /// <summary>

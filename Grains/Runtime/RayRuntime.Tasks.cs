@@ -218,7 +218,7 @@ internal sealed partial class RayRuntime
         if (reply.IsCompletedSuccessfully)
         {
             var values = reply.Result;
-            if (RebuildLostArgument(spec, values))
+            if (attempt == InFlight.AttemptOf(spec.TaskId) && RebuildLostArgument(spec, values))
             {
                 return;
             }
@@ -269,8 +269,16 @@ internal sealed partial class RayRuntime
                 continue;
             }
 
-            if (!spec.Args.Any(a => a.Ref == lost) || !Owned.TryGetReady(lost, out var argument) || argument is not { Error: null, Location: not null } ||
-                Owned.TryRebuild(lost, argument, Rebuild, out _) != OwnedObjects.RebuildOutcome.Started)
+            // The copy the task was sent (its resolved record): if the owner's value is another one now, the
+            // argument was made again meanwhile (or is being), and the task only needs sending again.
+            var sent = spec.Args.FirstOrDefault(a => a.Ref == lost)?.Resolved;
+            if (sent is not { Error: null, Location: not null } || !Owned.Owns(lost))
+            {
+                return false;
+            }
+
+            if (Owned.TryGetReady(lost, out var current) && ReferenceEquals(current, sent) &&
+                Owned.TryRebuild(lost, sent, Rebuild, out _) != OwnedObjects.RebuildOutcome.Started)
             {
                 return false;
             }
