@@ -21,7 +21,7 @@ public sealed class NodeJoinTests
             node.NumCpus = 2;
             if (!options.SiloName.Contains("Primary", StringComparison.OrdinalIgnoreCase) && !options.SiloName.EndsWith('0'))
             {
-                node.Resources["big"] = 1; // only nodes that join later have it
+                node.Resources["big"] = 2; // only nodes that join later have it: room for the task and the actor at once
             }
         }));
         await using var cluster = builder.Build();
