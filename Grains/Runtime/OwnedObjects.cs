@@ -406,13 +406,8 @@ internal sealed class OwnedObjects
 
     private static bool Rebuildable(TaskSpec task, Entry entry, out string why)
     {
+        // (A generator's values are published to the directory, never owned here, so they never get this far.)
         why = "";
-        if (task.IsGenerator)
-        {
-            why = $"it was yielded by streaming generator '{task.Name}' ({task.TaskId:N}), which is not re-run since its values would repeat";
-            return false;
-        }
-
         if (task.MaxRetries >= 0 && entry.Rebuilds >= task.MaxRetries)
         {
             why = task.MaxRetries == 0
@@ -423,9 +418,6 @@ internal sealed class OwnedObjects
 
         return true;
     }
-
-    /// <summary>The origin of an owned object, for error messages and the memory view: its task, its actor call, or null for a put.</summary>
-    public object? OriginOf(ObjectId id) => _entries.TryGetValue(id, out var entry) ? entry.Origin : null;
 
     /// <summary>
     /// A task's lineage when it took owned ref arguments: the spec, and which of its arguments this process

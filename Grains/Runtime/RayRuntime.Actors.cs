@@ -118,7 +118,10 @@ internal sealed partial class RayRuntime
     /// <summary>Actors whose creation this process sent and that are not known to be placed yet, with their chosen node.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ActorId, string> _creating = new();
 
-    /// <summary>The size of <see cref="_creating"/>, read on every call without touching the dictionary.</summary>
+    /// <summary>
+    /// Entries in <see cref="_creating"/> and <see cref="_placing"/> together, read on every call so the common
+    /// case (no actor being placed) touches neither dictionary.
+    /// </summary>
     private int _creatingCount;
 
     private static T WithPlacementHint<T>(string node, Func<T> send)

@@ -46,21 +46,12 @@ internal sealed partial class RayRuntime
 
     /// <summary>
     /// Runs a task again to make its lost returns (lineage reconstruction, as Ray's owner does): under the
-    /// same id, with its owned ref arguments resolved again, and first made again themselves when their
-    /// copies were on a node that is gone.
+    /// same id, with its owned ref arguments resolved again. An argument whose copy is lost too fails the run
+    /// with its id, and <see cref="RebuildLostArgument"/> makes it again and sends the task once more.
     /// </summary>
     private void Rebuild(TaskSpec spec)
     {
         LogRebuild(_logger, spec.Name, spec.TaskId);
-        foreach (var arg in spec.Args)
-        {
-            if (arg is { Ref: { } id, Resolved: null } && Owned.TryGetReady(id, out var value) &&
-                value is { Error: null, Location: { } at } && !Cluster.Nodes.Any(n => n.NodeId == at))
-            {
-                Owned.TryRebuild(id, value, Rebuild, out _);
-            }
-        }
-
         Send(spec with { Spillbacks = 0 }, PinOwnedArguments(spec.Args));
     }
 
