@@ -59,7 +59,8 @@ internal static class ExpressionArguments
 
             try
             {
-                result.Add(new TaskArg { Value = ObjectSerializer.Instance.Serialize(value, parameter.ParameterType) });
+                var bytes = RefCapture.Serialize(ObjectSerializer.Instance, value, parameter.ParameterType, out var refs);
+                result.Add(new TaskArg { Value = bytes, Refs = refs });
             }
             catch (RaySerializationException e)
             {

@@ -305,7 +305,8 @@ public sealed partial class Ray : IAsyncDisposable
     {
         try
         {
-            return new TaskArg { Value = Serialization.ObjectSerializer.Instance.Serialize(value, typeof(T)) };
+            var bytes = Serialization.RefCapture.Serialize(Serialization.ObjectSerializer.Instance, value, typeof(T), out var refs);
+            return new TaskArg { Value = bytes, Refs = refs };
         }
         catch (RaySerializationException e)
         {

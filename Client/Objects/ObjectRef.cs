@@ -12,15 +12,20 @@ public abstract class ObjectRef
     {
         Id = id;
         BoundRuntime = runtime;
-        if (runtime is null || !runtime.Owned.AddRef(id))
+        if (runtime is null)
         {
-            GC.SuppressFinalize(this); // not counted: owned elsewhere (or escaped), nothing to release
+            GC.SuppressFinalize(this); // not counted: no runtime to count it in
+        }
+        else
+        {
+            runtime.Owned.AddRef(id);
         }
     }
 
     /// <summary>
-    /// A ref the owner counted releases its count when collected (as Ray's Java API uses phantom references):
-    /// an owned object whose refs are all gone, and that never escaped this process, is freed.
+    /// A counted ref releases its count when collected (as Ray's Java API uses phantom references): the last
+    /// one frees an owned object that never left this process, or tells the directory this process no longer
+    /// holds it (which frees it when nothing else does).
     /// </summary>
     ~ObjectRef() => BoundRuntime?.Owned.ReleaseLater(Id);
 

@@ -29,9 +29,16 @@ public interface IObjectDirectoryGrain : IGrainWithIntegerKey
     [AlwaysInterleave]
     Task<ObjectId[]> FilterReadyAsync(ObjectId[] ids);
 
-    /// <summary>Forgets objects (their records and inline values).</summary>
+    /// <summary>
+    /// Applies reference changes and publishes, in order (one process's changes for this shard). When the last
+    /// reference to an object goes, its copies are freed and what it contains is released.
+    /// </summary>
     [AlwaysInterleave]
-    Task RemoveAsync(ObjectId[] ids);
+    Task ApplyAsync(DirectoryOp[] ops);
+
+    /// <summary>The directory's record of an object (owner, holders, location), or null when it has none.</summary>
+    [AlwaysInterleave]
+    Task<ObjectRecordInfo?> DescribeAsync(ObjectId id);
 
     /// <summary>How many objects this shard records.</summary>
     [AlwaysInterleave]

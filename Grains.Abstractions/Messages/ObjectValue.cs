@@ -24,4 +24,10 @@ public sealed class ObjectValue
 
     /// <summary>For a generator's end record: how many values it yielded.</summary>
     [Id(5)] public int GeneratorCount { get; init; }
+
+    /// <summary>
+    /// The objects whose refs the value contains: each is held alive (an <c>object:</c> reference in the
+    /// directory) for as long as this object lives, and released when it is freed.
+    /// </summary>
+    [Id(6)] public ObjectId[]? Refs { get; init; }
 }

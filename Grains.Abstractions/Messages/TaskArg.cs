@@ -18,4 +18,10 @@ public sealed class TaskArg
     /// (its bytes inline, its location, or the error the callee rethrows), so the callee needs no lookup.
     /// </summary>
     [Id(2)] public ObjectValue? Resolved { get; init; }
+
+    /// <summary>
+    /// For a value argument: the objects whose refs it contains. The caller holds them until the task is done,
+    /// and the worker that reads them holds them from then on.
+    /// </summary>
+    [Id(3)] public ObjectId[]? Refs { get; init; }
 }

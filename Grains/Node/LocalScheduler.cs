@@ -344,19 +344,22 @@ internal sealed partial class LocalScheduler
     {
         var values = new object?[args.Length];
         List<Task>? pending = null;
+        var borrowed = false;
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
             if (arg.Value is { } bytes)
             {
-                values[i] = Runtime.Deserialize(bytes, types[i]);
+                values[i] = Runtime.Deserialize(bytes, types[i], out var newRefs);
+                borrowed |= newRefs;
             }
             else if (arg is { Ref: { } resolvedId, Resolved: { } resolved })
             {
                 // The caller owned it and sent its record: no lookup, and a failed dependency throws here.
                 if (resolved.Error is null && resolved.Inline is { } inline)
                 {
-                    values[i] = Runtime.Deserialize(inline, types[i]);
+                    values[i] = Runtime.Deserialize(inline, types[i], out var newRefs);
+                    borrowed |= newRefs;
                 }
                 else
                 {
@@ -379,13 +382,19 @@ internal sealed partial class LocalScheduler
             await Task.WhenAll(pending).ConfigureAwait(false);
         }
 
+        if (borrowed)
+        {
+            // Refs inside the arguments: the directory counts this process before the task can drop or pass them.
+            await Runtime.Publisher.FlushAsync().ConfigureAwait(false);
+        }
+
         return values;
     }
 
     private async ValueTask<object?> ReadArgumentAsync(ObjectId id, ObjectValue value, Type type, CancellationToken token)
     {
         using var bytes = await Runtime.ReadAsync(id, value, token).ConfigureAwait(false);
-        return Runtime.Deserialize(bytes.Memory.Span, type);
+        return await Runtime.DeserializeAsync(bytes.Memory, type).ConfigureAwait(false);
     }
 
     private async Task<ObjectValue[]> ExecuteAsync(TaskRun run, FunctionInvoker invoker, object?[] args, WorkerContext ctx)
@@ -437,7 +446,7 @@ internal sealed partial class LocalScheduler
         await foreach (var item in invoker.Adapter.Enumerate(returned, token).ConfigureAwait(false))
         {
             count++;
-            await Runtime.PublishValueAsync(new ObjectId(spec.TaskId, count), Runtime.Serializer.Serialize(item, invoker.ResultType)).ConfigureAwait(false);
+            await Runtime.PublishValueAsync(new ObjectId(spec.TaskId, count), item, invoker.ResultType).ConfigureAwait(false);
             if (spec.GeneratorBackpressure > 0)
             {
                 // Pause the producer while too many yielded values wait unconsumed.
@@ -445,7 +454,7 @@ internal sealed partial class LocalScheduler
             }
         }
 
-        await Runtime.PublishValueAsync(new ObjectId(spec.TaskId, 0), Runtime.Serializer.Serialize(null, typeof(object)), generatorCount: count).ConfigureAwait(false);
+        await Runtime.PublishValueAsync(new ObjectId(spec.TaskId, 0), null, typeof(object), generatorCount: count).ConfigureAwait(false);
     }
 
     /// <summary>Answers the task's caller (the first answer counts: a cancel may have answered already).</summary>

@@ -1,16 +1,25 @@
+using Microsoft.Extensions.Logging;
 using RayOrleans.Grains;
 using RayOrleans.Messages;
+using RayOrleans.Node;
 
 namespace RayOrleans.Objects;
 
 /// <summary>
 /// One shard of the object directory. All methods interleave (the grain runs one at a time on its own
 /// scheduler, so the maps need no locks), and a waiter parks on a completion source rather than polling.
+/// <para>
+/// An object reaches the directory when a ref to it leaves its owner's process. From then on the directory
+/// counts its references by holder (processes with live refs, objects whose values contain it, actors
+/// built from it) and frees it when the last one goes: every stored copy, and in turn the references its
+/// own value holds. The owner's process is one holder among others, so the object outlives the owner when
+/// something else still references it.
+/// </para>
 /// </summary>
 [KeepAlive]
-internal sealed class ObjectDirectoryGrain : Grain, IObjectDirectoryGrain
+internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<ObjectDirectoryGrain> logger) : Grain, IObjectDirectoryGrain
 {
-    private readonly Dictionary<ObjectId, ObjectValue> _ready = new();
+    private readonly Dictionary<ObjectId, ObjectRecord> _records = new();
     private readonly Dictionary<ObjectId, TaskCompletionSource<ObjectValue>> _waiters = new();
 
     public Task PublishAsync(ObjectId id, ObjectValue value)
@@ -29,9 +38,19 @@ internal sealed class ObjectDirectoryGrain : Grain, IObjectDirectoryGrain
         return Task.CompletedTask;
     }
 
+    public Task ApplyAsync(DirectoryOp[] ops)
+    {
+        foreach (var op in ops)
+        {
+            Apply(op);
+        }
+
+        return Task.CompletedTask;
+    }
+
     public async Task<ObjectValue?> WaitAsync(ObjectId id, TimeSpan maxWait, CancellationToken cancellationToken)
     {
-        if (_ready.TryGetValue(id, out var value))
+        if (ReadyValue(id) is { } value)
         {
             return value;
         }
@@ -52,33 +71,162 @@ internal sealed class ObjectDirectoryGrain : Grain, IObjectDirectoryGrain
         }
     }
 
-    public Task<ObjectValue?> TryGetAsync(ObjectId id) => Task.FromResult(_ready.GetValueOrDefault(id));
+    public Task<ObjectValue?> TryGetAsync(ObjectId id) => Task.FromResult(ReadyValue(id));
 
-    public Task<ObjectId[]> FilterReadyAsync(ObjectId[] ids) => Task.FromResult(ids.Where(_ready.ContainsKey).ToArray());
+    public Task<ObjectId[]> FilterReadyAsync(ObjectId[] ids) => Task.FromResult(ids.Where(id => ReadyValue(id) is not null).ToArray());
 
-    public Task RemoveAsync(ObjectId[] ids)
+    public Task<int> CountAsync() => Task.FromResult(_records.Count(r => r.Value.Value is not null));
+
+    public Task<ObjectRecordInfo?> DescribeAsync(ObjectId id) => Task.FromResult(_records.TryGetValue(id, out var record) ? record.Describe(id) : null);
+
+    private ObjectValue? ReadyValue(ObjectId id) => _records.TryGetValue(id, out var record) ? record.Value : null;
+
+    private void Apply(in DirectoryOp op)
     {
-        foreach (var id in ids)
+        switch (op.Kind)
         {
-            _ready.Remove(id);
+            case DirectoryOpKind.Publish when op.Value is { } value:
+                Publish(op.Id, value);
+                break;
+            case DirectoryOpKind.AddRef:
+                AddRef(op.Id, op.Holder ?? "?", op.Owner);
+                break;
+            case DirectoryOpKind.RemoveRef:
+                RemoveRef(op.Id, op.Holder ?? "?");
+                break;
         }
-
-        return Task.CompletedTask;
     }
-
-    public Task<int> CountAsync() => Task.FromResult(_ready.Count);
 
     private void Publish(ObjectId id, ObjectValue value)
     {
+        if (!_records.TryGetValue(id, out var record))
+        {
+            record = new ObjectRecord();
+            _records[id] = record;
+        }
+        else if (record.Freed)
+        {
+            // Every reference went while it was still being made: it is freed as it arrives.
+            _records.Remove(id);
+            Free(id, value);
+            return;
+        }
+
         // Objects are immutable: the first record wins (a cancelled error stays, a late result is dropped).
-        if (!_ready.TryAdd(id, value))
+        if (record.Value is not null)
         {
             return;
         }
 
+        record.Value = value;
         if (_waiters.Remove(id, out var waiter))
         {
             waiter.TrySetResult(value);
         }
     }
+
+    private void AddRef(ObjectId id, string holder, string? owner)
+    {
+        if (!_records.TryGetValue(id, out var record))
+        {
+            record = new ObjectRecord();
+            _records[id] = record;
+        }
+
+        if (record.Freed)
+        {
+            // A reference arrived after the last one went: a holder added it late. The value (if it comes)
+            // is kept from now on; say so, since a copy freed meanwhile cannot come back.
+            LogLateReference(logger, id, holder);
+            record.Freed = false;
+        }
+
+        record.Owner ??= owner;
+        record.Add(holder, 1);
+    }
+
+    private void RemoveRef(ObjectId id, string holder)
+    {
+        if (!_records.TryGetValue(id, out var record) || record.Freed)
+        {
+            LogUnknownRelease(logger, id, holder);
+            return;
+        }
+
+        if (record.Add(holder, -1) > 0)
+        {
+            return;
+        }
+
+        if (record.Value is { } value)
+        {
+            _records.Remove(id);
+            Free(id, value);
+        }
+        else
+        {
+            record.Freed = true; // freed when its value arrives
+        }
+    }
+
+    /// <summary>Frees an object no reference holds any more: its stored copy, and the references its value holds.</summary>
+    private void Free(ObjectId id, ObjectValue value)
+    {
+        if (_waiters.Remove(id, out var waiter))
+        {
+            waiter.TrySetResult(new ObjectValue
+            {
+                Error = new RayErrorInfo
+                {
+                    Kind = RayErrorKind.ObjectLost, ExceptionType = typeof(ObjectLostException).FullName!, TaskId = id.TaskId, TaskName = "(freed object)",
+                    Message = $"Object {id} was freed: every reference to it was dropped.", LostObject = id,
+                },
+            });
+        }
+
+        if (value.Location is { } location)
+        {
+            // No retry: a node that is gone took the copy with it.
+            _ = node.Runtime.Node(location).FreeObjectsAsync([id]).ContinueWith(
+                t => LogFreeFailed(logger, id, location, t.Exception!.GetBaseException()), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+
+        if (value.Refs is not { Length: > 0 } contained)
+        {
+            return;
+        }
+
+        var holder = ObjectHolders.Object(id);
+        foreach (var shard in contained.GroupBy(r => node.Runtime.Directory(r.TaskId)))
+        {
+            var ops = shard.Select(r => new DirectoryOp { Kind = DirectoryOpKind.RemoveRef, Id = r, Holder = holder }).ToArray();
+            if (shard.Key.GetGrainId() == this.GetGrainId())
+            {
+                foreach (var op in ops)
+                {
+                    Apply(op);
+                }
+            }
+            else
+            {
+                Send(() => shard.Key.ApplyAsync(ops), $"releasing the {ops.Length} refs held by {id}");
+            }
+        }
+    }
+
+    private void Send(Func<Task> send, string what) =>
+        _ = Runtime.TransientRetry.RunAsync(send).AsTask().ContinueWith(
+            t => LogSendFailed(logger, what, t.Exception!.GetBaseException()), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A reference to {Id} from {Holder} arrived after its last reference went; a copy freed meanwhile cannot be read.")]
+    private static partial void LogLateReference(ILogger logger, ObjectId id, string holder);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "A release of {Id} from {Holder} found no live record.")]
+    private static partial void LogUnknownRelease(ILogger logger, ObjectId id, string holder);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Freeing {Id} on node {Node} failed (the node is gone, and the copy with it).")]
+    private static partial void LogFreeFailed(ILogger logger, ObjectId id, string node, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The directory failed {What}.")]
+    private static partial void LogSendFailed(ILogger logger, string what, Exception exception);
 }

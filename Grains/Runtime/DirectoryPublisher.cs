@@ -5,19 +5,30 @@ using RayOrleans.Messages;
 namespace RayOrleans.Runtime;
 
 /// <summary>
-/// Publishes objects to the directory in batches, one message per shard per flush: a value holding 10,000
-/// refs escapes them all at once, and that must not be 10,000 grain calls. One flush runs at a time; what
-/// arrives meanwhile goes in the next one. A failed publish is retried (the shard's silo may be moving).
+/// Sends this runtime's changes to the directory (publishes, and references added and removed) in batches,
+/// one message per shard per flush: a value holding 10,000 refs escapes them all at once, and that must not
+/// be 10,000 grain calls. One flush runs at a time and keeps the order of the queue, so a reference this
+/// process adds always reaches its shard before this process removes it. A failed send is retried (the
+/// shard's silo may be moving).
 /// </summary>
 internal sealed partial class DirectoryPublisher(RayRuntime runtime, ILogger logger)
 {
-    private readonly ConcurrentQueue<KeyValuePair<ObjectId, ObjectValue>> _queue = new();
+    private readonly ConcurrentQueue<DirectoryOp> _queue = new();
     private int _flushing;
     private Task _flush = Task.CompletedTask;
 
-    public void Publish(ObjectId id, ObjectValue value)
+    /// <summary>Records that an object is ready (or failed).</summary>
+    public void Publish(ObjectId id, ObjectValue value) => Enqueue(new DirectoryOp { Kind = DirectoryOpKind.Publish, Id = id, Value = value });
+
+    /// <summary>Counts one more reference to <paramref name="id"/> from <paramref name="holder"/>; <paramref name="owner"/> names the owner on its own first one.</summary>
+    public void AddRef(ObjectId id, string holder, string? owner) => Enqueue(new DirectoryOp { Kind = DirectoryOpKind.AddRef, Id = id, Holder = holder, Owner = owner });
+
+    /// <summary>Removes one reference to <paramref name="id"/> from <paramref name="holder"/>.</summary>
+    public void RemoveRef(ObjectId id, string holder) => Enqueue(new DirectoryOp { Kind = DirectoryOpKind.RemoveRef, Id = id, Holder = holder });
+
+    private void Enqueue(DirectoryOp op)
     {
-        _queue.Enqueue(KeyValuePair.Create(id, value));
+        _queue.Enqueue(op);
         if (Interlocked.CompareExchange(ref _flushing, 1, 0) == 0)
         {
             _flush = Task.Run(FlushLoopAsync);
@@ -42,7 +53,7 @@ internal sealed partial class DirectoryPublisher(RayRuntime runtime, ILogger log
         WorkerContext.Leave();
         while (true)
         {
-            var batch = new List<KeyValuePair<ObjectId, ObjectValue>>();
+            var batch = new List<DirectoryOp>();
             while (batch.Count < 10_000 && _queue.TryDequeue(out var item))
             {
                 batch.Add(item);
@@ -52,8 +63,9 @@ internal sealed partial class DirectoryPublisher(RayRuntime runtime, ILogger log
             {
                 try
                 {
-                    await Task.WhenAll(batch.GroupBy(r => runtime.Directory(r.Key.TaskId)).Select(shard =>
-                        TransientRetry.RunAsync(() => shard.Key.PublishManyAsync(shard.ToArray())).AsTask())).ConfigureAwait(false);
+                    // GroupBy keeps the queue's order within each shard.
+                    await Task.WhenAll(batch.GroupBy(r => runtime.Directory(r.Id.TaskId)).Select(shard =>
+                        TransientRetry.RunAsync(() => shard.Key.ApplyAsync(shard.ToArray())).AsTask())).ConfigureAwait(false);
                 }
                 catch (Exception e)
                 {
@@ -72,6 +84,6 @@ internal sealed partial class DirectoryPublisher(RayRuntime runtime, ILogger log
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Publishing {Count} objects to the directory failed; refs to them elsewhere will not resolve.")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Sending {Count} changes to the directory failed; refs to those objects elsewhere may not resolve, or the objects may be kept.")]
     private static partial void LogPublishFailed(ILogger logger, int count, Exception exception);
 }

@@ -5,16 +5,21 @@ namespace RayOrleans.Runtime;
 
 /// <summary>
 /// The objects this process owns (Ray's owner-side in-memory store): the results of the tasks and actor
-/// calls it submitted, and its puts. A result arrives in the reply to the call that ran it, so a get by the
-/// owner costs no grain call. The object directory hears of an owned object only when a ref to it leaves
-/// this process inside a value (it "escapes"): then the owner publishes it there, at once if it is ready,
-/// else when it becomes ready. A ref passed as a task argument does not escape: the owner waits for it and
-/// sends its value (or location) with the task, as Ray's owner resolves its own dependencies.
+/// calls it submitted, and its puts; and the local count of refs it holds to objects others own. A result
+/// arrives in the reply to the call that ran it, so a get by the owner costs no grain call. The object
+/// directory hears of an owned object only when a ref to it leaves this process inside a value (it
+/// "escapes"): then the owner publishes it there, at once if it is ready, else when it becomes ready. A ref
+/// passed as a task argument does not escape: the owner waits for it and sends its value (or location) with
+/// the task, as Ray's owner resolves its own dependencies.
 /// <para>
-/// Each owned object counts its local references: the <c>ObjectRef</c> instances of this process (their
+/// Each object counts its local references: the <c>ObjectRef</c> instances of this process (their
 /// finalizers queue a release, drained off the finalizer thread) and the tasks in flight that take it as an
-/// argument. When the count reaches zero the object is freed (its entry, and its copy in a node's store),
-/// unless a ref to it escaped: those are kept, since borrowers elsewhere are not counted yet.
+/// argument. When an owned object that never escaped reaches zero, it is freed here (its entry, and its
+/// copy in a node's store). Once it escaped, the directory counts it instead: this process is one holder
+/// there (one reference for all its local ones, added when it escapes, removed when the local count reaches
+/// zero), beside the other processes that borrowed it, the objects that contain it and the actors built from
+/// it; the directory frees it when the last holder goes. A ref to an object owned elsewhere ("borrowed")
+/// is counted the same way: the first local ref adds this process as a holder, the last one removes it.
 /// </para>
 /// </summary>
 internal sealed class OwnedObjects
@@ -29,40 +34,74 @@ internal sealed class OwnedObjects
     }
 
     private readonly ConcurrentDictionary<ObjectId, Entry> _entries = new();
+    private readonly ConcurrentDictionary<ObjectId, Borrow> _borrowed = new();
     private readonly ConcurrentQueue<ObjectId> _released = new();
-    private readonly Action<ObjectId, ObjectValue> _publish;
+    private readonly DirectoryPublisher _directory;
+    private readonly string _holder;
+    private readonly string _runtimeId;
     private readonly Action<ObjectId, ObjectValue> _free;
 
-    /// <param name="publish">Publishes an escaped object to the directory (fire and forget; it retries itself).</param>
-    /// <param name="free">Frees the stored copy of an object whose last reference went.</param>
-    public OwnedObjects(Action<ObjectId, ObjectValue> publish, Action<ObjectId, ObjectValue> free)
+    /// <param name="directory">Sends reference changes and publishes to the directory, in order.</param>
+    /// <param name="runtimeId">This runtime's id: its holder name in the directory.</param>
+    /// <param name="free">Frees an owned object whose last reference went here (its copy, and the refs its value holds).</param>
+    public OwnedObjects(DirectoryPublisher directory, string runtimeId, Action<ObjectId, ObjectValue> free)
     {
-        _publish = publish;
+        _directory = directory;
+        _runtimeId = runtimeId;
+        _holder = Objects.ObjectHolders.Process(runtimeId);
         _free = free;
     }
 
+    /// <summary>Owned objects with an entry here.</summary>
     public int Count => _entries.Count;
 
+    /// <summary>Objects owned elsewhere that this process holds refs to.</summary>
+    public int BorrowedCount => _borrowed.Count;
+
     /// <summary>
-    /// Counts one more local reference (a new <c>ObjectRef</c>, or a task in flight with it as an argument);
-    /// false when nothing is counted: this process does not own the object, or a ref to it escaped.
+    /// Counts borrowed refs whose holder registration went into the directory queue on this thread; a reader
+    /// that saw it grow flushes the queue before the refs can travel on (see <see cref="RayRuntime.Deserialize"/>).
     /// </summary>
-    public bool AddRef(ObjectId id)
+    [ThreadStatic]
+    public static int NewBorrows;
+
+    /// <summary>
+    /// Counts one more local reference (a new <c>ObjectRef</c>, or a task in flight with it as an argument or
+    /// inside one): on the owned entry, or as a borrowed ref when another process owns the object. The first
+    /// borrowed ref adds this process as a holder in the directory.
+    /// </summary>
+    public void AddRef(ObjectId id)
     {
-        if (!_entries.TryGetValue(id, out var entry))
+        if (_entries.TryGetValue(id, out var entry))
         {
-            return false;
+            lock (entry)
+            {
+                if (!entry.Freed && !entry.Dropped)
+                {
+                    entry.Refs++;
+                    return;
+                }
+            }
         }
 
-        lock (entry)
+        while (true)
         {
-            if (entry.Freed || entry.Escaped)
+            var borrow = _borrowed.GetOrAdd(id, static _ => new Borrow());
+            lock (borrow)
             {
-                return false; // an escaped object is kept regardless: counting it would only cost a finalizer
-            }
+                if (borrow.Gone)
+                {
+                    continue; // its last ref went just now: start a new borrow
+                }
 
-            entry.Refs++;
-            return true;
+                if (borrow.Refs++ == 0)
+                {
+                    _directory.AddRef(id, _holder, owner: null);
+                    NewBorrows++;
+                }
+
+                return;
+            }
         }
     }
 
@@ -88,21 +127,69 @@ internal sealed class OwnedObjects
         while (!_released.IsEmpty && Interlocked.CompareExchange(ref _draining, 1, 0) == 0);
     }
 
-    /// <summary>Drops one reference now, freeing the object when it was the last and no ref to it escaped.</summary>
+    /// <summary>
+    /// Drops one local reference now. The last one frees an owned object that never escaped; for an escaped
+    /// or borrowed one it removes this process as a holder in the directory, which frees it when no holder is left.
+    /// </summary>
     public void Release(ObjectId id)
     {
-        if (!_entries.TryGetValue(id, out var entry))
+        if (!_entries.TryGetValue(id, out var entry) || !ReleaseOwned(id, entry))
+        {
+            ReleaseBorrowed(id);
+        }
+    }
+
+    private void ReleaseBorrowed(ObjectId id)
+    {
+        if (!_borrowed.TryGetValue(id, out var borrow))
         {
             return;
         }
 
+        lock (borrow)
+        {
+            if (borrow.Gone || --borrow.Refs > 0)
+            {
+                return;
+            }
+
+            borrow.Gone = true;
+            _borrowed.TryRemove(KeyValuePair.Create(id, borrow));
+            _directory.RemoveRef(id, _holder);
+        }
+    }
+
+    /// <summary>Releases a ref counted on the owned entry; false when the entry no longer counts refs (then it was a borrowed one).</summary>
+    private bool ReleaseOwned(ObjectId id, Entry entry)
+    {
         ObjectValue? freed = null;
         TaskCompletionSource<ObjectValue>? waiters;
         lock (entry)
         {
-            if (--entry.Refs > 0 || entry.Escaped || entry.Freed)
+            if (entry.Freed || entry.Dropped)
             {
-                return;
+                return false;
+            }
+
+            if (--entry.Refs > 0)
+            {
+                return true;
+            }
+
+            if (entry.Escaped)
+            {
+                // The directory counts it from here: this process lets go of its one reference there. A value
+                // still to come is published when it does (and freed there, when nothing else holds it).
+                _directory.RemoveRef(id, _holder);
+                if (entry.Value is null)
+                {
+                    entry.Dropped = true;
+                    return true;
+                }
+
+                entry.Freed = true;
+                _entries.TryRemove(KeyValuePair.Create(id, entry));
+                return true;
             }
 
             entry.Freed = true;
@@ -125,6 +212,8 @@ internal sealed class OwnedObjects
         {
             _free(id, freed);
         }
+
+        return true;
     }
 
     /// <summary>Applies the releases queued by finalizers; never throws (it runs on the thread pool).</summary>
@@ -150,6 +239,95 @@ internal sealed class OwnedObjects
 
     /// <summary>The runtime is stopping: releases from collected refs are dropped from now on.</summary>
     public void Stop() => Volatile.Write(ref _stopped, true);
+
+    /// <summary>
+    /// The runtime is going away: lets go of everything it holds. Owned objects that never left the process
+    /// are freed; for the rest this process stops being a holder in the directory, which keeps them while
+    /// others hold them (the object outlives its owner). Returns the escaped objects still being made, whose
+    /// values would have come to this process: the caller hands them on or fails them before they are let go.
+    /// </summary>
+    public List<ObjectId> LetGo()
+    {
+        Stop();
+        var pending = new List<ObjectId>();
+        foreach (var (id, entry) in _entries)
+        {
+            ObjectValue? free = null;
+            lock (entry)
+            {
+                if (entry.Freed)
+                {
+                    continue;
+                }
+
+                if (entry.Escaped && entry.Value is null)
+                {
+                    pending.Add(id);
+                    continue;
+                }
+
+                entry.Freed = true;
+                if (entry.Escaped)
+                {
+                    if (!entry.Dropped)
+                    {
+                        _directory.RemoveRef(id, _holder);
+                    }
+                }
+                else
+                {
+                    free = entry.Value;
+                }
+            }
+
+            _entries.TryRemove(KeyValuePair.Create(id, entry));
+            if (free is not null)
+            {
+                try
+                {
+                    _free(id, free);
+                }
+                catch (Exception)
+                {
+                    // Best effort: a node that is gone took the copy with it.
+                }
+            }
+        }
+
+        foreach (var (id, borrow) in _borrowed)
+        {
+            lock (borrow)
+            {
+                if (!borrow.Gone)
+                {
+                    borrow.Gone = true;
+                    _directory.RemoveRef(id, _holder);
+                }
+            }
+        }
+
+        _borrowed.Clear();
+        return pending;
+    }
+
+    /// <summary>After <see cref="LetGo"/>: lets go of an escaped object that was still being made, once its value is handed on.</summary>
+    public void LetGoPending(ObjectId id)
+    {
+        if (!_entries.TryRemove(id, out var entry))
+        {
+            return;
+        }
+
+        lock (entry)
+        {
+            if (!entry.Freed && !entry.Dropped)
+            {
+                _directory.RemoveRef(id, _holder);
+            }
+
+            entry.Freed = true;
+        }
+    }
 
     private bool _stopped;
 
@@ -236,7 +414,6 @@ internal sealed class OwnedObjects
         }
 
         TaskCompletionSource<ObjectValue>? waiters;
-        bool publish;
         lock (entry)
         {
             if (entry.Freed)
@@ -246,29 +423,56 @@ internal sealed class OwnedObjects
 
             if (entry.Value is { } kept)
             {
-                // A second value (a duplicate reply, or a rebuild that made returns still held) is dropped;
-                // the caller frees its stored copy unless it is the very copy kept.
+                // A second value (a duplicate reply, or a rebuild that made returns still held) is dropped:
+                // the refs it holds are let go, and the caller frees its stored copy unless it is the very copy kept.
+                if (!ReferenceEquals(kept, value))
+                {
+                    ReleaseContained(id, value);
+                }
+
                 return kept.Location is null || kept.Location == value.Location;
             }
 
             Volatile.Write(ref entry.Value, value);
             waiters = entry.Waiters;
             entry.Waiters = null;
-            publish = entry.Escaped;
+            if (entry.Escaped)
+            {
+                // Published in this lock, so it follows the escape's reference in the directory queue.
+                _directory.Publish(id, value);
+            }
+
+            if (entry.Dropped)
+            {
+                // No ref is left here: the directory has it (and frees it at once if nothing else holds it).
+                entry.Freed = true;
+                _entries.TryRemove(KeyValuePair.Create(id, entry));
+            }
         }
 
         waiters?.TrySetResult(value);
-        if (publish)
-        {
-            _publish(id, value);
-        }
-
         return true;
     }
 
+    /// <summary>Lets go of the references a value holds to the objects it contains (it is being freed or dropped).</summary>
+    public void ReleaseContained(ObjectId id, ObjectValue value)
+    {
+        if (value.Refs is not { Length: > 0 } refs)
+        {
+            return;
+        }
+
+        var holder = Objects.ObjectHolders.Object(id);
+        foreach (var r in refs)
+        {
+            _directory.RemoveRef(r, holder);
+        }
+    }
+
     /// <summary>
-    /// A ref to <paramref name="id"/> is leaving this process inside a value: make the object readable from
-    /// the directory (now if ready, else when it is). Objects not owned here are already there.
+    /// A ref to <paramref name="id"/> is leaving this process inside a value: from now on the directory counts
+    /// it. This process becomes a holder there (for all its local refs) and publishes the object (now if
+    /// ready, else when it is). Objects not owned here are already there.
     /// </summary>
     public void Escape(ObjectId id)
     {
@@ -277,21 +481,21 @@ internal sealed class OwnedObjects
             return;
         }
 
-        ObjectValue? ready;
         lock (entry)
         {
-            if (entry.Escaped)
+            if (entry.Escaped || entry.Freed)
             {
                 return;
             }
 
             entry.Escaped = true;
-            ready = entry.Value;
-        }
-
-        if (ready is not null)
-        {
-            _publish(id, ready);
+            // A ref being written is alive, so the local count is not zero; the one reference here stands for
+            // all of them until the count reaches zero (ReleaseOwned).
+            _directory.AddRef(id, _holder, _runtimeId);
+            if (entry.Value is { } ready)
+            {
+                _directory.Publish(id, ready);
+            }
         }
     }
 
@@ -437,7 +641,16 @@ internal sealed class OwnedObjects
         public ObjectValue? Value;
         public TaskCompletionSource<ObjectValue>? Waiters;
         public bool Escaped;
+        /// <summary>Escaped, and every local ref went before its value came: published when it does, then forgotten.</summary>
+        public bool Dropped;
         public bool Freed;
         public int Refs;
+    }
+
+    /// <summary>Local refs to an object owned elsewhere; <see cref="Gone"/> once the last went (a new ref starts a new borrow).</summary>
+    private sealed class Borrow
+    {
+        public int Refs;
+        public bool Gone;
     }
 }

@@ -15,14 +15,24 @@ internal sealed partial class RayRuntime
     {
         // Owned refs among the constructor's arguments go as their records when ready; the rest escape to
         // the directory, so the creation leaves now and calls queued behind it are not held up here.
-        // They are kept for the actor's life (a restart builds it from them again): they count as escaped.
+        // The actor holds them (and the refs inside value arguments) in the directory, since a restart builds
+        // it from them again. (Those holds are not let go when the actor dies for good: a known leak.)
         spec = spec with { Args = ResolveOwnedArguments(spec.Args, out _) };
+        var holder = Objects.ObjectHolders.Actor(spec.ActorId.Value);
+        var held = false;
         foreach (var arg in spec.Args)
         {
-            if (arg.Ref is { } id)
+            foreach (var id in arg.Refs ?? (arg.Ref is { } r ? [r] : []))
             {
                 Owned.Escape(id);
+                Publisher.AddRef(id, holder, owner: null);
+                held = true;
             }
+        }
+
+        if (held)
+        {
+            await Publisher.FlushAsync().ConfigureAwait(false);
         }
 
         string? node = null;
@@ -162,7 +172,7 @@ internal sealed partial class RayRuntime
     {
         WorkerContext.Current?.Children.Enqueue(call.CallId);
         Owned.AddPending(new ObjectId(call.CallId, 1), call);
-        InFlight.TrackActorCall(actor, call, PinOwnedArguments(call.Args));
+        InFlight.TrackActorCall(actor, call, PinArguments(call.Args));
         var args = ResolveOwnedArguments(call.Args, out var pending);
         if (pending is null)
         {

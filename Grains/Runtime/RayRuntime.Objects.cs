@@ -2,6 +2,7 @@ using RayOrleans.Grains;
 using RayOrleans.Messages;
 using RayOrleans.Node;
 using RayOrleans.Objects.Store;
+using RayOrleans.Serialization;
 
 namespace RayOrleans.Runtime;
 
@@ -62,7 +63,25 @@ internal sealed partial class RayRuntime
             return ValueTask.FromResult(new ObjectValue { Location = LocalNodeId, Size = size, ProducerNode = LocalNodeId });
         }
 
-        return StoreAsync(id, Serializer.Serialize(value, type));
+        var bytes = RefCapture.Serialize(Serializer, value, type, out var refs);
+        return refs is null ? StoreAsync(id, bytes) : StoreHoldingRefsAsync(id, bytes, refs);
+    }
+
+    /// <summary>
+    /// Stores a value that contains refs: the object becomes a holder of each of them in the directory, and
+    /// the holds reach the directory before the value leaves this call (so no reader can let go first).
+    /// </summary>
+    private async ValueTask<ObjectValue> StoreHoldingRefsAsync(ObjectId id, byte[] bytes, ObjectId[] refs)
+    {
+        var holder = Objects.ObjectHolders.Object(id);
+        foreach (var r in refs)
+        {
+            Publisher.AddRef(r, holder, owner: null);
+        }
+
+        var value = await StoreAsync(id, bytes, refs: refs).ConfigureAwait(false);
+        await Publisher.FlushAsync().ConfigureAwait(false);
+        return value;
     }
 
     /// <summary>
@@ -77,9 +96,10 @@ internal sealed partial class RayRuntime
         }
     }
 
-    /// <summary>Frees the stored copy of an object (nothing to do for an inline one).</summary>
+    /// <summary>Frees the stored copy of an object (nothing to do for an inline one), and lets go of the refs its value holds.</summary>
     public void FreeStored(ObjectId id, ObjectValue value)
     {
+        Owned.ReleaseContained(id, value);
         if (value.Location is not { } location)
         {
             return;
@@ -113,11 +133,11 @@ internal sealed partial class RayRuntime
     /// The record of a value made here: its bytes inline when small, else stored in this node's store (or,
     /// from an external driver, written in chunks to a node's) with that node as its location.
     /// </summary>
-    public async ValueTask<ObjectValue> StoreAsync(ObjectId id, byte[] bytes, int generatorCount = 0)
+    public async ValueTask<ObjectValue> StoreAsync(ObjectId id, byte[] bytes, int generatorCount = 0, ObjectId[]? refs = null)
     {
         if (bytes.Length <= Options.InlineThreshold)
         {
-            return new ObjectValue { Inline = bytes, Size = bytes.Length, ProducerNode = LocalNodeId, GeneratorCount = generatorCount };
+            return new ObjectValue { Inline = bytes, Size = bytes.Length, ProducerNode = LocalNodeId, GeneratorCount = generatorCount, Refs = refs };
         }
 
         string location;
@@ -140,13 +160,17 @@ internal sealed partial class RayRuntime
             }
         }
 
-        return new ObjectValue { Location = location, Size = bytes.Length, ProducerNode = LocalNodeId ?? location, GeneratorCount = generatorCount };
+        return new ObjectValue { Location = location, Size = bytes.Length, ProducerNode = LocalNodeId ?? location, GeneratorCount = generatorCount, Refs = refs };
     }
 
-    /// <summary>Stores a value and publishes it to the directory now (a generator's yielded values, read by the consumer there).</summary>
-    public async Task PublishValueAsync(ObjectId id, byte[] bytes, int generatorCount = 0)
+    /// <summary>
+    /// Serializes, stores and publishes a value to the directory now (a generator's yielded values, read by the
+    /// consumer there). Refs inside it are held by it, as for any stored value.
+    /// </summary>
+    public async Task PublishValueAsync(ObjectId id, object? item, Type type, int generatorCount = 0)
     {
-        var value = await StoreAsync(id, bytes, generatorCount).ConfigureAwait(false);
+        var bytes = RefCapture.Serialize(Serializer, item, type, out var refs);
+        var value = refs is null ? await StoreAsync(id, bytes, generatorCount).ConfigureAwait(false) : await StoreHoldingRefsAsync(id, bytes, refs).ConfigureAwait(false);
         await TransientRetry.RunAsync(() => Directory(id.TaskId).PublishAsync(id, value)).ConfigureAwait(false);
     }
 
@@ -210,7 +234,8 @@ internal sealed partial class RayRuntime
         // An owned, inline result needs no wait and no task switch: the common case of get after a call.
         if (Owned.TryGetReady(id, out var ready) && ready.Error is null && ready.Inline is { } inline)
         {
-            return Task.FromResult(Deserialize(inline, type));
+            var value = Deserialize(inline, type, out var borrowed);
+            return borrowed ? AfterFlushAsync(value) : Task.FromResult(value);
         }
 
         var get = GetSlowAsync(id, type, timeout, cancellationToken);
@@ -234,7 +259,13 @@ internal sealed partial class RayRuntime
     {
         var value = await WhenReadyAsync(id, timeout, cancellationToken).ConfigureAwait(false);
         using var bytes = await ReadOrRebuildAsync(id, value, timeout, cancellationToken).ConfigureAwait(false);
-        return Deserialize(bytes.Memory.Span, type);
+        return await DeserializeAsync(bytes.Memory, type).ConfigureAwait(false);
+    }
+
+    private async Task<object?> AfterFlushAsync(object? value)
+    {
+        await Publisher.FlushAsync().ConfigureAwait(false);
+        return value;
     }
 
     /// <summary>

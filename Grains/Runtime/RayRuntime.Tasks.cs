@@ -21,7 +21,7 @@ internal sealed partial class RayRuntime
             Owned.DrainReleases();
         }
 
-        var pins = PinOwnedArguments(spec.Args);
+        var pins = PinArguments(spec.Args);
         if (!spec.IsGenerator)
         {
             // The spec is the returns' lineage: kept while they live, to make them again if a copy is lost;
@@ -34,7 +34,7 @@ internal sealed partial class RayRuntime
 
             object lineage = argumentBytes > Options.MaxLineageArgumentBytes
                 ? new OwnedObjects.NoLineage(spec.Name, spec.TaskId, argumentBytes, Options.MaxLineageArgumentBytes)
-                : pins is null ? spec : new OwnedObjects.Lineage(spec, pins);
+                : pins?.Where(Owned.Owns).ToArray() is { Length: > 0 } owned ? new OwnedObjects.Lineage(spec, owned) : spec;
             for (var i = 1; i <= Math.Max(spec.NumReturns, 1); i++)
             {
                 Owned.AddPending(new ObjectId(spec.TaskId, i), lineage);
@@ -52,7 +52,7 @@ internal sealed partial class RayRuntime
     private void Rebuild(TaskSpec spec)
     {
         LogRebuild(_logger, spec.Name, spec.TaskId);
-        Send(spec with { Spillbacks = 0 }, PinOwnedArguments(spec.Args));
+        Send(spec with { Spillbacks = 0 }, PinArguments(spec.Args));
     }
 
     /// <summary>
@@ -84,15 +84,25 @@ internal sealed partial class RayRuntime
         Dispatch(spec with { Args = ResolveOwnedArguments(spec.Args, out _) }, attempt: 0);
     }
 
-    /// <summary>Counts a reference to each owned object among the arguments, held until the work is done; null when none.</summary>
-    public ObjectId[]? PinOwnedArguments(TaskArg[] args)
+    /// <summary>
+    /// Counts a local reference to each object among the arguments (refs, and refs inside values), held until
+    /// the work is done, so the caller may drop its own refs at once; null when there are none.
+    /// </summary>
+    public ObjectId[]? PinArguments(TaskArg[] args)
     {
         List<ObjectId>? pins = null;
         foreach (var arg in args)
         {
-            if (arg.Ref is { } id && Owned.AddRef(id))
+            if (arg.Ref is { } id)
             {
+                Owned.AddRef(id);
                 (pins ??= []).Add(id);
+            }
+
+            foreach (var inner in arg.Refs ?? [])
+            {
+                Owned.AddRef(inner);
+                (pins ??= []).Add(inner);
             }
         }
 
@@ -108,8 +118,17 @@ internal sealed partial class RayRuntime
         pending = null;
         TaskArg[]? resolved = null;
         List<Task>? waits = null;
+        var flushing = false;
         for (var i = 0; i < args.Length; i++)
         {
+            if (args[i].Refs is not null && !flushing)
+            {
+                // Refs inside a value: the holds they took (an owner's first, when its ref escaped just now)
+                // reach the directory before the task does, so no reader there can let go of them first.
+                flushing = true;
+                (waits ??= []).Add(Publisher.FlushAsync());
+            }
+
             if (args[i] is not { Ref: { } id, Resolved: null })
             {
                 continue;

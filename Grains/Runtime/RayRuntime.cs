@@ -32,12 +32,16 @@ internal sealed partial class RayRuntime
         LocalNodeId = localNodeId;
         _logger = logger;
         _shards = Enumerable.Range(0, options.DirectoryShards).Select(i => grains.GetGrain<IObjectDirectoryGrain>(i)).ToArray();
+        Id = $"{localNodeId ?? "driver"}/{Guid.NewGuid():N}";
         Publisher = new DirectoryPublisher(this, logger);
-        Owned = new OwnedObjects(Publisher.Publish, FreeStored);
+        Owned = new OwnedObjects(Publisher, Id, FreeStored);
         InFlight = new InFlightTasks(this, logger);
         Infeasible = new InfeasibleWork(this, logger);
         Live.TryAdd(this, 0);
     }
+
+    /// <summary>This runtime's id: its node (or "driver") and a unique suffix. Names it as an owner and holder in the directory.</summary>
+    public string Id { get; }
 
     public IGrainFactory Grains { get; }
 
@@ -82,9 +86,13 @@ internal sealed partial class RayRuntime
 
     private readonly ConcurrentDictionary<string, INodeGrain> _nodes = new(StringComparer.Ordinal);
 
-    /// <summary>A ref to <paramref name="id"/> is being written into a value: whichever runtime here owns it publishes it.</summary>
+    /// <summary>
+    /// A ref to <paramref name="id"/> is being written into a value: whichever runtime here owns it publishes
+    /// it, and the serialization that captures escapes (<see cref="RefCapture"/>) records it as contained.
+    /// </summary>
     public static void Escape(ObjectId id)
     {
+        RefCapture.Add(id);
         foreach (var runtime in Live.Keys)
         {
             runtime.Owned.Escape(id);
@@ -94,10 +102,14 @@ internal sealed partial class RayRuntime
     /// <summary>
     /// Deserializes a value read through this runtime: refs inside it are bound to this runtime, so they
     /// resolve here whether or not a driver is registered as <c>Ray.Current</c> in this process.
+    /// <paramref name="borrowed"/> says whether it holds refs this process had not held before; their
+    /// holder registrations are queued, and the caller flushes them (<see cref="DirectoryPublisher.FlushAsync"/>)
+    /// before the refs can travel on, so the directory counts this process before the value's holder lets go.
     /// </summary>
-    public object? Deserialize(ReadOnlySpan<byte> bytes, Type type)
+    public object? Deserialize(ReadOnlySpan<byte> bytes, Type type, out bool borrowed)
     {
         var outer = Reading;
+        var before = OwnedObjects.NewBorrows;
         Reading = this;
         try
         {
@@ -106,18 +118,48 @@ internal sealed partial class RayRuntime
         finally
         {
             Reading = outer;
+            borrowed = OwnedObjects.NewBorrows != before;
         }
+    }
+
+    /// <summary>Deserializes, then waits until the directory counts any new borrowed refs inside the value.</summary>
+    public async ValueTask<object?> DeserializeAsync(ReadOnlyMemory<byte> bytes, Type type)
+    {
+        var value = Deserialize(bytes.Span, type, out var borrowed);
+        if (borrowed)
+        {
+            await Publisher.FlushAsync().ConfigureAwait(false);
+        }
+
+        return value;
     }
 
     /// <summary>The runtime deserializing on this thread (deserialization is synchronous), for refs read inside values.</summary>
     [ThreadStatic]
     public static RayRuntime? Reading;
 
-    /// <summary>Stops the background work of this runtime.</summary>
+    /// <summary>
+    /// Stops the background work of this runtime and lets go of what it holds: its objects that never left
+    /// it are freed; those others hold stay, as the directory counts them (an owner's exit loses nothing
+    /// that is still referenced). An escaped result still being made fails for its readers with
+    /// <see cref="ObjectLostException"/>, since its value would have come here.
+    /// </summary>
     public async ValueTask StopAsync()
     {
         Live.TryRemove(this, out _);
-        Owned.Stop();
+        foreach (var id in Owned.LetGo())
+        {
+            Publisher.Publish(id, new ObjectValue
+            {
+                Error = new RayErrorInfo
+                {
+                    Kind = RayErrorKind.ObjectLost, ExceptionType = typeof(ObjectLostException).FullName!, TaskId = id.TaskId, TaskName = "(owner exited)", LostObject = id,
+                    Message = $"Object {id} was lost: its owner ({Id}) exited before the task making it finished, and the result would have gone to it.",
+                },
+            });
+            Owned.LetGoPending(id);
+        }
+
         await InFlight.DisposeAsync().ConfigureAwait(false);
         await Infeasible.DisposeAsync().ConfigureAwait(false);
         await Publisher.FlushAsync().ConfigureAwait(false);

@@ -1,0 +1,41 @@
+namespace RayOrleans.Messages;
+
+/// <summary>What a <see cref="DirectoryOp"/> does to the directory's record of an object.</summary>
+public enum DirectoryOpKind
+{
+    /// <summary>One more reference from <see cref="DirectoryOp.Holder"/> keeps the object alive.</summary>
+    AddRef,
+
+    /// <summary>One reference from <see cref="DirectoryOp.Holder"/> went; the last one frees every copy.</summary>
+    RemoveRef,
+
+    /// <summary>The object is ready: <see cref="DirectoryOp.Value"/> is its record (the first one wins).</summary>
+    Publish,
+}
+
+/// <summary>
+/// One change to the object directory. A process sends its changes in order, batched per shard, so a
+/// reference it adds is counted before one it removes; the directory frees an object (every copy, and the
+/// references held by what it contains) when the last reference to it goes.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ray.DirectoryOp")]
+public readonly record struct DirectoryOp
+{
+    /// <summary>What to do.</summary>
+    [Id(0)] public DirectoryOpKind Kind { get; init; }
+
+    /// <summary>The object.</summary>
+    [Id(1)] public ObjectId Id { get; init; }
+
+    /// <summary>
+    /// Who holds the reference: <c>process:</c> a runtime's live <c>ObjectRef</c>s, <c>object:</c> a stored
+    /// object whose value contains the ref, <c>actor:</c> an actor's constructor arguments.
+    /// </summary>
+    [Id(2)] public string? Holder { get; init; }
+
+    /// <summary>For <see cref="DirectoryOpKind.Publish"/>: the record.</summary>
+    [Id(3)] public ObjectValue? Value { get; init; }
+
+    /// <summary>For the owner's first reference: the owning runtime, named in the memory view.</summary>
+    [Id(4)] public string? Owner { get; init; }
+}

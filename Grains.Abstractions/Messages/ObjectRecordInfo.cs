@@ -1,0 +1,33 @@
+namespace RayOrleans.Messages;
+
+/// <summary>
+/// What the directory knows of an object whose ref left its owner's process (Ray's object table entry):
+/// where it is, who owns it, and which references keep it alive.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ray.ObjectRecordInfo")]
+public sealed class ObjectRecordInfo
+{
+    /// <summary>The object.</summary>
+    [Id(0)] public ObjectId Id { get; init; }
+
+    /// <summary>Its size in bytes; 0 while it is not ready.</summary>
+    [Id(1)] public long Size { get; init; }
+
+    /// <summary>The node whose store holds it; null when it is inline in the directory, failed, or not ready.</summary>
+    [Id(2)] public string? Location { get; init; }
+
+    /// <summary>The runtime that owns it (made or put it), when known.</summary>
+    [Id(3)] public string? Owner { get; init; }
+
+    /// <summary>Whether it is ready (or failed).</summary>
+    [Id(4)] public bool Ready { get; init; }
+
+    /// <summary>Whether its copy is pinned in its node's store: true while references keep it alive.</summary>
+    [Id(5)] public bool Pinned { get; init; }
+
+    /// <summary>The references that keep it alive, by holder, with how many each holds.</summary>
+    [Id(6)] public required Dictionary<string, int> Holders { get; init; }
+
+    /// <summary>The objects whose refs its value contains (held alive by it).</summary>
+    [Id(7)] public required ObjectId[] Contains { get; init; }
+}
