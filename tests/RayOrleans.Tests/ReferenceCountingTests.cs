@@ -30,6 +30,26 @@ public sealed class ReferenceCountingTests
     }
 
     [Fact]
+    public async Task Objects_whose_refs_escaped_inside_values_are_freed_when_their_containers_and_refs_go()
+    {
+        await using var ray = await Ray.InitAsync(new RayInitOptions { NumCpus = 2, ObjectStoreMemory = 64L << 20 });
+        var store = ray.Runtime.LocalStore!;
+        var data = Enumerable.Range(0, Size).Select(i => (double)i).ToArray();
+        for (var i = 0; i < 1_000; i++)
+        {
+            // The inner object escapes into its container, so the directory counts it: the container's
+            // free and the last local ref each remove a holder, and the last one frees it.
+            Assert.Equal(data[^1], await PutNestedGetDropAsync(ray, data));
+        }
+
+        // A task reads the inner ref out of its argument (the worker borrows it) and returns it inside its result.
+        Assert.Equal(data[^1], await PassThroughTaskAsync(ray, data));
+        await CollectAsync(ray, () => store.Used == 0 && store.Count == 0 && ray.Runtime.Owned.Count == 0 && ray.Runtime.Owned.BorrowedCount == 0,
+            "the store and the owner's tables to be back at their baseline");
+        await Wait.UntilAsync(async () => await DirectoryCountAsync(ray) == 0, "the directory to forget every object");
+    }
+
+    [Fact]
     public async Task A_task_result_dropped_before_the_task_finishes_is_freed_when_it_arrives()
     {
         await using var ray = await Ray.InitAsync(new RayInitOptions { NumCpus = 2 });
@@ -65,6 +85,30 @@ public sealed class ReferenceCountingTests
     {
         var stored = await ray.PutAsync(data);
         return (await stored.GetAsync())[^1];
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<double> PutNestedGetDropAsync(Ray ray, double[] data)
+    {
+        var inner = await ray.PutAsync(data);
+        var outer = await ray.PutAsync(new ArrayHolder(inner));
+        var read = await outer.GetAsync();
+        return (await read.Inner.GetAsync())[^1];
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<double> PassThroughTaskAsync(Ray ray, double[] data)
+    {
+        var inner = await ray.PutAsync(data);
+        var returned = await ray.Task(TestTasks.Rewrap, new ArrayHolder(inner)).Remote().GetAsync(Wait.Deadline);
+        return (await returned.Inner.GetAsync())[^1];
+    }
+
+    private static async Task<int> DirectoryCountAsync(Ray ray)
+    {
+        var counts = await Task.WhenAll(Enumerable.Range(0, ray.Runtime.Options.DirectoryShards)
+            .Select(i => ray.Runtime.Grains.GetGrain<Grains.IObjectDirectoryGrain>(i).CountAsync()));
+        return counts.Sum();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

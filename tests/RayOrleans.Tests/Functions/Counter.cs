@@ -69,3 +69,37 @@ public sealed class Rendezvous
         return _arrived;
     }
 }
+
+/// <summary>An actor that keeps a ref it was given inside a value, for the reference-counting tests.</summary>
+public sealed class RefKeeper
+{
+    private ArrayHolder? _held;
+
+    public int Keep(ArrayHolder holder)
+    {
+        _held = holder;
+        return 1;
+    }
+
+    public async Task<double> Sum() => (await _held!.Inner.GetAsync()).Sum();
+
+    public int Drop()
+    {
+        _held = null;
+        return 0;
+    }
+}
+
+/// <summary>Keeps a ref to an int result inside a value (a result that may still be running).</summary>
+public sealed class IntRefKeeper
+{
+    private Holder? _held;
+
+    public int Keep(Holder holder)
+    {
+        _held = holder;
+        return 1;
+    }
+
+    public async Task<int> Read() => await _held!.Inner.GetAsync(TimeSpan.FromSeconds(30));
+}

@@ -179,6 +179,9 @@ public static class TestTasks
     /// <summary>Returns a ref the task's node owns (a nested task's result), inside a value.</summary>
     public static Holder WrapSquare(int x) => new("nested", Ray.Current.Task(Square, x).Remote());
 
+    /// <summary>Returns the ref it was given inside a new value (the worker borrows it, then its result holds it).</summary>
+    public static ArrayHolder Rewrap(ArrayHolder holder) => new(holder.Inner);
+
     /// <summary>Returns a ref to a nested task that is still waiting on <paramref name="key"/>'s gate, inside a value.</summary>
     public static Holder WrapBlocked(string key) => new("blocked", Ray.Current.Task(Blocker, key).Remote());
 

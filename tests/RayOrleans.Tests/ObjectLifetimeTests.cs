@@ -1,0 +1,118 @@
+using System.Runtime.CompilerServices;
+using RayOrleans.Grains;
+using RayOrleans.Messages;
+using RayOrleans.Tests.Fixtures;
+using RayOrleans.Tests.Functions;
+
+namespace RayOrleans.Tests;
+
+/// <summary>
+/// Reference counting across processes: once a ref leaves its owner inside a value, the directory counts
+/// who holds it (processes with live refs, objects containing it, actors), keeps the object while anyone
+/// does (also after its owner exits) and frees every copy when the last holder goes.
+/// </summary>
+[Collection(TwoNodeCollection.Name)]
+public sealed class ObjectLifetimeTests(TwoNodeCluster fixture)
+{
+    private const int Size = 200 * 1024 / sizeof(double); // above the inline threshold: a stored copy on a node
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task An_actor_holding_a_ref_keeps_the_object_after_its_owner_lets_go_and_the_last_holder_frees_it()
+    {
+        var ray = fixture.Ray;
+        var keeper = await ray.Actor(() => new RefKeeper()).RemoteAsync();
+        var id = await GiveAsync(ray, keeper);
+        var driver = "process:" + ray.Runtime.Id;
+
+        // The driver dropped its refs: only the actor's process holds the object now.
+        var record = await CollectUntilAsync(ray, id, r => r is not null && !r.Holders.ContainsKey(driver), "the driver to let go of its reference");
+        Assert.Equal(ray.Runtime.Id, record!.Owner);
+        var holder = Assert.Single(record.Holders);
+        Assert.StartsWith("process:", holder.Key);
+        Assert.True(record.Pinned);
+        Assert.Equal(Expected, await keeper.Task(k => k.Sum()).Remote().GetAsync(Limit));
+
+        await keeper.Task(k => k.Drop()).Remote().GetAsync(Limit);
+        await CollectUntilAsync(ray, id, r => r is null, "the directory to free the object once the actor let go");
+        await Wait.UntilAsync(async () => !(await ray.MemoryAsync(top: 1000)).Any(n => n.Largest.Any(o => o.Id == id)), "its stored copy to be freed", Limit);
+    }
+
+    [Fact]
+    public async Task An_object_outlives_the_driver_that_owned_it_while_something_else_references_it()
+    {
+        var clusterId = "lifetime-" + Guid.NewGuid().ToString("N");
+        await using var host = await Ray.InitAsync(new RayInitOptions { NumCpus = 2, ClusterId = clusterId });
+        var name = "keeper-" + Guid.NewGuid().ToString("N");
+        var keeper = await host.Actor(() => new RefKeeper()).Options(new ActorOptions { Name = name }).RemoteAsync();
+        ObjectId id;
+        string ownerId;
+        await using (var owner = await Ray.InitAsync(host.Address!, new RayInitOptions { ClusterId = clusterId }))
+        {
+            ownerId = owner.Runtime.Id;
+            id = await GiveAsync(owner, await owner.GetActorAsync<RefKeeper>(name));
+        }
+
+        // Its owner has exited: the object is still there for the actor, and the directory says who made it.
+        Assert.Equal(Expected, await keeper.Task(k => k.Sum()).Remote().GetAsync(Limit));
+        var record = await host.Runtime.Directory(id.TaskId).DescribeAsync(id);
+        Assert.Equal(ownerId, record!.Owner);
+        Assert.DoesNotContain("process:" + ownerId, record.Holders.Keys);
+
+        await keeper.Task(k => k.Drop()).Remote().GetAsync(Limit);
+        await CollectUntilAsync(host, id, r => r is null, "the object to be freed when the actor let go");
+        await Wait.UntilAsync(() => host.Runtime.LocalStore!.Used == 0, "the node's store to be empty", Limit);
+    }
+
+    [Fact]
+    public async Task A_result_still_running_when_its_owner_exits_fails_for_its_readers_instead_of_hanging()
+    {
+        var clusterId = "lifetime-" + Guid.NewGuid().ToString("N");
+        await using var host = await Ray.InitAsync(new RayInitOptions { NumCpus = 2, ClusterId = clusterId });
+        var name = "int-keeper-" + Guid.NewGuid().ToString("N");
+        var keeper = await host.Actor(() => new IntRefKeeper()).Options(new ActorOptions { Name = name }).RemoteAsync();
+        var key = Probe.NewKey();
+        await using (var owner = await Ray.InitAsync(host.Address!, new RayInitOptions { ClusterId = clusterId }))
+        {
+            var running = owner.Task(TestTasks.Blocker, key).Remote();
+            var handle = await owner.GetActorAsync<IntRefKeeper>(name);
+            var holder = new Holder("pending", running);
+            Assert.Equal(1, await handle.Task(k => k.Keep(holder)).Remote().GetAsync(Limit));
+            await Wait.UntilAsync(() => Probe.Count(key + ":started") == 1, "the task to start", Limit);
+        }
+
+        try
+        {
+            var e = await Assert.ThrowsAsync<ObjectLostException>(() => keeper.Task(k => k.Read()).Remote().GetAsync(Limit));
+            Assert.Contains("owner", e.Message);
+        }
+        finally
+        {
+            Probe.Open(key);
+        }
+    }
+
+    private static double Expected => Size * (Size - 1) / 2.0;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<ObjectId> GiveAsync(Ray ray, ActorHandle<RefKeeper> keeper)
+    {
+        var stored = await ray.PutAsync(Enumerable.Range(0, Size).Select(i => (double)i).ToArray());
+        var holder = new ArrayHolder(stored);
+        Assert.Equal(1, await keeper.Task(k => k.Keep(holder)).Remote().GetAsync(Limit));
+        return stored.Id;
+    }
+
+    private static async Task<ObjectRecordInfo?> CollectUntilAsync(Ray ray, ObjectId id, Func<ObjectRecordInfo?, bool> condition, string what)
+    {
+        ObjectRecordInfo? record = null;
+        await Wait.UntilAsync(async () =>
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            record = await ray.Runtime.Directory(id.TaskId).DescribeAsync(id);
+            return condition(record);
+        }, what, Limit);
+        return record;
+    }
+}
