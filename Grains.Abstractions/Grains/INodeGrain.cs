@@ -22,6 +22,14 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<bool> CancelAsync(Guid taskId, bool force, bool recursive);
 
+    /// <summary>
+    /// The owner of these tasks' results is exiting, and refs to them live on elsewhere: when each finishes,
+    /// this node publishes its returns to the object directory instead. Returns the ids it does not have
+    /// (finished already, or never here).
+    /// </summary>
+    [AlwaysInterleave]
+    Task<Guid[]> HandOffAsync(Guid[] taskIds);
+
     /// <summary>Reads part of an object held in this node's store.</summary>
     [AlwaysInterleave]
     Task<byte[]> ReadObjectAsync(ObjectId id, long offset, int count);

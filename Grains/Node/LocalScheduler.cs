@@ -144,6 +144,40 @@ internal sealed partial class LocalScheduler
         return true;
     }
 
+    /// <summary>
+    /// Takes over the results of tasks whose owner is exiting: each one's returns go to the object directory
+    /// when it finishes (or its error, if passing it on failed), where the refs that outlive the owner read
+    /// them. Returns the ids not here.
+    /// </summary>
+    public Guid[] HandOff(Guid[] taskIds)
+    {
+        var missing = new List<Guid>();
+        foreach (var id in taskIds)
+        {
+            if (!_tasks.TryGetValue(id, out var run) || run.Spec.IsGenerator)
+            {
+                missing.Add(id);
+                continue;
+            }
+
+            run.Reply.Task.ContinueWith(
+                static (reply, state) =>
+                {
+                    var (runtime, spec, node) = ((RayRuntime, TaskSpec, string))state!;
+                    var values = reply.IsCompletedSuccessfully
+                        ? reply.Result
+                        : Enumerable.Repeat(new ObjectValue { Error = RayErrors.FromException(reply.Exception!.GetBaseException(), spec.Name, spec.TaskId, node) }, Math.Max(spec.NumReturns, 1)).ToArray();
+                    for (var i = 0; i < values.Length; i++)
+                    {
+                        runtime.Publisher.Publish(new ObjectId(spec.TaskId, i + 1), values[i]);
+                    }
+                },
+                (Runtime, run.Spec, NodeRuntime.NodeId), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        return missing.ToArray();
+    }
+
     public void Acknowledge(Guid taskId, int consumed)
     {
         if (_tasks.TryGetValue(taskId, out var run))

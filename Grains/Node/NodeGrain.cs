@@ -55,6 +55,8 @@ internal sealed class NodeGrain : Grain, INodeGrain
 
     public Task<bool> CancelAsync(Guid taskId, bool force, bool recursive) => Task.FromResult(_scheduler.Cancel(taskId, force, recursive));
 
+    public Task<Guid[]> HandOffAsync(Guid[] taskIds) => Task.FromResult(_scheduler.HandOff(taskIds));
+
     public Task<byte[]> ReadObjectAsync(ObjectId id, long offset, int count) => Task.FromResult(_store.Read(id, offset, count));
 
     public Task WriteObjectAsync(ObjectId id, long totalSize, long offset, byte[] chunk)

@@ -179,7 +179,7 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
                 Error = new RayErrorInfo
                 {
                     Kind = RayErrorKind.ObjectLost, ExceptionType = typeof(ObjectLostException).FullName!, TaskId = id.TaskId, TaskName = "(freed object)",
-                    Message = $"Object {id} was freed: every reference to it was dropped.", LostObject = id,
+                    Message = "every reference to it was dropped, and it was freed.", LostObject = id,
                 },
             });
         }

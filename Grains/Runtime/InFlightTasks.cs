@@ -76,6 +76,9 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         return true;
     }
 
+    /// <summary>The node a task was sent to; null when it has not left (or is not tracked).</summary>
+    public string? NodeOf(Guid id) => _entries.TryGetValue(id, out var entry) && entry.Spec is not null ? entry.Node : null;
+
     /// <summary>Stops watching a task without releasing its pins, which are returned for the task's next send.</summary>
     public ObjectId[]? Untrack(Guid id) => _entries.TryRemove(id, out var entry) ? entry.Pins : null;
 

@@ -141,29 +141,73 @@ internal sealed partial class RayRuntime
     /// <summary>
     /// Stops the background work of this runtime and lets go of what it holds: its objects that never left
     /// it are freed; those others hold stay, as the directory counts them (an owner's exit loses nothing
-    /// that is still referenced). An escaped result still being made fails for its readers with
-    /// <see cref="ObjectLostException"/>, since its value would have come here.
+    /// that is still referenced). An escaped result still being made is handed to the node running its task,
+    /// which publishes it when done; one that cannot be handed on (not sent yet, an actor call's) fails for
+    /// its readers with <see cref="ObjectLostException"/>, since its value would have come here.
     /// </summary>
     public async ValueTask StopAsync()
     {
         Live.TryRemove(this, out _);
-        foreach (var id in Owned.LetGo())
+        var pending = Owned.LetGo();
+        if (pending.Count > 0)
         {
-            Publisher.Publish(id, new ObjectValue
-            {
-                Error = new RayErrorInfo
-                {
-                    Kind = RayErrorKind.ObjectLost, ExceptionType = typeof(ObjectLostException).FullName!, TaskId = id.TaskId, TaskName = "(owner exited)", LostObject = id,
-                    Message = $"Object {id} was lost: its owner ({Id}) exited before the task making it finished, and the result would have gone to it.",
-                },
-            });
-            Owned.LetGoPending(id);
+            await HandOffAsync(pending).ConfigureAwait(false);
         }
 
         await InFlight.DisposeAsync().ConfigureAwait(false);
         await Infeasible.DisposeAsync().ConfigureAwait(false);
         await Publisher.FlushAsync().ConfigureAwait(false);
     }
+
+    /// <summary>Hands escaped results still being made to the nodes running their tasks (see <see cref="StopAsync"/>).</summary>
+    private async Task HandOffAsync(List<ObjectId> pending)
+    {
+        var byNode = pending.Select(id => id.TaskId).Distinct().GroupBy(InFlight.NodeOf).ToList();
+        var handed = new HashSet<Guid>();
+        await Task.WhenAll(byNode.Where(g => g.Key is not null).Select(async group =>
+        {
+            var ids = group.ToArray();
+            try
+            {
+                var missing = await Node(group.Key!).HandOffAsync(ids).WaitAsync(HandOffWait).ConfigureAwait(false);
+                lock (handed)
+                {
+                    handed.UnionWith(ids.Except(missing));
+                }
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException or ObjectDisposedException)
+            {
+                // The node is gone or not answering: its results fail below, unless their replies come.
+            }
+        })).ConfigureAwait(false);
+
+        foreach (var id in pending)
+        {
+            if (!handed.Contains(id.TaskId))
+            {
+                // Finished already, its reply may be on its way here (and published on arrival); else it is lost.
+                try
+                {
+                    await (Owned.WhenReady(id) ?? Task.CompletedTask).WaitAsync(HandOffWait).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    Publisher.Publish(id, new ObjectValue
+                    {
+                        Error = new RayErrorInfo
+                        {
+                            Kind = RayErrorKind.ObjectLost, ExceptionType = typeof(ObjectLostException).FullName!, TaskId = id.TaskId, TaskName = "(owner exited)", LostObject = id,
+                            Message = $"its owner ({Id}) exited before the task or actor call making it finished, and could not hand it on.",
+                        },
+                    });
+                }
+            }
+
+            Owned.LetGoPending(id);
+        }
+    }
+
+    private static readonly TimeSpan HandOffWait = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// The error to report for a failed task or call: what user code (or a dependency) threw keeps its

@@ -65,31 +65,55 @@ public sealed class ObjectLifetimeTests(TwoNodeCluster fixture)
     }
 
     [Fact]
-    public async Task A_result_still_running_when_its_owner_exits_fails_for_its_readers_instead_of_hanging()
+    public async Task A_result_still_running_when_its_owner_exits_is_handed_to_its_node_and_reaches_the_refs_that_outlive_the_owner()
     {
         var clusterId = "lifetime-" + Guid.NewGuid().ToString("N");
         await using var host = await Ray.InitAsync(new RayInitOptions { NumCpus = 2, ClusterId = clusterId });
         var name = "int-keeper-" + Guid.NewGuid().ToString("N");
         var keeper = await host.Actor(() => new IntRefKeeper()).Options(new ActorOptions { Name = name }).RemoteAsync();
         var key = Probe.NewKey();
-        await using (var owner = await Ray.InitAsync(host.Address!, new RayInitOptions { ClusterId = clusterId }))
-        {
-            var running = owner.Task(TestTasks.Blocker, key).Remote();
-            var handle = await owner.GetActorAsync<IntRefKeeper>(name);
-            var holder = new Holder("pending", running);
-            Assert.Equal(1, await handle.Task(k => k.Keep(holder)).Remote().GetAsync(Limit));
-            await Wait.UntilAsync(() => Probe.Count(key + ":started") == 1, "the task to start", Limit);
-        }
-
         try
         {
-            var e = await Assert.ThrowsAsync<ObjectLostException>(() => keeper.Task(k => k.Read()).Remote().GetAsync(Limit));
-            Assert.Contains("owner", e.Message);
+            await using (var owner = await Ray.InitAsync(host.Address!, new RayInitOptions { ClusterId = clusterId }))
+            {
+                await KeepAsync(owner, name, owner.Task(TestTasks.Blocker, key).Remote());
+                await Wait.UntilAsync(() => Probe.Count(key + ":started") == 1, "the task to start", Limit);
+            }
+
+            // The owner is gone; the task finishes after it, and its node publishes the result.
+            var read = keeper.Task(k => k.Read()).Remote();
+            Probe.Open(key);
+            Assert.Equal(1, await read.GetAsync(Limit));
         }
         finally
         {
             Probe.Open(key);
         }
+    }
+
+    [Fact]
+    public async Task A_result_that_cannot_be_handed_on_when_its_owner_exits_fails_for_its_readers_instead_of_hanging()
+    {
+        var clusterId = "lifetime-" + Guid.NewGuid().ToString("N");
+        await using var host = await Ray.InitAsync(new RayInitOptions { NumCpus = 2, ClusterId = clusterId });
+        var name = "int-keeper-" + Guid.NewGuid().ToString("N");
+        var keeper = await host.Actor(() => new IntRefKeeper()).Options(new ActorOptions { Name = name }).RemoteAsync();
+        await using (var owner = await Ray.InitAsync(host.Address!, new RayInitOptions { ClusterId = clusterId }))
+        {
+            // No node offers "absent": the task waits in its owner as infeasible, so no node can take it over.
+            var waiting = owner.Task(TestTasks.Square, 3).Options(new TaskOptions { Resources = new Dictionary<string, double> { ["absent"] = 1 } }).Remote();
+            await KeepAsync(owner, name, waiting);
+        }
+
+        var e = await Assert.ThrowsAsync<ObjectLostException>(() => keeper.Task(k => k.Read()).Remote().GetAsync(Limit));
+        Assert.Contains("owner", e.Message);
+    }
+
+    private static async Task KeepAsync(Ray owner, string keeperName, ObjectRef<int> result)
+    {
+        var handle = await owner.GetActorAsync<IntRefKeeper>(keeperName);
+        var holder = new Holder("pending", result);
+        Assert.Equal(1, await handle.Task(k => k.Keep(holder)).Remote().GetAsync(Limit));
     }
 
     private static double Expected => Size * (Size - 1) / 2.0;
