@@ -90,13 +90,40 @@ public sealed partial class Ray : IAsyncDisposable
 
     /// <summary>
     /// Ray's <c>ray memory</c>: each node's object store (in memory, pooled, spilled, capacity, count) and its
-    /// <paramref name="top"/> largest objects with their readers.
+    /// <paramref name="top"/> largest objects with their readers, owner, creator and the references that keep
+    /// them alive (from the object directory; for this driver's own objects that never left it, from its table).
     /// </summary>
     public async Task<IReadOnlyList<NodeMemory>> MemoryAsync(int top = 10)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(top);
         await Runtime.Cluster.RefreshAsync().ConfigureAwait(false);
-        return await System.Threading.Tasks.Task.WhenAll(Runtime.Cluster.Nodes.Select(n => Runtime.Node(n.NodeId).GetMemoryAsync(top))).ConfigureAwait(false);
+        var nodes = await System.Threading.Tasks.Task.WhenAll(Runtime.Cluster.Nodes.Select(n => Runtime.Node(n.NodeId).GetMemoryAsync(top))).ConfigureAwait(false);
+        return await System.Threading.Tasks.Task.WhenAll(nodes.Select(async node => new NodeMemory
+        {
+            NodeId = node.NodeId, Used = node.Used, Pooled = node.Pooled, Spilled = node.Spilled, Capacity = node.Capacity, Count = node.Count,
+            Largest = await System.Threading.Tasks.Task.WhenAll(node.Largest.Select(DescribeHoldersAsync)).ConfigureAwait(false),
+        })).ConfigureAwait(false);
+    }
+
+    private async Task<StoredObjectInfo> DescribeHoldersAsync(StoredObjectInfo stored)
+    {
+        if (await Runtime.Directory(stored.Id.TaskId).DescribeAsync(stored.Id).ConfigureAwait(false) is { } record)
+        {
+            return new StoredObjectInfo
+            {
+                Id = stored.Id, Size = stored.Size, Spilled = stored.Spilled, Readers = stored.Readers,
+                Owner = record.Owner, Creator = record.Creator, Holders = record.Holders,
+            };
+        }
+
+        return Runtime.Owned.Owns(stored.Id)
+            ? new StoredObjectInfo
+            {
+                Id = stored.Id, Size = stored.Size, Spilled = stored.Spilled, Readers = stored.Readers,
+                Owner = Runtime.Id, Creator = Runtime.Owned.CreatorOf(stored.Id),
+                Holders = new Dictionary<string, int> { [Objects.ObjectHolders.Process(Runtime.Id)] = 1 },
+            }
+            : stored;
     }
 
     // ------------------------------------------------------------------ objects

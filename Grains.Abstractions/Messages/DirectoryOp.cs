@@ -38,4 +38,7 @@ public readonly record struct DirectoryOp
 
     /// <summary>For the owner's first reference: the owning runtime, named in the memory view.</summary>
     [Id(4)] public string? Owner { get; init; }
+
+    /// <summary>For the owner's first reference: what made the object (a task's or actor method's name, or "put").</summary>
+    [Id(5)] public string? Creator { get; init; }
 }

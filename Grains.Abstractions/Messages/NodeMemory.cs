@@ -41,4 +41,16 @@ public sealed class StoredObjectInfo
 
     /// <summary>Readers holding it in place now (views, leases).</summary>
     [Id(3)] public int Readers { get; init; }
+
+    /// <summary>The runtime that owns it, when known (the directory's record, or the asking driver's own table).</summary>
+    [Id(4)] public string? Owner { get; init; }
+
+    /// <summary>What made it: a task's or actor method's name, or "put"; null when not known.</summary>
+    [Id(5)] public string? Creator { get; init; }
+
+    /// <summary>
+    /// The references that keep it alive, by holder (<c>process:</c>, <c>object:</c>, <c>actor:</c>) with
+    /// their counts. Empty for an object no ref to which left its owner: then its owner's refs alone hold it.
+    /// </summary>
+    [Id(6)] public IReadOnlyDictionary<string, int> Holders { get; init; } = new Dictionary<string, int>();
 }

@@ -19,6 +19,9 @@ public sealed class ObjectRecordInfo
     /// <summary>The runtime that owns it (made or put it), when known.</summary>
     [Id(3)] public string? Owner { get; init; }
 
+    /// <summary>What made it: a task's or actor method's name, or "put"; null when its owner did not say.</summary>
+    [Id(8)] public string? Creator { get; init; }
+
     /// <summary>Whether it is ready (or failed).</summary>
     [Id(4)] public bool Ready { get; init; }
 

@@ -89,7 +89,7 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
                 Publish(op.Id, value);
                 break;
             case DirectoryOpKind.AddRef:
-                AddRef(op.Id, op.Holder ?? "?", op.Owner);
+                AddRef(op.Id, op.Holder ?? "?", op.Owner, op.Creator);
                 break;
             case DirectoryOpKind.RemoveRef:
                 RemoveRef(op.Id, op.Holder ?? "?");
@@ -125,7 +125,7 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
         }
     }
 
-    private void AddRef(ObjectId id, string holder, string? owner)
+    private void AddRef(ObjectId id, string holder, string? owner, string? creator)
     {
         if (!_records.TryGetValue(id, out var record))
         {
@@ -142,6 +142,7 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
         }
 
         record.Owner ??= owner;
+        record.Creator ??= creator;
         record.Add(holder, 1);
     }
 

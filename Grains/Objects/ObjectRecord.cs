@@ -13,6 +13,9 @@ internal sealed class ObjectRecord
     /// <summary>The runtime that owns it, when its owner counted a reference.</summary>
     public string? Owner { get; set; }
 
+    /// <summary>What made it, as its owner said.</summary>
+    public string? Creator { get; set; }
+
     /// <summary>Every reference went before its value arrived: the value is freed as it comes.</summary>
     public bool Freed { get; set; }
 
@@ -44,6 +47,7 @@ internal sealed class ObjectRecord
         Size = Value?.Size ?? 0,
         Location = Value?.Location,
         Owner = Owner,
+        Creator = Creator,
         Ready = Value is not null,
         Pinned = Total > 0 && Value?.Location is not null,
         Holders = _holders is null ? [] : new Dictionary<string, int>(_holders),

@@ -491,7 +491,7 @@ internal sealed class OwnedObjects
             entry.Escaped = true;
             // A ref being written is alive, so the local count is not zero; the one reference here stands for
             // all of them until the count reaches zero (ReleaseOwned).
-            _directory.AddRef(id, _holder, _runtimeId);
+            _directory.AddRef(id, _holder, _runtimeId, CreatorOf(entry.Origin));
             if (entry.Value is { } ready)
             {
                 _directory.Publish(id, ready);
@@ -622,6 +622,18 @@ internal sealed class OwnedObjects
 
         return true;
     }
+
+    /// <summary>What made an owned object, for the memory view: a task's or actor method's name, or "put".</summary>
+    public string? CreatorOf(ObjectId id) => _entries.TryGetValue(id, out var entry) ? CreatorOf(entry.Origin) : null;
+
+    private static string CreatorOf(object? origin) => origin switch
+    {
+        TaskSpec task => task.Name,
+        Lineage lineage => lineage.Spec.Name,
+        NoLineage none => none.Name,
+        ActorCall call => call.Name,
+        _ => "put",
+    };
 
     /// <summary>
     /// A task's lineage when it took owned ref arguments: the spec, and which of its arguments this process

@@ -33,6 +33,12 @@ public sealed class ObjectLifetimeTests(TwoNodeCluster fixture)
         Assert.True(record.Pinned);
         Assert.Equal(Expected, await keeper.Task(k => k.Sum()).Remote().GetAsync(Limit));
 
+        // The memory view names its owner, what made it, and the holder that keeps it.
+        var listed = (await ray.MemoryAsync(top: 1000)).SelectMany(n => n.Largest).Single(o => o.Id == id);
+        Assert.Equal(ray.Runtime.Id, listed.Owner);
+        Assert.Equal("put", listed.Creator);
+        Assert.Equal([holder.Key], listed.Holders.Keys);
+
         await keeper.Task(k => k.Drop()).Remote().GetAsync(Limit);
         await CollectUntilAsync(ray, id, r => r is null, "the directory to free the object once the actor let go");
         await Wait.UntilAsync(async () => !(await ray.MemoryAsync(top: 1000)).Any(n => n.Largest.Any(o => o.Id == id)), "its stored copy to be freed", Limit);

@@ -221,6 +221,9 @@ public sealed class ObjectViewTests(TwoNodeCluster fixture)
         var listed = Assert.Single(node.Largest, o => o.Id == big.Id);
         Assert.Equal(record.Size, listed.Size);
         Assert.Equal(1, listed.Readers); // the open view
+        Assert.Equal(Ray.Runtime.Id, listed.Owner);
+        Assert.Equal("put", listed.Creator);
+        Assert.Equal(["process:" + Ray.Runtime.Id], listed.Holders.Keys);
         Assert.True(node.Used >= record.Size && node.Capacity > node.Used);
     }
 
