@@ -111,7 +111,7 @@ public sealed partial class Ray : IAsyncDisposable
         {
             return new StoredObjectInfo
             {
-                Id = stored.Id, Size = stored.Size, Spilled = stored.Spilled, Readers = stored.Readers,
+                Id = stored.Id, Size = stored.Size, Spilled = stored.Spilled, Readers = stored.Readers, PulledFrom = stored.PulledFrom, Copies = stored.Copies,
                 Owner = record.Owner, Creator = record.Creator, Holders = record.Holders,
             };
         }
@@ -119,7 +119,7 @@ public sealed partial class Ray : IAsyncDisposable
         return Runtime.Owned.Owns(stored.Id)
             ? new StoredObjectInfo
             {
-                Id = stored.Id, Size = stored.Size, Spilled = stored.Spilled, Readers = stored.Readers,
+                Id = stored.Id, Size = stored.Size, Spilled = stored.Spilled, Readers = stored.Readers, PulledFrom = stored.PulledFrom, Copies = stored.Copies,
                 Owner = Runtime.Id, Creator = Runtime.Owned.CreatorOf(stored.Id),
                 Holders = new Dictionary<string, int> { [Objects.ObjectHolders.Process(Runtime.Id)] = 1 },
             }

@@ -30,6 +30,22 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<Guid[]> HandOffAsync(Guid[] taskIds);
 
+    /// <summary>
+    /// On the node holding an object's primary copy: where <paramref name="requester"/> should pull the object
+    /// from (this node, or a node that pulled a copy already and is less busy), counting the pull there; null
+    /// when this node no longer has the object. Report the end with <see cref="PullEndedAsync"/>.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<string?> PickPullSourceAsync(ObjectId id, string requester);
+
+    /// <summary>
+    /// A pull chosen by <see cref="PickPullSourceAsync"/> ended: <paramref name="copyNode"/> now holds a copy
+    /// (null when none was kept), or <paramref name="sourceFailed"/> says the source could not be read. False
+    /// when the object was freed meanwhile: the puller frees its copy.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<bool> PullEndedAsync(ObjectId id, string source, string? copyNode, bool sourceFailed);
+
     /// <summary>Reads part of an object held in this node's store.</summary>
     [AlwaysInterleave]
     Task<byte[]> ReadObjectAsync(ObjectId id, long offset, int count);

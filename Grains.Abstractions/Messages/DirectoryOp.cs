@@ -11,6 +11,9 @@ public enum DirectoryOpKind
 
     /// <summary>The object is ready: <see cref="DirectoryOp.Value"/> is its record (the first one wins).</summary>
     Publish,
+
+    /// <summary><see cref="DirectoryOp.Node"/> pulled a copy of the object (recorded when the directory has a record of it).</summary>
+    AddCopy,
 }
 
 /// <summary>
@@ -41,4 +44,7 @@ public readonly record struct DirectoryOp
 
     /// <summary>For the owner's first reference: what made the object (a task's or actor method's name, or "put").</summary>
     [Id(5)] public string? Creator { get; init; }
+
+    /// <summary>For <see cref="DirectoryOpKind.AddCopy"/>: the node holding the new copy.</summary>
+    [Id(6)] public string? Node { get; init; }
 }

@@ -53,4 +53,10 @@ public sealed class StoredObjectInfo
     /// their counts. Empty for an object no ref to which left its owner: then its owner's refs alone hold it.
     /// </summary>
     [Id(6)] public IReadOnlyDictionary<string, int> Holders { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>For a copy pulled from another node: the node it came from; null for the object's primary copy.</summary>
+    [Id(7)] public string? PulledFrom { get; init; }
+
+    /// <summary>On the primary copy's node: the other nodes holding copies of it (freed with it).</summary>
+    [Id(8)] public IReadOnlyList<string> Copies { get; init; } = [];
 }

@@ -97,7 +97,49 @@ internal sealed class NodeGrain : Grain, INodeGrain
         return Task.CompletedTask;
     }
 
-    public Task<NodeMemory> GetMemoryAsync(int top) => Task.FromResult(_store.Describe(_scheduler.NodeRuntime.NodeId, top));
+    public Task<NodeMemory> GetMemoryAsync(int top)
+    {
+        var node = _scheduler.NodeRuntime;
+        var memory = _store.Describe(node.NodeId, top);
+        return Task.FromResult(new NodeMemory
+        {
+            NodeId = memory.NodeId, Used = memory.Used, Pooled = memory.Pooled, Spilled = memory.Spilled, Capacity = memory.Capacity, Count = memory.Count,
+            Largest = memory.Largest.Select(o => new StoredObjectInfo
+            {
+                Id = o.Id, Size = o.Size, Spilled = o.Spilled, Readers = o.Readers, PulledFrom = o.PulledFrom, Copies = node.Copies.CopiesOf(o.Id, node.NodeId),
+            }).ToArray(),
+        });
+    }
+
+    public Task<string?> PickPullSourceAsync(ObjectId id, string requester)
+    {
+        var node = _scheduler.NodeRuntime;
+        if (!_store.Contains(id))
+        {
+            return Task.FromResult<string?>(null);
+        }
+
+        var source = node.Copies.PickSource(id, node.NodeId, requester);
+        if (!_store.Contains(id))
+        {
+            // Freed between the two looks: forget the entry the pick made.
+            node.Copies.Forget(id, node.NodeId);
+            return Task.FromResult<string?>(null);
+        }
+
+        return Task.FromResult<string?>(source);
+    }
+
+    public Task<bool> PullEndedAsync(ObjectId id, string source, string? copyNode, bool sourceFailed)
+    {
+        var node = _scheduler.NodeRuntime;
+        if (sourceFailed)
+        {
+            node.Copies.DropSource(id, source, node.NodeId);
+        }
+
+        return Task.FromResult(node.Copies.PullEnded(id, source, copyNode));
+    }
 
     public Task<NodeReport> GetReportAsync() => Task.FromResult(_reporter.CreateReport());
 }

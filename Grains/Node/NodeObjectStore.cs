@@ -108,7 +108,7 @@ internal sealed partial class NodeObjectStore : IDisposable
             {
                 NodeId = nodeId, Used = _used, Pooled = _pooled, Spilled = _spilled, Capacity = Capacity, Count = _objects.Count,
                 Largest = _objects.Values.OrderByDescending(o => o.Length).Take(Math.Max(0, top))
-                    .Select(o => new Messages.StoredObjectInfo { Id = o.Id, Size = o.Length, Spilled = o.SpillPath is not null, Readers = o.Leases })
+                    .Select(o => new Messages.StoredObjectInfo { Id = o.Id, Size = o.Length, Spilled = o.SpillPath is not null, Readers = o.Leases, PulledFrom = o.PulledFrom })
                     .ToArray(),
             };
         }
@@ -386,14 +386,25 @@ internal sealed partial class NodeObjectStore : IDisposable
         return true;
     }
 
+    /// <summary>Called after an object is removed (outside the store's lock): its node frees the copies other nodes pulled.</summary>
+    public Action<ObjectId>? Removed { get; set; }
+
     /// <summary>Frees an object: its segment returns to the pool now, or when its last reader lets go.</summary>
     public void Remove(ObjectId id)
+    {
+        if (RemoveLocked(id))
+        {
+            Removed?.Invoke(id);
+        }
+    }
+
+    private bool RemoveLocked(ObjectId id)
     {
         lock (_gate)
         {
             if (!_objects.Remove(id, out var stored))
             {
-                return;
+                return false;
             }
 
             stored.Removed = true;
@@ -409,6 +420,8 @@ internal sealed partial class NodeObjectStore : IDisposable
             {
                 _leasedRemoved[id] = stored;
             }
+
+            return true;
         }
     }
 

@@ -12,6 +12,14 @@ internal sealed class NodeRuntime
         NodeId = silo.SiloAddress.ToParsableString();
         Cluster = new ClusterView(grains, options.Value.ClusterRefreshInterval);
         Runtime = new RayRuntime(grains, Cluster, options.Value, store, NodeId, loggers.CreateLogger<RayRuntime>());
+        store.Removed = id =>
+        {
+            // The primary went: the copies other nodes pulled of it go with it. (A node that is gone took its copy along.)
+            foreach (var copy in Copies.Forget(id, NodeId))
+            {
+                _ = Runtime.Node(copy).FreeObjectsAsync([id]).ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+            }
+        };
         store.Reclaim = () =>
         {
             GC.Collect();
@@ -25,4 +33,7 @@ internal sealed class NodeRuntime
     public ClusterView Cluster { get; }
 
     public RayRuntime Runtime { get; }
+
+    /// <summary>The copies other nodes pulled of the objects this node made, and the pulls each source is serving.</summary>
+    public ObjectCopies Copies { get; } = new();
 }

@@ -94,6 +94,10 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
             case DirectoryOpKind.RemoveRef:
                 RemoveRef(op.Id, op.Holder ?? "?");
                 break;
+            case DirectoryOpKind.AddCopy when op.Node is { } copy && _records.TryGetValue(op.Id, out var record) && !record.Freed:
+                // Only objects the directory counts have records; an owner's private objects keep their copies' list on the primary's node.
+                (record.Copies ??= []).Add(copy);
+                break;
         }
     }
 

@@ -16,6 +16,9 @@ internal sealed class ObjectRecord
     /// <summary>What made it, as its owner said.</summary>
     public string? Creator { get; set; }
 
+    /// <summary>Nodes that pulled a copy (freed with the primary, by its node).</summary>
+    public HashSet<string>? Copies { get; set; }
+
     /// <summary>Every reference went before its value arrived: the value is freed as it comes.</summary>
     public bool Freed { get; set; }
 
@@ -52,5 +55,6 @@ internal sealed class ObjectRecord
         Pinned = Total > 0 && Value?.Location is not null,
         Holders = _holders is null ? [] : new Dictionary<string, int>(_holders),
         Contains = Value?.Refs ?? [],
+        Copies = Copies?.ToArray() ?? [],
     };
 }

@@ -27,6 +27,9 @@ internal sealed partial class DirectoryPublisher(RayRuntime runtime, ILogger log
     /// <summary>Removes one reference to <paramref name="id"/> from <paramref name="holder"/>.</summary>
     public void RemoveRef(ObjectId id, string holder) => Enqueue(new DirectoryOp { Kind = DirectoryOpKind.RemoveRef, Id = id, Holder = holder });
 
+    /// <summary>Records that <paramref name="node"/> holds a copy of <paramref name="id"/> pulled from another node.</summary>
+    public void AddCopy(ObjectId id, string node) => Enqueue(new DirectoryOp { Kind = DirectoryOpKind.AddCopy, Id = id, Node = node });
+
     private void Enqueue(DirectoryOp op)
     {
         _queue.Enqueue(op);

@@ -335,11 +335,167 @@ internal sealed partial class RayRuntime
             }
         }
 
-        var node = Node(location);
-        var size = checked((int)value.Size);
-        var result = GC.AllocateUninitializedArray<byte>(size);
+        if (LocalStore is not null && LocalNodeId is not null)
+        {
+            // A node keeps what it pulls: a copy here, read in place, and a source for other nodes' pulls.
+            if (LocalStore.TryAcquire(id, out var copy))
+            {
+                return new ObjectBytes(LocalStore, copy);
+            }
+
+            return await ReadThroughCopyAsync(id, value, location, cancellationToken).ConfigureAwait(false);
+        }
+
+        var result = GC.AllocateUninitializedArray<byte>(checked((int)value.Size));
+        try
+        {
+            await PullChunksAsync(Node(location), id, value.Size, (at, part) => part.CopyTo(result.AsSpan((int)at)), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not ObjectLostException and not OperationCanceledException)
+        {
+            throw new ObjectLostException(id, $"reading it from node {location} failed: {e.Message}");
+        }
+
+        return new ObjectBytes(result);
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ObjectId, Task> _pulling = new();
+
+    /// <summary>
+    /// Reads an object stored on another node by pulling a copy into this node's store: one pull per object
+    /// however many readers here ask (the others wait for it and read the copy).
+    /// </summary>
+    private async Task<ObjectBytes> ReadThroughCopyAsync(ObjectId id, ObjectValue value, string location, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var running = _pulling.GetOrAdd(id, mine.Task);
+            if (running != mine.Task)
+            {
+                await running.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (LocalStore!.TryAcquire(id, out var copy))
+                {
+                    return new ObjectBytes(LocalStore, copy);
+                }
+
+                continue; // that pull kept no copy (or failed): pull again, or fail with this reader's own error
+            }
+
+            try
+            {
+                return await PullCopyAsync(id, value, location, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _pulling.TryRemove(KeyValuePair.Create(id, (Task)mine.Task));
+                mine.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Pulls an object into this node's store, from the source its primary node chooses (the primary, or a
+    /// less busy node that pulled it already: a broadcast fans out), and reports the new copy. A source that
+    /// fails is dropped and another chosen; a store too full for a copy reads into memory instead.
+    /// </summary>
+    private async Task<ObjectBytes> PullCopyAsync(ObjectId id, ObjectValue value, string location, CancellationToken cancellationToken)
+    {
+        var store = LocalStore!;
+        var here = LocalNodeId!;
+        var primary = Node(location);
+        for (var attempt = 0; ; attempt++)
+        {
+            string source;
+            try
+            {
+                source = await primary.PickPullSourceAsync(id, here).ConfigureAwait(false)
+                    ?? throw new ObjectLostException(id, $"it is not in the store of node {location}, which made it (freed, or the node restarted).");
+            }
+            catch (Exception e) when (e is not ObjectLostException and not OperationCanceledException)
+            {
+                throw new ObjectLostException(id, $"reading it from node {location} failed: {e.Message}");
+            }
+
+            StoredObject? stored = null;
+            byte[]? inMemory = null;
+            try
+            {
+                stored = store.Create(id, value.Size);
+                stored.PulledFrom = source;
+            }
+            catch (ObjectStoreFullException)
+            {
+                inMemory = GC.AllocateUninitializedArray<byte>(checked((int)value.Size));
+            }
+
+            try
+            {
+                await PullChunksAsync(Node(source), id, value.Size, stored is not null
+                    ? (at, part) => part.CopyTo(stored.GetSpan()[(int)at..])
+                    : (at, part) => part.CopyTo(inMemory.AsSpan((int)at)), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                if (stored is not null)
+                {
+                    store.Remove(id);
+                }
+
+                var failed = e is not OperationCanceledException;
+                Forget(() => primary.PullEndedAsync(id, source, null, sourceFailed: failed));
+                if (!failed)
+                {
+                    throw;
+                }
+
+                if (source != location && attempt < 3)
+                {
+                    continue; // a copy that failed is dropped as a source: ask again
+                }
+
+                throw e as ObjectLostException ?? new ObjectLostException(id, $"reading it from node {source} failed: {e.Message}");
+            }
+
+            if (stored is null)
+            {
+                Forget(() => primary.PullEndedAsync(id, source, null, sourceFailed: false));
+                return new ObjectBytes(inMemory!);
+            }
+
+            store.Seal(stored);
+            var kept = false;
+            try
+            {
+                kept = await primary.PullEndedAsync(id, source, here, sourceFailed: false).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The primary's node is gone: keep nothing that no one would free.
+            }
+
+            if (!store.TryAcquire(id, out var lease))
+            {
+                throw new ObjectLostException(id, $"its copy pulled to node {here} was freed before it could be read.");
+            }
+
+            if (kept)
+            {
+                Publisher.AddCopy(id, here);
+            }
+            else
+            {
+                store.Remove(id); // freed meanwhile: this read keeps its lease, and the copy goes after it
+            }
+
+            return new ObjectBytes(store, lease);
+        }
+    }
+
+    /// <summary>Reads an object from a node in chunks under Orleans' message limit, a few in flight to keep the link busy.</summary>
+    private async Task PullChunksAsync(INodeGrain node, ObjectId id, long size, Action<long, byte[]> sink, CancellationToken cancellationToken)
+    {
         var chunk = Options.ChunkSize;
-        // A few chunks in flight keep the link busy without asking the source for the whole object at once.
         using var inFlight = new SemaphoreSlim(4);
         var reads = new List<Task>();
         for (long offset = 0; offset < size; offset += chunk)
@@ -350,8 +506,7 @@ internal sealed partial class RayRuntime
             {
                 try
                 {
-                    var part = await node.ReadObjectAsync(id, at, (int)Math.Min(chunk, size - at)).ConfigureAwait(false);
-                    part.CopyTo(result.AsSpan((int)at));
+                    sink(at, await node.ReadObjectAsync(id, at, (int)Math.Min(chunk, size - at)).ConfigureAwait(false));
                 }
                 finally
                 {
@@ -360,16 +515,7 @@ internal sealed partial class RayRuntime
             }, cancellationToken));
         }
 
-        try
-        {
-            await Task.WhenAll(reads).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not ObjectLostException and not OperationCanceledException)
-        {
-            throw new ObjectLostException(id, $"reading it from node {location} failed: {e.Message}");
-        }
-
-        return new ObjectBytes(result);
+        await Task.WhenAll(reads).ConfigureAwait(false);
     }
 
     /// <summary>

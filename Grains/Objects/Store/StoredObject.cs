@@ -32,6 +32,9 @@ internal sealed unsafe class StoredObject : MemoryManager<byte>
 
     public long Length { get; }
 
+    /// <summary>For a copy pulled from another node: the node it was pulled from; null for an object made here.</summary>
+    public string? PulledFrom { get; set; }
+
     /// <summary>Bytes received so far, for an object written in chunks.</summary>
     public long Received;
 
