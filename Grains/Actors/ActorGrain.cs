@@ -203,6 +203,19 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
             _scheduler.ActorStopped();
         }
 
+        if (_spec is not null)
+        {
+            // Dead for good: the refs it was built from (held for restarts since its creation) are let go.
+            var holder = Objects.ObjectHolders.Actor(_spec.ActorId.Value);
+            foreach (var arg in _spec.Args)
+            {
+                foreach (var id in arg.Refs ?? (arg.Ref is { } r ? [r] : []))
+                {
+                    Runtime.Publisher.RemoveRef(id, holder);
+                }
+            }
+        }
+
         if (_spec?.Name is { } name)
         {
             await GrainFactory.GetGrain<IActorRegistryGrain>(_spec.Namespace).UnregisterAsync(name, Id);

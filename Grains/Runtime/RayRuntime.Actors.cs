@@ -16,7 +16,7 @@ internal sealed partial class RayRuntime
         // Owned refs among the constructor's arguments go as their records when ready; the rest escape to
         // the directory, so the creation leaves now and calls queued behind it are not held up here.
         // The actor holds them (and the refs inside value arguments) in the directory, since a restart builds
-        // it from them again. (Those holds are not let go when the actor dies for good: a known leak.)
+        // it from them again; its grain lets go of them when the actor dies for good.
         spec = spec with { Args = ResolveOwnedArguments(spec.Args, out _) };
         var holder = Objects.ObjectHolders.Actor(spec.ActorId.Value);
         var held = false;

@@ -45,6 +45,27 @@ public sealed class ObjectLifetimeTests(TwoNodeCluster fixture)
     }
 
     [Fact]
+    public async Task An_actor_built_from_a_ref_holds_it_until_it_dies_for_good()
+    {
+        var ray = fixture.Ray;
+        var (keeper, id) = await BuildFromRefAsync(ray);
+        var record = await CollectUntilAsync(ray, id, r => r is not null && !r.Holders.ContainsKey("process:" + ray.Runtime.Id), "the driver to let go of its reference");
+        Assert.Contains(record!.Holders.Keys, k => k.StartsWith("actor:", StringComparison.Ordinal));
+        Assert.Equal(Expected, await keeper.Task(k => k.Sum()).Remote().GetAsync(Limit));
+
+        await ray.KillAsync(keeper, noRestart: true);
+        await CollectUntilAsync(ray, id, r => r is null, "the object to be freed once the actor died for good");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<(ActorHandle<RefKeeper> Keeper, ObjectId Id)> BuildFromRefAsync(Ray ray)
+    {
+        var stored = await ray.PutAsync(Enumerable.Range(0, Size).Select(i => (double)i).ToArray());
+        var holder = new ArrayHolder(stored);
+        return (await ray.Actor(() => new RefKeeper(holder)).RemoteAsync(), stored.Id);
+    }
+
+    [Fact]
     public async Task An_object_outlives_the_driver_that_owned_it_while_something_else_references_it()
     {
         var clusterId = "lifetime-" + Guid.NewGuid().ToString("N");

@@ -75,6 +75,10 @@ public sealed class RefKeeper
 {
     private ArrayHolder? _held;
 
+    public RefKeeper() { }
+
+    public RefKeeper(ArrayHolder held) => _held = held;
+
     public int Keep(ArrayHolder holder)
     {
         _held = holder;
