@@ -354,6 +354,27 @@ public sealed partial class Ray : IAsyncDisposable
         _ => function.ToString() ?? "?",
     };
 
+    /// <summary>
+    /// Drops an external driver as if its process died: no actor is killed, nothing is let go or handed on,
+    /// and its client just disconnects. For tests of what a driver's death leaves behind.
+    /// </summary>
+    internal async ValueTask AbandonAsync()
+    {
+        if (Runtime.LocalNodeId is not null || Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            throw new InvalidOperationException("Only a connected external driver can be abandoned, once.");
+        }
+
+        Interlocked.CompareExchange(ref _driver, null, this);
+        await Runtime.AbandonAsync().ConfigureAwait(false);
+        await Runtime.Cluster.DisposeAsync().ConfigureAwait(false);
+        if (_host is not null)
+        {
+            await _host.StopAsync().ConfigureAwait(false);
+            _host.Dispose();
+        }
+    }
+
     /// <summary>Shuts down: kills the non-detached actors this driver created and stops the embedded cluster or the client.</summary>
     public async ValueTask DisposeAsync()
     {

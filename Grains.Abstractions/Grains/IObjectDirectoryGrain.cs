@@ -36,6 +36,14 @@ public interface IObjectDirectoryGrain : IGrainWithIntegerKey
     [AlwaysInterleave]
     Task ApplyAsync(DirectoryOp[] ops);
 
+    /// <summary>
+    /// A reader (not the owner) could not read the copy at <paramref name="lostLocation"/>: the object becomes
+    /// pending again and its owner is asked to make it again; readers then wait for the new record, which is
+    /// the error saying why when it cannot be made. False when the directory has no record of it.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<bool> ReportLostAsync(ObjectId id, string? lostLocation);
+
     /// <summary>The directory's record of an object (owner, holders, location), or null when it has none.</summary>
     [AlwaysInterleave]
     Task<ObjectRecordInfo?> DescribeAsync(ObjectId id);

@@ -47,4 +47,7 @@ public readonly record struct DirectoryOp
 
     /// <summary>For <see cref="DirectoryOpKind.AddCopy"/>: the node holding the new copy.</summary>
     [Id(6)] public string? Node { get; init; }
+
+    /// <summary>For the owner's first reference: how the directory reaches the owner (rebuilds, frees, liveness).</summary>
+    [Id(7)] public Grains.IObjectOwner? OwnerRef { get; init; }
 }

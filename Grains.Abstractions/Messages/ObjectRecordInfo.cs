@@ -31,6 +31,9 @@ public sealed class ObjectRecordInfo
     /// <summary>The references that keep it alive, by holder, with how many each holds.</summary>
     [Id(6)] public required Dictionary<string, int> Holders { get; init; }
 
+    /// <summary>The node whose directory shard holds this record.</summary>
+    [Id(10)] public string? Shard { get; init; }
+
     /// <summary>The other nodes holding copies pulled from <see cref="Location"/>.</summary>
     [Id(9)] public string[] Copies { get; init; } = [];
 

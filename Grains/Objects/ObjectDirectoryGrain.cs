@@ -61,6 +61,12 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
             _waiters[id] = waiter;
         }
 
+        if (_records.TryGetValue(id, out var pending) && pending.OwnerRef is not null)
+        {
+            // Its value comes from its owner: while readers wait, make sure the owner is there to send it.
+            _ownerCheck ??= this.RegisterGrainTimer(CheckOwnersAsync, new GrainTimerCreationOptions(OwnerCheckInterval, OwnerCheckInterval) { Interleave = true });
+        }
+
         try
         {
             return await waiter.Task.WaitAsync(maxWait, cancellationToken);
@@ -71,13 +77,104 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
         }
     }
 
+    public async Task<bool> ReportLostAsync(ObjectId id, string? lostLocation)
+    {
+        if (!_records.TryGetValue(id, out var record) || record.Freed)
+        {
+            return false;
+        }
+
+        if (record.Value is not { } value || value.Location != lostLocation)
+        {
+            return true; // being made again already, or made again: readers wait for (or read) the new record
+        }
+
+        if (record.OwnerRef is not { } owner)
+        {
+            record.Value = null;
+            Publish(id, LostValue(id, $"its copy on node {lostLocation} cannot be read, and its owner cannot be asked to make it again"));
+            return true;
+        }
+
+        // Pending again: readers wait for the owner's new record instead of reading the lost one.
+        record.Value = null;
+        record.Copies = null;
+        string? why;
+        try
+        {
+            why = await owner.RebuildAsync(id, lostLocation).WaitAsync(OwnerCallLimit);
+        }
+        catch (Exception e)
+        {
+            why = $"its copy on node {lostLocation} cannot be read, and its owner ({record.Owner}) did not answer ({e.GetType().Name}) to make it again";
+        }
+
+        if (why is not null)
+        {
+            Publish(id, LostValue(id, why));
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// While readers wait for objects whose owners will send them, checks every few seconds that those owners
+    /// live; the objects of an owner that does not answer fail with <see cref="ObjectLostException"/> (Ray's
+    /// OwnerDiedError) instead of leaving their readers waiting for ever.
+    /// </summary>
+    private async Task CheckOwnersAsync()
+    {
+        var waited = _waiters.Keys
+            .Select(id => (Id: id, Record: _records.GetValueOrDefault(id)))
+            .Where(w => w.Record is { Value: null, Freed: false, OwnerRef: not null })
+            .GroupBy(w => w.Record!.Owner ?? "?")
+            .ToList();
+        if (waited.Count == 0)
+        {
+            _ownerCheck?.Dispose();
+            _ownerCheck = null;
+            return;
+        }
+
+        await Task.WhenAll(waited.Select(async group =>
+        {
+            try
+            {
+                await group.First().Record!.OwnerRef!.PingAsync().WaitAsync(OwnerCallLimit);
+            }
+            catch (Exception e)
+            {
+                LogOwnerGone(logger, group.Key, group.Count(), e);
+                foreach (var (id, record) in group)
+                {
+                    if (record!.Value is null)
+                    {
+                        Publish(id, LostValue(id, $"its owner ({group.Key}) died before it was made (it did not answer: {e.GetType().Name}), and the value would have gone to it"));
+                    }
+                }
+            }
+        }));
+    }
+
+    private static readonly TimeSpan OwnerCheckInterval = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan OwnerCallLimit = TimeSpan.FromSeconds(10);
+    private IGrainTimer? _ownerCheck;
+
+    private static ObjectValue LostValue(ObjectId id, string why) => new()
+    {
+        Error = new RayErrorInfo
+        {
+            Kind = RayErrorKind.ObjectLost, ExceptionType = typeof(ObjectLostException).FullName!, TaskId = id.TaskId, TaskName = "(lost object)", LostObject = id, Message = why,
+        },
+    };
+
     public Task<ObjectValue?> TryGetAsync(ObjectId id) => Task.FromResult(ReadyValue(id));
 
     public Task<ObjectId[]> FilterReadyAsync(ObjectId[] ids) => Task.FromResult(ids.Where(id => ReadyValue(id) is not null).ToArray());
 
     public Task<int> CountAsync() => Task.FromResult(_records.Count(r => r.Value.Value is not null));
 
-    public Task<ObjectRecordInfo?> DescribeAsync(ObjectId id) => Task.FromResult(_records.TryGetValue(id, out var record) ? record.Describe(id) : null);
+    public Task<ObjectRecordInfo?> DescribeAsync(ObjectId id) => Task.FromResult(_records.TryGetValue(id, out var record) ? record.Describe(id, node.NodeId) : null);
 
     private ObjectValue? ReadyValue(ObjectId id) => _records.TryGetValue(id, out var record) ? record.Value : null;
 
@@ -89,7 +186,7 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
                 Publish(op.Id, value);
                 break;
             case DirectoryOpKind.AddRef:
-                AddRef(op.Id, op.Holder ?? "?", op.Owner, op.Creator);
+                AddRef(op.Id, op.Holder ?? "?", op);
                 break;
             case DirectoryOpKind.RemoveRef:
                 RemoveRef(op.Id, op.Holder ?? "?");
@@ -112,7 +209,7 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
         {
             // Every reference went while it was still being made: it is freed as it arrives.
             _records.Remove(id);
-            Free(id, value);
+            Free(id, value, record.OwnerRef);
             return;
         }
 
@@ -129,7 +226,7 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
         }
     }
 
-    private void AddRef(ObjectId id, string holder, string? owner, string? creator)
+    private void AddRef(ObjectId id, string holder, in DirectoryOp op)
     {
         if (!_records.TryGetValue(id, out var record))
         {
@@ -145,8 +242,9 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
             record.Freed = false;
         }
 
-        record.Owner ??= owner;
-        record.Creator ??= creator;
+        record.Owner ??= op.Owner;
+        record.Creator ??= op.Creator;
+        record.OwnerRef ??= op.OwnerRef;
         record.Add(holder, 1);
     }
 
@@ -166,7 +264,7 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
         if (record.Value is { } value)
         {
             _records.Remove(id);
-            Free(id, value);
+            Free(id, value, record.OwnerRef);
         }
         else
         {
@@ -175,7 +273,7 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
     }
 
     /// <summary>Frees an object no reference holds any more: its stored copy, and the references its value holds.</summary>
-    private void Free(ObjectId id, ObjectValue value)
+    private void Free(ObjectId id, ObjectValue value, IObjectOwner? owner)
     {
         if (_waiters.Remove(id, out var waiter))
         {
@@ -187,6 +285,12 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
                     Message = "every reference to it was dropped, and it was freed.", LostObject = id,
                 },
             });
+        }
+
+        if (owner is not null)
+        {
+            // The owner kept the object's lineage for the borrowers; it can let go of it now.
+            _ = owner.ObjectsFreedAsync([id]).ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
         }
 
         if (value.Location is { } location)
@@ -222,6 +326,9 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
     private void Send(Func<Task> send, string what) =>
         _ = Runtime.TransientRetry.RunAsync(send).AsTask().ContinueWith(
             t => LogSendFailed(logger, what, t.Exception!.GetBaseException()), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Owner {Owner} did not answer; its {Count} objects that readers wait for are lost.")]
+    private static partial void LogOwnerGone(ILogger logger, string owner, int count, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A reference to {Id} from {Holder} arrived after its last reference went; a copy freed meanwhile cannot be read.")]
     private static partial void LogLateReference(ILogger logger, ObjectId id, string holder);

@@ -1,3 +1,4 @@
+using RayOrleans.Grains;
 using RayOrleans.Messages;
 
 namespace RayOrleans.Objects;
@@ -12,6 +13,9 @@ internal sealed class ObjectRecord
 
     /// <summary>The runtime that owns it, when its owner counted a reference.</summary>
     public string? Owner { get; set; }
+
+    /// <summary>How to reach the owner, when it gave one.</summary>
+    public IObjectOwner? OwnerRef { get; set; }
 
     /// <summary>What made it, as its owner said.</summary>
     public string? Creator { get; set; }
@@ -44,9 +48,10 @@ internal sealed class ObjectRecord
         return Total;
     }
 
-    public ObjectRecordInfo Describe(ObjectId id) => new()
+    public ObjectRecordInfo Describe(ObjectId id, string shard) => new()
     {
         Id = id,
+        Shard = shard,
         Size = Value?.Size ?? 0,
         Location = Value?.Location,
         Owner = Owner,

@@ -21,8 +21,8 @@ internal sealed partial class DirectoryPublisher(RayRuntime runtime, ILogger log
     public void Publish(ObjectId id, ObjectValue value) => Enqueue(new DirectoryOp { Kind = DirectoryOpKind.Publish, Id = id, Value = value });
 
     /// <summary>Counts one more reference to <paramref name="id"/> from <paramref name="holder"/>; <paramref name="owner"/> names the owner on its own first one.</summary>
-    public void AddRef(ObjectId id, string holder, string? owner, string? creator = null) =>
-        Enqueue(new DirectoryOp { Kind = DirectoryOpKind.AddRef, Id = id, Holder = holder, Owner = owner, Creator = creator });
+    public void AddRef(ObjectId id, string holder, string? owner, string? creator = null, Grains.IObjectOwner? ownerRef = null) =>
+        Enqueue(new DirectoryOp { Kind = DirectoryOpKind.AddRef, Id = id, Holder = holder, Owner = owner, Creator = creator, OwnerRef = ownerRef });
 
     /// <summary>Removes one reference to <paramref name="id"/> from <paramref name="holder"/>.</summary>
     public void RemoveRef(ObjectId id, string holder) => Enqueue(new DirectoryOp { Kind = DirectoryOpKind.RemoveRef, Id = id, Holder = holder });

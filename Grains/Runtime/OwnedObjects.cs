@@ -40,16 +40,19 @@ internal sealed class OwnedObjects
     private readonly string _holder;
     private readonly string _runtimeId;
     private readonly Action<ObjectId, ObjectValue> _free;
+    private readonly Func<Grains.IObjectOwner?> _ownerReference;
 
     /// <param name="directory">Sends reference changes and publishes to the directory, in order.</param>
     /// <param name="runtimeId">This runtime's id: its holder name in the directory.</param>
     /// <param name="free">Frees an owned object whose last reference went here (its copy, and the refs its value holds).</param>
-    public OwnedObjects(DirectoryPublisher directory, string runtimeId, Action<ObjectId, ObjectValue> free)
+    /// <param name="ownerReference">How the directory reaches this runtime (null where it cannot).</param>
+    public OwnedObjects(DirectoryPublisher directory, string runtimeId, Action<ObjectId, ObjectValue> free, Func<Grains.IObjectOwner?> ownerReference)
     {
         _directory = directory;
         _runtimeId = runtimeId;
         _holder = Objects.ObjectHolders.Process(runtimeId);
         _free = free;
+        _ownerReference = ownerReference;
     }
 
     /// <summary>Owned objects with an entry here.</summary>
@@ -179,9 +182,11 @@ internal sealed class OwnedObjects
             if (entry.Escaped)
             {
                 // The directory counts it from here: this process lets go of its one reference there. A value
-                // still to come is published when it does (and freed there, when nothing else holds it).
+                // still to come is published when it does (and freed there, when nothing else holds it); an
+                // object the directory can tell this runtime about keeps its lineage here until it is freed,
+                // so a borrower that finds its copy lost can have it made again.
                 _directory.RemoveRef(id, _holder);
-                if (entry.Value is null)
+                if (entry.Value is null || entry.Notified)
                 {
                     entry.Dropped = true;
                     return true;
@@ -308,6 +313,25 @@ internal sealed class OwnedObjects
 
         _borrowed.Clear();
         return pending;
+    }
+
+    /// <summary>The directory freed an escaped object this runtime let go of: its entry (kept for its lineage) goes.</summary>
+    public void Forget(ObjectId id)
+    {
+        if (_entries.TryGetValue(id, out var entry))
+        {
+            lock (entry)
+            {
+                if (!entry.Dropped || entry.Freed)
+                {
+                    return;
+                }
+
+                entry.Freed = true;
+            }
+
+            _entries.TryRemove(KeyValuePair.Create(id, entry));
+        }
     }
 
     /// <summary>After <see cref="LetGo"/>: lets go of an escaped object that was still being made, once its value is handed on.</summary>
@@ -442,7 +466,7 @@ internal sealed class OwnedObjects
                 _directory.Publish(id, value);
             }
 
-            if (entry.Dropped)
+            if (entry.Dropped && !entry.Notified)
             {
                 // No ref is left here: the directory has it (and frees it at once if nothing else holds it).
                 entry.Freed = true;
@@ -476,11 +500,12 @@ internal sealed class OwnedObjects
     /// </summary>
     public void Escape(ObjectId id)
     {
-        if (!_entries.TryGetValue(id, out var entry))
+        if (!_entries.TryGetValue(id, out var entry) || Volatile.Read(ref entry.Escaped))
         {
             return;
         }
 
+        var owner = _ownerReference();
         lock (entry)
         {
             if (entry.Escaped || entry.Freed)
@@ -489,9 +514,10 @@ internal sealed class OwnedObjects
             }
 
             entry.Escaped = true;
+            entry.Notified = owner is not null;
             // A ref being written is alive, so the local count is not zero; the one reference here stands for
             // all of them until the count reaches zero (ReleaseOwned).
-            _directory.AddRef(id, _holder, _runtimeId, CreatorOf(entry.Origin));
+            _directory.AddRef(id, _holder, _runtimeId, CreatorOf(entry.Origin), owner);
             if (entry.Value is { } ready)
             {
                 _directory.Publish(id, ready);
@@ -653,8 +679,13 @@ internal sealed class OwnedObjects
         public ObjectValue? Value;
         public TaskCompletionSource<ObjectValue>? Waiters;
         public bool Escaped;
-        /// <summary>Escaped, and every local ref went before its value came: published when it does, then forgotten.</summary>
+        /// <summary>
+        /// Escaped, and every local ref went: the value is published when it comes; the entry stays for its
+        /// lineage until the directory frees the object when <see cref="Notified"/>, else it goes then.
+        /// </summary>
         public bool Dropped;
+        /// <summary>The directory knows how to reach this runtime, and says when it frees the object.</summary>
+        public bool Notified;
         public bool Freed;
         public int Refs;
     }

@@ -288,6 +288,15 @@ internal sealed partial class RayRuntime
                     throw new ObjectLostException(id, $"{e.Reason} It cannot be made again: {why}.");
                 }
             }
+            catch (ObjectLostException) when (value is { Error: null, Location: not null } && !Owned.Owns(id))
+            {
+                if (!await Directory(id.TaskId).ReportLostAsync(id, value.Location).ConfigureAwait(false))
+                {
+                    throw;
+                }
+
+                // A borrower: the directory has the owner make it again (or records why it cannot); wait for that.
+            }
 
             value = await WhenReadyAsync(id, timeout, cancellationToken).ConfigureAwait(false);
         }

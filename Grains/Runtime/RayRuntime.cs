@@ -34,7 +34,7 @@ internal sealed partial class RayRuntime
         _shards = Enumerable.Range(0, options.DirectoryShards).Select(i => grains.GetGrain<IObjectDirectoryGrain>(i)).ToArray();
         Id = $"{localNodeId ?? "driver"}/{Guid.NewGuid():N}";
         Publisher = new DirectoryPublisher(this, logger);
-        Owned = new OwnedObjects(Publisher, Id, FreeStored);
+        Owned = new OwnedObjects(Publisher, Id, FreeStored, OwnerReference);
         InFlight = new InFlightTasks(this, logger);
         Infeasible = new InfeasibleWork(this, logger);
         Live.TryAdd(this, 0);
@@ -85,6 +85,59 @@ internal sealed partial class RayRuntime
     public IActorGrain Actor(ActorId id) => Grains.GetGrain<IActorGrain>(id.Value);
 
     private readonly ConcurrentDictionary<string, INodeGrain> _nodes = new(StringComparer.Ordinal);
+
+    private ObjectOwnerEndpoint? _ownerEndpoint;
+    private IObjectOwner? _ownerReference;
+    private int _ownerReferenceTried;
+
+    /// <summary>
+    /// How the directory reaches this runtime as the owner of objects it shared (made on first use, kept for
+    /// the runtime's life: observers are held weakly); null where observers cannot be made.
+    /// </summary>
+    private IObjectOwner? OwnerReference()
+    {
+        if (Volatile.Read(ref _ownerReference) is { } made)
+        {
+            return made;
+        }
+
+        if (Interlocked.Exchange(ref _ownerReferenceTried, 1) == 1)
+        {
+            return Volatile.Read(ref _ownerReference); // another thread is making it (or could not)
+        }
+
+        try
+        {
+            _ownerEndpoint = new ObjectOwnerEndpoint(this);
+            Volatile.Write(ref _ownerReference, Grains.CreateObjectReference<IObjectOwner>(_ownerEndpoint));
+        }
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException or OrleansException)
+        {
+            LogNoOwnerReference(_logger, e);
+        }
+
+        return _ownerReference;
+    }
+
+    /// <summary>
+    /// A borrower found the copy of an object this runtime owns lost (the directory asks): makes it again from
+    /// its lineage, or re-publishes it when it was made again already. Null when it is (being) made, else why not.
+    /// </summary>
+    public string? RebuildForBorrower(ObjectId id, string? lostLocation)
+    {
+        if (!Owned.TryGetReady(id, out var current))
+        {
+            return Owned.Owns(id) ? null : $"its owner ({Id}) no longer has its lineage";
+        }
+
+        if (current.Location != lostLocation)
+        {
+            Publisher.Publish(id, current); // made again meanwhile: the directory takes the new record
+            return null;
+        }
+
+        return Owned.TryRebuild(id, current, Rebuild, out var why) == OwnedObjects.RebuildOutcome.Started ? null : $"its copy on node {lostLocation} was lost and it cannot be made again: {why}";
+    }
 
     /// <summary>
     /// A ref to <paramref name="id"/> is being written into a value: whichever runtime here owns it publishes
@@ -157,6 +210,18 @@ internal sealed partial class RayRuntime
         await InFlight.DisposeAsync().ConfigureAwait(false);
         await Infeasible.DisposeAsync().ConfigureAwait(false);
         await Publisher.FlushAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stops this runtime as a crashed process would: nothing is let go or handed on, and the directory is
+    /// not told (for tests of what a driver's death leaves behind).
+    /// </summary>
+    public async ValueTask AbandonAsync()
+    {
+        Live.TryRemove(this, out _);
+        Owned.Stop();
+        await InFlight.DisposeAsync().ConfigureAwait(false);
+        await Infeasible.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>Hands escaped results still being made to the nodes running their tasks (see <see cref="StopAsync"/>).</summary>
@@ -232,6 +297,9 @@ internal sealed partial class RayRuntime
         e is SiloUnavailableException or OrleansMessageRejectionException || e.GetType().Name == "ConnectionFailedException" ||
         (e is InvalidOperationException && e.Message.Contains("has left the cluster", StringComparison.Ordinal)) ||
         (e is OrleansException && e.Message.Contains("is not an active member of the cluster", StringComparison.Ordinal));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "This runtime cannot be reached as an object owner (no grain observer): borrowers cannot have its objects made again.")]
+    private static partial void LogNoOwnerReference(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "The directory shard of {Id} is unavailable; asking again.")]
     private static partial void LogShardUnavailable(ILogger logger, ObjectId id, Exception exception);

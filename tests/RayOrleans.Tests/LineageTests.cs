@@ -60,6 +60,48 @@ public sealed class LineageTests
     }
 
     [Fact]
+    public async Task A_borrower_that_finds_the_copy_lost_with_its_node_has_the_owner_make_it_again()
+    {
+        await using var cluster = await FreshCluster.StartAsync();
+        await using var ray = await FreshCluster.AttachAsync(cluster);
+        var victim = cluster.Silos[1];
+        var victimNode = victim.SiloAddress.ToParsableString();
+        var survivorNode = cluster.Silos[0].SiloAddress.ToParsableString();
+        var onVictim = new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(victimNode, soft: true) };
+        var key = Probe.NewKey();
+        var keeper = await ray.Actor(() => new LongsKeeper()).Options(new ActorOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(survivorNode) }).RemoteAsync();
+
+        // A result stored on the victim, shared with the actor (its borrower); its directory record must
+        // outlive the victim (the directory's own state dies with its node), so make results until one's does.
+        ObjectRef<long[]>? made = null;
+        var kept = new List<object>();
+        for (var i = 0; i < 20 && made is null; i++)
+        {
+            var candidate = ray.Task(TestTasks.CountedLongs, $"{key}:{i}", Length).Options(onVictim).Remote();
+            kept.Add(candidate);
+            kept.Add(await ray.PutAsync(new LongsHolder(candidate))); // shared: the directory counts it from here
+            var record = await ray.Runtime.Directory(candidate.Id.TaskId).DescribeAsync(candidate.Id);
+            if (record?.Shard == survivorNode)
+            {
+                made = candidate;
+                key = $"{key}:{i}";
+            }
+        }
+
+        Assert.NotNull(made);
+        var holder = new LongsHolder(made!);
+        Assert.Equal(1, await keeper.Task(k => k.Keep(holder)).Remote().GetAsync(Wait.Deadline));
+        Assert.Equal(Sum, await keeper.Task(k => k.Sum()).Remote().GetAsync(Wait.Deadline));
+
+        await cluster.KillSiloAsync(victim);
+
+        // The actor's read finds the copy gone; the directory asks the owner (the driver), which runs the task again.
+        Assert.Equal(Sum, await keeper.Task(k => k.Sum()).Remote().GetAsync(TimeSpan.FromMinutes(2)));
+        Assert.Equal(2, Probe.Count(key));
+        GC.KeepAlive(kept);
+    }
+
+    [Fact]
     public async Task A_lost_put_fails_with_ObjectLostException_that_says_it_was_a_put()
     {
         await using var cluster = await FreshCluster.StartAsync();

@@ -136,6 +136,31 @@ public sealed class ObjectLifetimeTests(TwoNodeCluster fixture)
         Assert.Contains("owner", e.Message);
     }
 
+    [Fact]
+    public async Task A_result_whose_owner_dies_while_it_is_made_fails_for_its_readers_instead_of_hanging()
+    {
+        var clusterId = "lifetime-" + Guid.NewGuid().ToString("N");
+        await using var host = await Ray.InitAsync(new RayInitOptions { NumCpus = 2, ClusterId = clusterId });
+        var name = "int-keeper-" + Guid.NewGuid().ToString("N");
+        var keeper = await host.Actor(() => new IntRefKeeper()).Options(new ActorOptions { Name = name }).RemoteAsync();
+        var key = Probe.NewKey();
+        try
+        {
+            var owner = await Ray.InitAsync(host.Address!, new RayInitOptions { ClusterId = clusterId });
+            await KeepAsync(owner, name, owner.Task(TestTasks.Blocker, key).Remote());
+            await Wait.UntilAsync(() => Probe.Count(key + ":started") == 1, "the task to start", Limit);
+            await owner.AbandonAsync(); // as if its process died: nothing handed on
+
+            // The actor waits on the directory, which finds the owner gone and fails the object (Ray's OwnerDiedError).
+            var e = await Assert.ThrowsAsync<ObjectLostException>(() => keeper.Task(k => k.Read()).Remote().GetAsync(Limit));
+            Assert.Contains("died", e.Message);
+        }
+        finally
+        {
+            Probe.Open(key);
+        }
+    }
+
     private static async Task KeepAsync(Ray owner, string keeperName, ObjectRef<int> result)
     {
         var handle = await owner.GetActorAsync<IntRefKeeper>(keeperName);

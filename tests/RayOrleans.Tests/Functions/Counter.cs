@@ -107,3 +107,17 @@ public sealed class IntRefKeeper
 
     public async Task<int> Read() => await _held!.Inner.GetAsync(TimeSpan.FromSeconds(30));
 }
+
+/// <summary>Keeps a ref to a long array inside a value, and sums it on demand (a borrower of the ref).</summary>
+public sealed class LongsKeeper
+{
+    private LongsHolder? _held;
+
+    public int Keep(LongsHolder holder)
+    {
+        _held = holder;
+        return 1;
+    }
+
+    public async Task<long> Sum() => (await _held!.Inner.GetAsync(TimeSpan.FromMinutes(2))).Sum();
+}

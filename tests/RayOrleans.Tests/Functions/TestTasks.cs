@@ -8,6 +8,8 @@ public sealed record Holder(string Label, ObjectRef<int> Inner);
 
 public sealed record ArrayHolder(ObjectRef<double[]> Inner);
 
+public sealed record LongsHolder(ObjectRef<long[]> Inner);
+
 public sealed class Bag
 {
     public List<string> Names { get; set; } = [];
