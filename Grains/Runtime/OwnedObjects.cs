@@ -97,8 +97,11 @@ internal sealed class OwnedObjects
                     continue; // its last ref went just now: start a new borrow
                 }
 
-                if (borrow.Refs++ == 0)
+                borrow.Refs++;
+                if (!borrow.Held)
                 {
+                    // The first ref here: this process becomes a holder (it stays one while a released hold lingers).
+                    borrow.Held = true;
                     _directory.AddRef(id, _holder, owner: null);
                     NewBorrows++;
                 }
@@ -156,17 +159,127 @@ internal sealed class OwnedObjects
                 return;
             }
 
-            borrow.Gone = true;
-            _borrowed.TryRemove(KeyValuePair.Create(id, borrow));
-            _directory.RemoveRef(id, _holder);
+            borrow.ZeroSince = Environment.TickCount64;
         }
+
+        Linger(id);
+    }
+
+    /// <summary>
+    /// How long this process keeps its hold in the directory after its last local ref to an object goes. Refs
+    /// are often made again at once (a loop that reads the same value, each read making new refs and dropping
+    /// the last ones): holding on a moment saves two directory changes and a flush per round.
+    /// </summary>
+    private static readonly TimeSpan HoldLinger = TimeSpan.FromSeconds(1);
+
+    private readonly ConcurrentDictionary<ObjectId, byte> _lingering = new();
+    private Timer? _lingerTimer;
+
+    private void Linger(ObjectId id)
+    {
+        if (Volatile.Read(ref _stopped))
+        {
+            return; // the runtime let go of everything already
+        }
+
+        _lingering.TryAdd(id, 0);
+        if (Volatile.Read(ref _lingerTimer) is null)
+        {
+            var timer = new Timer(static state => ((OwnedObjects)state!).LetGoLingering(force: false), this, Timeout.Infinite, Timeout.Infinite);
+            if (Interlocked.CompareExchange(ref _lingerTimer, timer, null) is null)
+            {
+                timer.Change(HoldLinger / 2, HoldLinger / 2);
+            }
+            else
+            {
+                timer.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Removes this process's hold on the objects whose local refs have all been gone for <see cref="HoldLinger"/> (all of them when forced).</summary>
+    private void LetGoLingering(bool force)
+    {
+        var now = Environment.TickCount64;
+        foreach (var id in _lingering.Keys)
+        {
+            try
+            {
+                if (LetGoIfIdle(id, now, force))
+                {
+                    _lingering.TryRemove(id, out _);
+                }
+            }
+            catch (Exception)
+            {
+                // Never let the timer die: the next tick tries again.
+            }
+        }
+    }
+
+    private bool LetGoIfIdle(ObjectId id, long now, bool force)
+    {
+        if (_entries.TryGetValue(id, out var entry))
+        {
+            lock (entry)
+            {
+                if (entry.Freed || entry.Dropped || !entry.Escaped || entry.Refs > 0)
+                {
+                    return true; // taken again, or no longer held here
+                }
+
+                if (!force && now - entry.ZeroSince < HoldLinger.TotalMilliseconds)
+                {
+                    return false;
+                }
+
+                // The directory counts it from here: this process lets go of its one reference there. A value
+                // still to come is published when it does (and freed there, when nothing else holds it); an
+                // object the directory can tell this runtime about keeps its lineage here until it is freed,
+                // so a borrower that finds its copy lost can have it made again.
+                _directory.RemoveRef(id, _holder);
+                if (entry.Value is null || entry.Notified)
+                {
+                    entry.Dropped = true;
+                    return true;
+                }
+
+                entry.Freed = true;
+            }
+
+            _entries.TryRemove(KeyValuePair.Create(id, entry));
+            return true;
+        }
+
+        if (_borrowed.TryGetValue(id, out var borrow))
+        {
+            lock (borrow)
+            {
+                if (borrow.Gone || borrow.Refs > 0)
+                {
+                    return true;
+                }
+
+                if (!force && now - borrow.ZeroSince < HoldLinger.TotalMilliseconds)
+                {
+                    return false;
+                }
+
+                borrow.Gone = true;
+                _borrowed.TryRemove(KeyValuePair.Create(id, borrow));
+                _directory.RemoveRef(id, _holder);
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Releases a ref counted on the owned entry; false when the entry no longer counts refs (then it was a borrowed one).</summary>
     private bool ReleaseOwned(ObjectId id, Entry entry)
     {
         ObjectValue? freed = null;
-        TaskCompletionSource<ObjectValue>? waiters;
+        TaskCompletionSource<ObjectValue>? waiters = null;
+        var linger = false;
         lock (entry)
         {
             if (entry.Freed || entry.Dropped)
@@ -181,26 +294,23 @@ internal sealed class OwnedObjects
 
             if (entry.Escaped)
             {
-                // The directory counts it from here: this process lets go of its one reference there. A value
-                // still to come is published when it does (and freed there, when nothing else holds it); an
-                // object the directory can tell this runtime about keeps its lineage here until it is freed,
-                // so a borrower that finds its copy lost can have it made again.
-                _directory.RemoveRef(id, _holder);
-                if (entry.Value is null || entry.Notified)
-                {
-                    entry.Dropped = true;
-                    return true;
-                }
-
-                entry.Freed = true;
-                _entries.TryRemove(KeyValuePair.Create(id, entry));
-                return true;
+                // The directory counts it: this process's hold there goes after a moment, unless a ref comes back.
+                entry.ZeroSince = Environment.TickCount64;
+                linger = true;
             }
+            else
+            {
+                entry.Freed = true;
+                freed = entry.Value;
+                waiters = entry.Waiters;
+                entry.Waiters = null;
+            }
+        }
 
-            entry.Freed = true;
-            freed = entry.Value;
-            waiters = entry.Waiters;
-            entry.Waiters = null;
+        if (linger)
+        {
+            Linger(id);
+            return true;
         }
 
         _entries.TryRemove(KeyValuePair.Create(id, entry));
@@ -243,7 +353,11 @@ internal sealed class OwnedObjects
     }
 
     /// <summary>The runtime is stopping: releases from collected refs are dropped from now on.</summary>
-    public void Stop() => Volatile.Write(ref _stopped, true);
+    public void Stop()
+    {
+        Volatile.Write(ref _stopped, true);
+        Interlocked.Exchange(ref _lingerTimer, null)?.Dispose();
+    }
 
     /// <summary>
     /// The runtime is going away: lets go of everything it holds. Owned objects that never left the process
@@ -686,6 +800,8 @@ internal sealed class OwnedObjects
         public bool Dropped;
         /// <summary>The directory knows how to reach this runtime, and says when it frees the object.</summary>
         public bool Notified;
+        /// <summary>When the local refs of an escaped object last reached zero (its hold lingers a moment).</summary>
+        public long ZeroSince;
         public bool Freed;
         public int Refs;
     }
@@ -695,5 +811,9 @@ internal sealed class OwnedObjects
     {
         public int Refs;
         public bool Gone;
+        /// <summary>This process's hold is registered in the directory.</summary>
+        public bool Held;
+        /// <summary>When the local refs last reached zero (the hold lingers a moment before it goes).</summary>
+        public long ZeroSince;
     }
 }
