@@ -176,7 +176,9 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
 
     public Task<ObjectRecordInfo?> DescribeAsync(ObjectId id) => Task.FromResult(_records.TryGetValue(id, out var record) ? record.Describe(id, node.NodeId) : null);
 
-    private ObjectValue? ReadyValue(ObjectId id) => _records.TryGetValue(id, out var record) ? record.Value : null;
+    private ObjectValue? ReadyValue(ObjectId id) =>
+        _records.TryGetValue(id, out var record) ? record.Value
+        : _freed.Contains(id) ? LostValue(id, "every reference to it was dropped, and it was freed") : null;
 
     private void Apply(in DirectoryOp op)
     {
@@ -232,6 +234,13 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
         {
             record = new ObjectRecord();
             _records[id] = record;
+            if (_freed.Contains(id))
+            {
+                // Freed already, and now referenced again (a task re-run from lineage whose argument held it):
+                // readers get the reason rather than waiting for a value that will not come.
+                LogLateReference(logger, id, holder);
+                record.Value = LostValue(id, "every reference to it was dropped and it was freed before this reference to it was counted");
+            }
         }
 
         if (record.Freed)
@@ -272,9 +281,30 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
         }
     }
 
+    /// <summary>
+    /// The most recent freed ids (bounded), so a wait or a late reference for one gets "freed" at once instead
+    /// of waiting for a record that will not come.
+    /// </summary>
+    private readonly HashSet<ObjectId> _freed = new();
+    private readonly Queue<ObjectId> _freedOrder = new();
+    private const int FreedMemory = 100_000;
+
+    private void RememberFreed(ObjectId id)
+    {
+        if (_freed.Add(id))
+        {
+            _freedOrder.Enqueue(id);
+            if (_freedOrder.Count > FreedMemory)
+            {
+                _freed.Remove(_freedOrder.Dequeue());
+            }
+        }
+    }
+
     /// <summary>Frees an object no reference holds any more: its stored copy, and the references its value holds.</summary>
     private void Free(ObjectId id, ObjectValue value, IObjectOwner? owner)
     {
+        RememberFreed(id);
         if (_waiters.Remove(id, out var waiter))
         {
             waiter.TrySetResult(new ObjectValue

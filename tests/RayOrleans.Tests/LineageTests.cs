@@ -79,9 +79,11 @@ public sealed class LineageTests
         {
             var candidate = ray.Task(TestTasks.CountedLongs, $"{key}:{i}", Length).Options(onVictim).Remote();
             kept.Add(candidate);
+            await candidate.GetAsync(Wait.Deadline);
             kept.Add(await ray.PutAsync(new LongsHolder(candidate))); // shared: the directory counts it from here
             var record = await ray.Runtime.Directory(candidate.Id.TaskId).DescribeAsync(candidate.Id);
-            if (record?.Shard == survivorNode)
+            // Its copy on the victim (the affinity is soft, so a busy victim may pass it on), its record on the survivor.
+            if (record?.Location == victimNode && record.Shard == survivorNode)
             {
                 made = candidate;
                 key = $"{key}:{i}";
