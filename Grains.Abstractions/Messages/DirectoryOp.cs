@@ -12,6 +12,18 @@ public enum DirectoryOpKind
     /// <summary>The object is ready: <see cref="DirectoryOp.Value"/> is its record (the first one wins).</summary>
     Publish,
 
+    /// <summary>
+    /// The owner exited and handed the task making the object to <see cref="DirectoryOp.Node"/>, which
+    /// publishes it: while readers wait, the directory checks that node instead of the owner.
+    /// </summary>
+    HandedOff,
+
+    /// <summary>
+    /// The owner is making the object again because its copy on <see cref="DirectoryOp.Node"/> was lost: the
+    /// record becomes pending until the new one is published.
+    /// </summary>
+    Reset,
+
     /// <summary><see cref="DirectoryOp.Node"/> pulled a copy of the object (recorded when the directory has a record of it).</summary>
     AddCopy,
 }

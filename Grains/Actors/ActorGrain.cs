@@ -176,7 +176,12 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         ActorId = Id, State = _state, Node = _scheduler.NodeRuntime.NodeId, Restarts = _restarts, DeathCause = _deathCause, ClassName = _spec?.ClassName,
     });
 
-    private async Task DieAsync(string cause)
+    /// <param name="cause">Why, for every call that finds it dead.</param>
+    /// <param name="final">
+    /// Dead for good (killed, restarts used up, creation failed): its constructor's refs are let go. Not when
+    /// its silo deactivates it, since its creator may build it again elsewhere from the same refs.
+    /// </param>
+    private async Task DieAsync(string cause, bool final = true)
     {
         if (_state == "DEAD")
         {
@@ -203,16 +208,13 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
             _scheduler.ActorStopped();
         }
 
-        if (_spec is not null)
+        if (_spec is not null && final)
         {
             // Dead for good: the refs it was built from (held for restarts since its creation) are let go.
             var holder = Objects.ObjectHolders.Actor(_spec.ActorId.Value);
-            foreach (var arg in _spec.Args)
+            foreach (var id in RayRuntime.ArgumentRefs(_spec.Args))
             {
-                foreach (var id in arg.Refs ?? (arg.Ref is { } r ? [r] : []))
-                {
-                    Runtime.Publisher.RemoveRef(id, holder);
-                }
+                Runtime.Publisher.RemoveRef(id, holder);
             }
         }
 
@@ -262,7 +264,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         // Deactivation (silo shutdown) ends the actor on this node.
-        await DieAsync($"Actor {Id} was deactivated: {reason.Description}");
+        await DieAsync($"Actor {Id} was deactivated: {reason.Description}", final: false);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Actor {ClassName} ({ActorId}) restarts (restart {Restarts}).")]

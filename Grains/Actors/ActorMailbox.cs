@@ -18,6 +18,7 @@ internal sealed class ActorMailbox
     private int _maxRunners;
     private int _runners;
     private bool _rebase;
+    private int _busy;
     private bool _closed;
 
     /// <summary>The actor is built: run the calls in order, at most <paramref name="maxConcurrency"/> at once.</summary>
@@ -116,7 +117,8 @@ internal sealed class ActorMailbox
 
     private void StartRunners()
     {
-        while (_execute is not null && _runners < _maxRunners && _runners < _ready.Count)
+        // A runner busy with a call takes no other until it is done: count only the idle ones against the queue.
+        while (_execute is not null && _runners < _maxRunners && _runners - _busy < _ready.Count)
         {
             _runners++;
             ThreadPool.UnsafeQueueUserWorkItem(static mailbox => _ = mailbox.RunAsync(), this, preferLocal: false);
@@ -136,10 +138,22 @@ internal sealed class ActorMailbox
                     _runners--;
                     return;
                 }
+
+                _busy++;
             }
 
-            // The executor answers every call, failures included; it never throws.
-            await _execute!(next).ConfigureAwait(false);
+            try
+            {
+                // The executor answers every call, failures included; it never throws.
+                await _execute!(next).ConfigureAwait(false);
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _busy--;
+                }
+            }
         }
     }
 

@@ -171,6 +171,13 @@ internal sealed partial class LocalScheduler
                     {
                         runtime.Publisher.Publish(new ObjectId(spec.TaskId, i + 1), values[i]);
                     }
+
+                    // The exited owner kept the task's arguments alive for it until now.
+                    var holder = Objects.ObjectHolders.HandOff(spec.TaskId);
+                    foreach (var id in RayRuntime.ArgumentRefs(spec.Args))
+                    {
+                        runtime.Publisher.RemoveRef(id, holder);
+                    }
                 },
                 (Runtime, run.Spec, NodeRuntime.NodeId), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }

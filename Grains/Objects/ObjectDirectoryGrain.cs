@@ -61,7 +61,7 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
             _waiters[id] = waiter;
         }
 
-        if (_records.TryGetValue(id, out var pending) && pending.OwnerRef is not null)
+        if (_records.TryGetValue(id, out var pending) && (pending.OwnerRef is not null || pending.HandedTo is not null))
         {
             // Its value comes from its owner: while readers wait, make sure the owner is there to send it.
             _ownerCheck ??= this.RegisterGrainTimer(CheckOwnersAsync, new GrainTimerCreationOptions(OwnerCheckInterval, OwnerCheckInterval) { Interleave = true });
@@ -126,8 +126,8 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
     {
         var waited = _waiters.Keys
             .Select(id => (Id: id, Record: _records.GetValueOrDefault(id)))
-            .Where(w => w.Record is { Value: null, Freed: false, OwnerRef: not null })
-            .GroupBy(w => w.Record!.Owner ?? "?")
+            .Where(w => w.Record is { Value: null, Freed: false } r && (r.OwnerRef is not null || r.HandedTo is not null))
+            .GroupBy(w => w.Record!.HandedTo ?? w.Record.Owner ?? "?")
             .ToList();
         if (waited.Count == 0)
         {
@@ -140,7 +140,8 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
         {
             try
             {
-                await group.First().Record!.OwnerRef!.PingAsync().WaitAsync(OwnerCallLimit);
+                var first = group.First().Record!;
+                await (first.HandedTo is { } to ? node.Runtime.Node(to).HandOffAsync([]) : first.OwnerRef!.PingAsync()).WaitAsync(OwnerCallLimit);
             }
             catch (Exception e)
             {
@@ -149,7 +150,9 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
                 {
                     if (record!.Value is null)
                     {
-                        Publish(id, LostValue(id, $"its owner ({group.Key}) died before it was made (it did not answer: {e.GetType().Name}), and the value would have gone to it"));
+                        Publish(id, LostValue(id, record.HandedTo is { } to
+                            ? $"its owner exited and handed its task to node {to}, which did not answer ({e.GetType().Name}) before it was made"
+                            : $"its owner ({group.Key}) died before it was made (it did not answer: {e.GetType().Name}), and the value would have gone to it"));
                     }
                 }
             }
@@ -192,6 +195,14 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
                 break;
             case DirectoryOpKind.RemoveRef:
                 RemoveRef(op.Id, op.Holder ?? "?");
+                break;
+            case DirectoryOpKind.Reset when op.Node is { } lost && _records.TryGetValue(op.Id, out var reset) && reset.Value?.Location == lost:
+                reset.Value = null; // readers wait for the owner's new record
+                reset.Copies = null;
+                break;
+            case DirectoryOpKind.HandedOff when op.Node is { } to && _records.TryGetValue(op.Id, out var handed):
+                handed.HandedTo = to;
+                handed.OwnerRef = null; // the owner is gone; the node publishes it
                 break;
             case DirectoryOpKind.AddCopy when op.Node is { } copy && _records.TryGetValue(op.Id, out var record) && !record.Freed:
                 // Only objects the directory counts have records; an owner's private objects keep their copies' list on the primary's node.

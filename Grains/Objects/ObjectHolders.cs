@@ -11,6 +11,9 @@ internal static class ObjectHolders
     /// <summary>A stored object whose value contains the ref; released when that object is freed.</summary>
     public static string Object(ObjectId container) => "object:" + container;
 
+    /// <summary>A task whose owner exited and handed it to its node: its arguments, until it ends there.</summary>
+    public static string HandOff(Guid task) => "handoff:" + task.ToString("N");
+
     /// <summary>An actor built from the ref (a constructor argument), kept for restarts.</summary>
     public static string Actor(Guid actor) => "actor:" + actor.ToString("N");
 }

@@ -17,6 +17,9 @@ internal sealed class ObjectRecord
     /// <summary>How to reach the owner, when it gave one.</summary>
     public IObjectOwner? OwnerRef { get; set; }
 
+    /// <summary>The node its exited owner handed its task to, which publishes it; checked while readers wait.</summary>
+    public string? HandedTo { get; set; }
+
     /// <summary>What made it, as its owner said.</summary>
     public string? Creator { get; set; }
 

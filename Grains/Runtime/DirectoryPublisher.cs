@@ -30,6 +30,12 @@ internal sealed partial class DirectoryPublisher(RayRuntime runtime, ILogger log
     /// <summary>Records that <paramref name="node"/> holds a copy of <paramref name="id"/> pulled from another node.</summary>
     public void AddCopy(ObjectId id, string node) => Enqueue(new DirectoryOp { Kind = DirectoryOpKind.AddCopy, Id = id, Node = node });
 
+    /// <summary>The owner exited and handed the task making <paramref name="id"/> to <paramref name="node"/>, which publishes it.</summary>
+    public void HandedOff(ObjectId id, string node) => Enqueue(new DirectoryOp { Kind = DirectoryOpKind.HandedOff, Id = id, Node = node });
+
+    /// <summary>The owner is making <paramref name="id"/> again: its record, which points at the lost copy on <paramref name="lostNode"/>, becomes pending.</summary>
+    public void Reset(ObjectId id, string lostNode) => Enqueue(new DirectoryOp { Kind = DirectoryOpKind.Reset, Id = id, Node = lostNode });
+
     private void Enqueue(DirectoryOp op)
     {
         _queue.Enqueue(op);

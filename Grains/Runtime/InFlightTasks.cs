@@ -76,6 +76,9 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         return true;
     }
 
+    /// <summary>A tracked task's spec; null when it is not tracked (or is an actor call).</summary>
+    public TaskSpec? SpecOf(Guid id) => _entries.TryGetValue(id, out var entry) ? entry.Spec : null;
+
     /// <summary>The node a task was sent to; null when it has not left (or is not tracked).</summary>
     public string? NodeOf(Guid id) => _entries.TryGetValue(id, out var entry) && entry.Spec is not null ? entry.Node : null;
 

@@ -208,6 +208,11 @@ internal sealed class OwnedObjects
                 if (LetGoIfIdle(id, now, force))
                 {
                     _lingering.TryRemove(id, out _);
+                    // A release may have come between the look and the removal, finding the id still listed.
+                    if (IsIdle(id))
+                    {
+                        _lingering.TryAdd(id, 0);
+                    }
                 }
             }
             catch (Exception)
@@ -215,6 +220,28 @@ internal sealed class OwnedObjects
                 // Never let the timer die: the next tick tries again.
             }
         }
+    }
+
+    /// <summary>Whether this process still holds the object in the directory with no local ref (a lingering hold).</summary>
+    private bool IsIdle(ObjectId id)
+    {
+        if (_entries.TryGetValue(id, out var entry))
+        {
+            lock (entry)
+            {
+                return entry is { Escaped: true, Freed: false, Dropped: false, Refs: 0 };
+            }
+        }
+
+        if (_borrowed.TryGetValue(id, out var borrow))
+        {
+            lock (borrow)
+            {
+                return borrow is { Gone: false, Refs: 0 };
+            }
+        }
+
+        return false;
     }
 
     private bool LetGoIfIdle(ObjectId id, long now, bool force)
@@ -359,16 +386,33 @@ internal sealed class OwnedObjects
         Interlocked.Exchange(ref _lingerTimer, null)?.Dispose();
     }
 
+    /// <summary>The escaped objects still being made: their values would come to this process, so it must hand them on before it goes.</summary>
+    public List<ObjectId> PendingEscaped()
+    {
+        var pending = new List<ObjectId>();
+        foreach (var (id, entry) in _entries)
+        {
+            lock (entry)
+            {
+                if (entry is { Escaped: true, Value: null, Freed: false })
+                {
+                    pending.Add(id);
+                }
+            }
+        }
+
+        return pending;
+    }
+
     /// <summary>
     /// The runtime is going away: lets go of everything it holds. Owned objects that never left the process
     /// are freed; for the rest this process stops being a holder in the directory, which keeps them while
-    /// others hold them (the object outlives its owner). Returns the escaped objects still being made, whose
-    /// values would have come to this process: the caller hands them on or fails them before they are let go.
+    /// others hold them (the object outlives its owner). An escaped object still being made keeps its entry,
+    /// so a reply that still comes is published, not freed.
     /// </summary>
-    public List<ObjectId> LetGo()
+    public void LetGo()
     {
         Stop();
-        var pending = new List<ObjectId>();
         foreach (var (id, entry) in _entries)
         {
             ObjectValue? free = null;
@@ -379,22 +423,24 @@ internal sealed class OwnedObjects
                     continue;
                 }
 
-                if (entry.Escaped && entry.Value is null)
-                {
-                    pending.Add(id);
-                    continue;
-                }
-
-                entry.Freed = true;
                 if (entry.Escaped)
                 {
                     if (!entry.Dropped)
                     {
                         _directory.RemoveRef(id, _holder);
                     }
+
+                    if (entry.Value is null)
+                    {
+                        entry.Dropped = entry.Notified = true;
+                        continue;
+                    }
+
+                    entry.Freed = true;
                 }
                 else
                 {
+                    entry.Freed = true;
                     free = entry.Value;
                 }
             }
@@ -417,16 +463,16 @@ internal sealed class OwnedObjects
         {
             lock (borrow)
             {
-                if (!borrow.Gone)
+                if (!borrow.Gone && borrow.Held)
                 {
-                    borrow.Gone = true;
                     _directory.RemoveRef(id, _holder);
                 }
+
+                borrow.Gone = true;
             }
         }
 
         _borrowed.Clear();
-        return pending;
     }
 
     /// <summary>The directory freed an escaped object this runtime let go of: its entry (kept for its lineage) goes.</summary>
@@ -445,25 +491,6 @@ internal sealed class OwnedObjects
             }
 
             _entries.TryRemove(KeyValuePair.Create(id, entry));
-        }
-    }
-
-    /// <summary>After <see cref="LetGo"/>: lets go of an escaped object that was still being made, once its value is handed on.</summary>
-    public void LetGoPending(ObjectId id)
-    {
-        if (!_entries.TryRemove(id, out var entry))
-        {
-            return;
-        }
-
-        lock (entry)
-        {
-            if (!entry.Freed && !entry.Dropped)
-            {
-                _directory.RemoveRef(id, _holder);
-            }
-
-            entry.Freed = true;
         }
     }
 
@@ -563,17 +590,24 @@ internal sealed class OwnedObjects
             {
                 // A second value (a duplicate reply, or a rebuild that made returns still held) is dropped:
                 // the refs it holds are let go, and the caller frees its stored copy unless it is the very copy kept.
-                if (!ReferenceEquals(kept, value))
+                // (When it returns false, the caller's FreeStored releases them with the copy.)
+                var handled = kept.Location is null || kept.Location == value.Location;
+                if (handled && !ReferenceEquals(kept, value))
                 {
                     ReleaseContained(id, value);
                 }
 
-                return kept.Location is null || kept.Location == value.Location;
+                return handled;
             }
 
             Volatile.Write(ref entry.Value, value);
             waiters = entry.Waiters;
             entry.Waiters = null;
+            if (entry.Superseded is { } lostValue)
+            {
+                entry.Superseded = null;
+                ReleaseContained(id, lostValue);
+            }
             if (entry.Escaped)
             {
                 // Published in this lock, so it follows the escape's reference in the directory queue.
@@ -660,7 +694,7 @@ internal sealed class OwnedObjects
         RebuildOutcome outcome;
         lock (entry.Origin ?? entry)
         {
-            outcome = DecideRebuild(entry, lost, out toRun, out why);
+            outcome = DecideRebuild(id, entry, lost, out toRun, out why);
         }
 
         if (toRun is not null)
@@ -671,7 +705,7 @@ internal sealed class OwnedObjects
         return outcome;
     }
 
-    private RebuildOutcome DecideRebuild(Entry entry, ObjectValue lost, out TaskSpec? toRun, out string why)
+    private RebuildOutcome DecideRebuild(ObjectId id, Entry entry, ObjectValue lost, out TaskSpec? toRun, out string why)
     {
         why = "";
         toRun = null;
@@ -724,8 +758,7 @@ internal sealed class OwnedObjects
             }
 
             // Pending again from here: later readers wait for the re-run instead of starting another.
-            entry.Value = null;
-            entry.Rebuilds++;
+            Supersede(id, entry, lost);
         }
 
         // The task's other returns on the same node are gone too: they wait for the same re-run.
@@ -735,10 +768,9 @@ internal sealed class OwnedObjects
             {
                 lock (sibling)
                 {
-                    if (sibling.Value is { Error: null, Location: { } at } && at == lost.Location)
+                    if (sibling.Value is { Error: null, Location: { } at } old && at == lost.Location)
                     {
-                        sibling.Value = null;
-                        sibling.Rebuilds++;
+                        Supersede(new ObjectId(spec.TaskId, i), sibling, old);
                     }
                 }
             }
@@ -746,6 +778,21 @@ internal sealed class OwnedObjects
 
         toRun = spec;
         return RebuildOutcome.Started;
+    }
+
+    /// <summary>
+    /// Makes an object pending again for a re-run (under its lock): a shared one's directory record too, and the
+    /// refs the lost value held are let go once the new value, which holds its own, arrives.
+    /// </summary>
+    private void Supersede(ObjectId id, Entry entry, ObjectValue lost)
+    {
+        entry.Value = null;
+        entry.Superseded = lost;
+        entry.Rebuilds++;
+        if (entry.Escaped && lost.Location is { } at)
+        {
+            _directory.Reset(id, at);
+        }
     }
 
     private static bool Rebuildable(TaskSpec task, Entry entry, out string why)
@@ -791,6 +838,8 @@ internal sealed class OwnedObjects
         /// <summary>How many times the object was made again after its copy was lost.</summary>
         public int Rebuilds;
         public ObjectValue? Value;
+        /// <summary>A lost value being made again; the refs it holds are let go when the new value comes.</summary>
+        public ObjectValue? Superseded;
         public TaskCompletionSource<ObjectValue>? Waiters;
         public bool Escaped;
         /// <summary>

@@ -20,14 +20,12 @@ internal sealed partial class RayRuntime
         spec = spec with { Args = ResolveOwnedArguments(spec.Args, out _) };
         var holder = Objects.ObjectHolders.Actor(spec.ActorId.Value);
         var held = false;
-        foreach (var arg in spec.Args)
+        foreach (var id in spec.Restarts == 0 ? ArgumentRefs(spec.Args) : [])
         {
-            foreach (var id in arg.Refs ?? (arg.Ref is { } r ? [r] : []))
-            {
-                Owned.Escape(id);
-                Publisher.AddRef(id, holder, owner: null);
-                held = true;
-            }
+            // Taken once, at the first creation: a re-creation after a node died keeps the same holds.
+            Owned.Escape(id);
+            Publisher.AddRef(id, holder, owner: null);
+            held = true;
         }
 
         if (held)

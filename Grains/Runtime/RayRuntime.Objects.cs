@@ -79,7 +79,21 @@ internal sealed partial class RayRuntime
             Publisher.AddRef(r, holder, owner: null);
         }
 
-        var value = await StoreAsync(id, bytes, refs: refs).ConfigureAwait(false);
+        ObjectValue value;
+        try
+        {
+            value = await StoreAsync(id, bytes, refs: refs).ConfigureAwait(false);
+        }
+        catch
+        {
+            foreach (var r in refs)
+            {
+                Publisher.RemoveRef(r, holder); // not stored: it holds nothing
+            }
+
+            throw;
+        }
+
         await Publisher.FlushAsync().ConfigureAwait(false);
         return value;
     }

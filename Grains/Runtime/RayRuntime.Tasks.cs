@@ -34,7 +34,7 @@ internal sealed partial class RayRuntime
 
             object lineage = argumentBytes > Options.MaxLineageArgumentBytes
                 ? new OwnedObjects.NoLineage(spec.Name, spec.TaskId, argumentBytes, Options.MaxLineageArgumentBytes)
-                : pins?.Where(Owned.Owns).ToArray() is { Length: > 0 } owned ? new OwnedObjects.Lineage(spec, owned) : spec;
+                : OwnedRefArguments(spec.Args) is { } owned ? new OwnedObjects.Lineage(spec, owned) : spec;
             for (var i = 1; i <= Math.Max(spec.NumReturns, 1); i++)
             {
                 Owned.AddPending(new ObjectId(spec.TaskId, i), lineage);
@@ -82,6 +82,21 @@ internal sealed partial class RayRuntime
         }
 
         Dispatch(spec with { Args = ResolveOwnedArguments(spec.Args, out _) }, attempt: 0);
+    }
+
+    /// <summary>The ref arguments this process owns (a re-run reads them again from here); null when none.</summary>
+    private ObjectId[]? OwnedRefArguments(TaskArg[] args)
+    {
+        List<ObjectId>? owned = null;
+        foreach (var arg in args)
+        {
+            if (arg.Ref is { } id && Owned.Owns(id))
+            {
+                (owned ??= []).Add(id);
+            }
+        }
+
+        return owned?.ToArray();
     }
 
     /// <summary>

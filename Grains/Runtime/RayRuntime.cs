@@ -201,12 +201,13 @@ internal sealed partial class RayRuntime
     public async ValueTask StopAsync()
     {
         Live.TryRemove(this, out _);
-        var pending = Owned.LetGo();
+        var pending = Owned.PendingEscaped();
         if (pending.Count > 0)
         {
             await HandOffAsync(pending).ConfigureAwait(false);
         }
 
+        Owned.LetGo();
         await InFlight.DisposeAsync().ConfigureAwait(false);
         await Infeasible.DisposeAsync().ConfigureAwait(false);
         await Publisher.FlushAsync().ConfigureAwait(false);
@@ -224,17 +225,31 @@ internal sealed partial class RayRuntime
         await Infeasible.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Hands escaped results still being made to the nodes running their tasks (see <see cref="StopAsync"/>).</summary>
+    /// <summary>
+    /// Hands escaped results still being made to the nodes running their tasks (see <see cref="StopAsync"/>).
+    /// Their arguments are kept for them: each ref argument (and ref inside a value argument) gets a hold that
+    /// the node lets go of when the task ends, and the directory checks that node, not this owner, while
+    /// readers wait. What cannot be handed on waits a moment for a reply on its way, then fails.
+    /// </summary>
     private async Task HandOffAsync(List<ObjectId> pending)
     {
-        var byNode = pending.Select(id => id.TaskId).Distinct().GroupBy(InFlight.NodeOf).ToList();
-        var handed = new HashSet<Guid>();
-        await Task.WhenAll(byNode.Where(g => g.Key is not null).Select(async group =>
+        var tasks = pending.Select(id => id.TaskId).Distinct().Select(t => (Task: t, Node: InFlight.NodeOf(t), Spec: InFlight.SpecOf(t))).ToList();
+        foreach (var (task, node, spec) in tasks)
         {
-            var ids = group.ToArray();
+            if (node is not null && spec is not null)
+            {
+                HoldArguments(spec, add: true);
+            }
+        }
+
+        await Publisher.FlushAsync().ConfigureAwait(false);
+        var handed = new HashSet<Guid>();
+        await Task.WhenAll(tasks.Where(t => t.Node is not null && t.Spec is not null).GroupBy(t => t.Node!).Select(async group =>
+        {
+            var ids = group.Select(t => t.Task).ToArray();
             try
             {
-                var missing = await Node(group.Key!).HandOffAsync(ids).WaitAsync(HandOffWait).ConfigureAwait(false);
+                var missing = await Node(group.Key).HandOffAsync(ids).WaitAsync(HandOffWait).ConfigureAwait(false);
                 lock (handed)
                 {
                     handed.UnionWith(ids.Except(missing));
@@ -246,29 +261,74 @@ internal sealed partial class RayRuntime
             }
         })).ConfigureAwait(false);
 
-        foreach (var id in pending)
+        foreach (var (task, node, spec) in tasks)
         {
-            if (!handed.Contains(id.TaskId))
+            if (handed.Contains(task))
             {
-                // Finished already, its reply may be on its way here (and published on arrival); else it is lost.
-                try
+                foreach (var id in pending.Where(p => p.TaskId == task))
                 {
-                    await (Owned.WhenReady(id) ?? Task.CompletedTask).WaitAsync(HandOffWait).ConfigureAwait(false);
-                }
-                catch (TimeoutException)
-                {
-                    Publisher.Publish(id, new ObjectValue
-                    {
-                        Error = new RayErrorInfo
-                        {
-                            Kind = RayErrorKind.ObjectLost, ExceptionType = typeof(ObjectLostException).FullName!, TaskId = id.TaskId, TaskName = "(owner exited)", LostObject = id,
-                            Message = $"its owner ({Id}) exited before the task or actor call making it finished, and could not hand it on.",
-                        },
-                    });
+                    Publisher.HandedOff(id, node!);
                 }
             }
+            else if (node is not null && spec is not null)
+            {
+                HoldArguments(spec, add: false);
+            }
+        }
 
-            Owned.LetGoPending(id);
+        await Task.WhenAll(pending.Where(id => !handed.Contains(id.TaskId)).Select(async id =>
+        {
+            // Finished already, its reply may be on its way here (and published on arrival); else it is lost.
+            try
+            {
+                await (Owned.WhenReady(id) ?? Task.CompletedTask).WaitAsync(HandOffWait).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                Publisher.Publish(id, new ObjectValue
+                {
+                    Error = new RayErrorInfo
+                    {
+                        Kind = RayErrorKind.ObjectLost, ExceptionType = typeof(ObjectLostException).FullName!, TaskId = id.TaskId, TaskName = "(owner exited)", LostObject = id,
+                        Message = $"its owner ({Id}) exited before the task or actor call making it finished, and could not hand it on.",
+                    },
+                });
+            }
+        })).ConfigureAwait(false);
+    }
+
+    /// <summary>Adds (or removes) the hold a handed-off task keeps on the objects its arguments refer to.</summary>
+    private void HoldArguments(TaskSpec spec, bool add)
+    {
+        var holder = Objects.ObjectHolders.HandOff(spec.TaskId);
+        foreach (var id in ArgumentRefs(spec.Args))
+        {
+            if (add)
+            {
+                Owned.Escape(id); // directory-counted from here, so the owner's exit does not free it
+                Publisher.AddRef(id, holder, owner: null);
+            }
+            else
+            {
+                Publisher.RemoveRef(id, holder);
+            }
+        }
+    }
+
+    /// <summary>The objects a task's arguments refer to: its ref arguments and the refs inside its value arguments.</summary>
+    public static IEnumerable<ObjectId> ArgumentRefs(TaskArg[] args)
+    {
+        foreach (var arg in args)
+        {
+            if (arg.Ref is { } id)
+            {
+                yield return id;
+            }
+
+            foreach (var inner in arg.Refs ?? [])
+            {
+                yield return inner;
+            }
         }
     }
 
