@@ -15,7 +15,6 @@ internal sealed partial class DirectoryPublisher(RayRuntime runtime, ILogger log
 {
     private readonly ConcurrentQueue<DirectoryOp> _queue = new();
     private int _flushing;
-    private Task _flush = Task.CompletedTask;
 
     /// <summary>Records that an object is ready (or failed).</summary>
     public void Publish(ObjectId id, ObjectValue value) => Enqueue(new DirectoryOp { Kind = DirectoryOpKind.Publish, Id = id, Value = value });
@@ -38,23 +37,40 @@ internal sealed partial class DirectoryPublisher(RayRuntime runtime, ILogger log
 
     private void Enqueue(DirectoryOp op)
     {
+        Interlocked.Increment(ref _enqueued);
         _queue.Enqueue(op);
+        EnsureFlushing();
+    }
+
+    private void EnsureFlushing()
+    {
         if (Interlocked.CompareExchange(ref _flushing, 1, 0) == 0)
         {
-            _flush = Task.Run(FlushLoopAsync);
+            _ = Task.Run(FlushLoopAsync);
         }
     }
 
-    /// <summary>Completes when everything queued so far is published.</summary>
+    private long _enqueued;
+    private long _sent;
+    private TaskCompletionSource _batchSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Completes when everything queued before the call has been sent (later changes from other threads do
+    /// not hold it up).
+    /// </summary>
     public async Task FlushAsync()
     {
-        while (!_queue.IsEmpty || Volatile.Read(ref _flushing) == 1)
+        var target = Interlocked.Read(ref _enqueued);
+        while (Interlocked.Read(ref _sent) < target)
         {
-            await _flush.ConfigureAwait(false);
-            if (!_queue.IsEmpty && Interlocked.CompareExchange(ref _flushing, 1, 0) == 0)
+            var sent = Volatile.Read(ref _batchSent).Task;
+            if (Interlocked.Read(ref _sent) >= target)
             {
-                _flush = Task.Run(FlushLoopAsync);
+                break;
             }
+
+            EnsureFlushing();
+            await sent.ConfigureAwait(false);
         }
     }
 
@@ -82,6 +98,8 @@ internal sealed partial class DirectoryPublisher(RayRuntime runtime, ILogger log
                     LogPublishFailed(logger, batch.Count, e);
                 }
 
+                Interlocked.Add(ref _sent, batch.Count);
+                Interlocked.Exchange(ref _batchSent, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
                 continue;
             }
 

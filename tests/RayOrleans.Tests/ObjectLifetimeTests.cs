@@ -107,8 +107,10 @@ public sealed class ObjectLifetimeTests(TwoNodeCluster fixture)
                 await Wait.UntilAsync(() => Probe.Count(key + ":started") == 1, "the task to start", Limit);
             }
 
-            // The owner is gone; the task finishes after it, and its node publishes the result.
+            // The owner is gone; the actor waits for the result while the directory's checks (every 2 s) find
+            // the node it was handed to alive; the task finishes later, and its node publishes the result.
             var read = keeper.Task(k => k.Read()).Remote();
+            Assert.Empty((await host.WaitAsync([read], numReturns: 1, timeout: TimeSpan.FromSeconds(5))).Ready);
             Probe.Open(key);
             Assert.Equal(1, await read.GetAsync(Limit));
         }
