@@ -32,11 +32,12 @@ public interface INodeGrain : IGrainWithStringKey
 
     /// <summary>
     /// On the node holding an object's primary copy: where <paramref name="requester"/> should pull the object
-    /// from (this node, or a node that pulled a copy already and is less busy), counting the pull there; null
-    /// when this node no longer has the object. Report the end with <see cref="PullEndedAsync"/>.
+    /// from (this node, or a node that pulled a copy already and is less busy), counting the pull there; busy
+    /// when every source serves its most pulls at once (ask again shortly); null when this node no longer
+    /// has the object. Report the end with <see cref="PullEndedAsync"/>.
     /// </summary>
     [AlwaysInterleave]
-    Task<string?> PickPullSourceAsync(ObjectId id, string requester);
+    Task<PullSource?> PickPullSourceAsync(ObjectId id, string requester);
 
     /// <summary>
     /// A pull chosen by <see cref="PickPullSourceAsync"/> ended: <paramref name="copyNode"/> now holds a copy

@@ -111,12 +111,12 @@ internal sealed class NodeGrain : Grain, INodeGrain
         });
     }
 
-    public Task<string?> PickPullSourceAsync(ObjectId id, string requester)
+    public Task<PullSource?> PickPullSourceAsync(ObjectId id, string requester)
     {
         var node = _scheduler.NodeRuntime;
         if (!_store.Contains(id))
         {
-            return Task.FromResult<string?>(null);
+            return Task.FromResult<PullSource?>(null);
         }
 
         var source = node.Copies.PickSource(id, node.NodeId, requester);
@@ -124,10 +124,10 @@ internal sealed class NodeGrain : Grain, INodeGrain
         {
             // Freed between the two looks: forget the entry the pick made.
             node.Copies.Forget(id, node.NodeId);
-            return Task.FromResult<string?>(null);
+            return Task.FromResult<PullSource?>(null);
         }
 
-        return Task.FromResult<string?>(source);
+        return Task.FromResult<PullSource?>(source is null ? new PullSource { Busy = true } : new PullSource { Node = source });
     }
 
     public Task<bool> PullEndedAsync(ObjectId id, string source, string? copyNode, bool sourceFailed)

@@ -4,15 +4,22 @@ namespace RayOrleans.Node;
 /// On the node that holds an object's primary copy: the other nodes that pulled a copy of it, and how many
 /// pulls each source (this node, or a copy) is serving now. A new pull goes to the least busy source, a copy
 /// before the primary on a tie, so many nodes asking for one object fan out over the copies already made
-/// instead of all reading from one node (Ray's object manager broadcasts the same way). When the primary is
-/// freed, its copies are freed with it.
+/// instead of all reading from one node; a source serves at most <see cref="MaxPullsPerSource"/> pulls at
+/// once, and later pullers wait for a copy in progress to finish, so a broadcast spreads as a tree. When the
+/// primary is freed, its copies are freed with it.
 /// </summary>
 internal sealed class ObjectCopies
 {
     private readonly Dictionary<ObjectId, Dictionary<string, int>> _sources = new();
 
-    /// <summary>Chooses where <paramref name="requester"/> pulls from and counts the pull on it.</summary>
-    public string PickSource(ObjectId id, string self, string requester)
+    /// <summary>
+    /// Pulls one source serves at once. With two, a broadcast to n nodes takes about log2(n) rounds of
+    /// copies, and no node sends more than two objects' worth at a time.
+    /// </summary>
+    public const int MaxPullsPerSource = 2;
+
+    /// <summary>Chooses where <paramref name="requester"/> pulls from and counts the pull on it; null when every source is busy.</summary>
+    public string? PickSource(ObjectId id, string self, string requester)
     {
         lock (_sources)
         {
@@ -36,6 +43,11 @@ internal sealed class ObjectCopies
                     best = node;
                     least = pulls;
                 }
+            }
+
+            if (least >= MaxPullsPerSource)
+            {
+                return null;
             }
 
             active[best] = active.GetValueOrDefault(best) + 1;

@@ -430,14 +430,29 @@ internal sealed partial class RayRuntime
         for (var attempt = 0; ; attempt++)
         {
             string source;
-            try
+            var backoff = TimeSpan.FromMilliseconds(20);
+            while (true)
             {
-                source = await primary.PickPullSourceAsync(id, here).ConfigureAwait(false)
-                    ?? throw new ObjectLostException(id, $"it is not in the store of node {location}, which made it (freed, or the node restarted).");
-            }
-            catch (Exception e) when (e is not ObjectLostException and not OperationCanceledException)
-            {
-                throw new ObjectLostException(id, $"reading it from node {location} failed: {e.Message}");
+                PullSource answer;
+                try
+                {
+                    answer = await primary.PickPullSourceAsync(id, here).ConfigureAwait(false)
+                        ?? throw new ObjectLostException(id, $"it is not in the store of node {location}, which made it (freed, or the node restarted).");
+                }
+                catch (Exception e) when (e is not ObjectLostException and not OperationCanceledException)
+                {
+                    throw new ObjectLostException(id, $"reading it from node {location} failed: {e.Message}");
+                }
+
+                if (answer.Node is { } node)
+                {
+                    source = node;
+                    break;
+                }
+
+                // Every source is busy: a copy in progress will be one more soon.
+                await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
+                backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 500));
             }
 
             StoredObject? stored = null;
