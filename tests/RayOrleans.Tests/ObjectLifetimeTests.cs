@@ -68,13 +68,11 @@ public sealed class ObjectLifetimeTests(TwoNodeCluster fixture)
     [Fact]
     public async Task An_object_outlives_the_driver_that_owned_it_while_something_else_references_it()
     {
-        var clusterId = "lifetime-" + Guid.NewGuid().ToString("N");
-        await using var host = await Ray.InitAsync(new RayInitOptions { NumCpus = 2, ClusterId = clusterId });
-        var name = "keeper-" + Guid.NewGuid().ToString("N");
-        var keeper = await host.Actor(() => new RefKeeper()).Options(new ActorOptions { Name = name }).RemoteAsync();
+        await using var scene = await OwnerScene<RefKeeper>.StartAsync(() => new RefKeeper());
+        var (host, keeper, name) = (scene.Host, scene.Keeper, scene.Name);
         ObjectId id;
         string ownerId;
-        await using (var owner = await Ray.InitAsync(host.Address!, new RayInitOptions { ClusterId = clusterId }))
+        await using (var owner = await scene.ConnectOwnerAsync())
         {
             ownerId = owner.Runtime.Id;
             id = await GiveAsync(owner, await owner.GetActorAsync<RefKeeper>(name));
@@ -94,14 +92,12 @@ public sealed class ObjectLifetimeTests(TwoNodeCluster fixture)
     [Fact]
     public async Task A_result_still_running_when_its_owner_exits_is_handed_to_its_node_and_reaches_the_refs_that_outlive_the_owner()
     {
-        var clusterId = "lifetime-" + Guid.NewGuid().ToString("N");
-        await using var host = await Ray.InitAsync(new RayInitOptions { NumCpus = 2, ClusterId = clusterId });
-        var name = "int-keeper-" + Guid.NewGuid().ToString("N");
-        var keeper = await host.Actor(() => new IntRefKeeper()).Options(new ActorOptions { Name = name }).RemoteAsync();
+        await using var scene = await OwnerScene<IntRefKeeper>.StartAsync(() => new IntRefKeeper());
+        var (host, keeper, name) = (scene.Host, scene.Keeper, scene.Name);
         var key = Probe.NewKey();
         try
         {
-            await using (var owner = await Ray.InitAsync(host.Address!, new RayInitOptions { ClusterId = clusterId }))
+            await using (var owner = await scene.ConnectOwnerAsync())
             {
                 await KeepAsync(owner, name, owner.Task(TestTasks.Blocker, key).Remote());
                 await Wait.UntilAsync(() => Probe.Count(key + ":started") == 1, "the task to start", Limit);
@@ -123,11 +119,9 @@ public sealed class ObjectLifetimeTests(TwoNodeCluster fixture)
     [Fact]
     public async Task A_result_that_cannot_be_handed_on_when_its_owner_exits_fails_for_its_readers_instead_of_hanging()
     {
-        var clusterId = "lifetime-" + Guid.NewGuid().ToString("N");
-        await using var host = await Ray.InitAsync(new RayInitOptions { NumCpus = 2, ClusterId = clusterId });
-        var name = "int-keeper-" + Guid.NewGuid().ToString("N");
-        var keeper = await host.Actor(() => new IntRefKeeper()).Options(new ActorOptions { Name = name }).RemoteAsync();
-        await using (var owner = await Ray.InitAsync(host.Address!, new RayInitOptions { ClusterId = clusterId }))
+        await using var scene = await OwnerScene<IntRefKeeper>.StartAsync(() => new IntRefKeeper());
+        var (host, keeper, name) = (scene.Host, scene.Keeper, scene.Name);
+        await using (var owner = await scene.ConnectOwnerAsync())
         {
             // No node offers "absent": the task waits in its owner as infeasible, so no node can take it over.
             var waiting = owner.Task(TestTasks.Square, 3).Options(new TaskOptions { Resources = new Dictionary<string, double> { ["absent"] = 1 } }).Remote();
@@ -141,14 +135,12 @@ public sealed class ObjectLifetimeTests(TwoNodeCluster fixture)
     [Fact]
     public async Task A_result_whose_owner_dies_while_it_is_made_fails_for_its_readers_instead_of_hanging()
     {
-        var clusterId = "lifetime-" + Guid.NewGuid().ToString("N");
-        await using var host = await Ray.InitAsync(new RayInitOptions { NumCpus = 2, ClusterId = clusterId });
-        var name = "int-keeper-" + Guid.NewGuid().ToString("N");
-        var keeper = await host.Actor(() => new IntRefKeeper()).Options(new ActorOptions { Name = name }).RemoteAsync();
+        await using var scene = await OwnerScene<IntRefKeeper>.StartAsync(() => new IntRefKeeper());
+        var (host, keeper, name) = (scene.Host, scene.Keeper, scene.Name);
         var key = Probe.NewKey();
         try
         {
-            var owner = await Ray.InitAsync(host.Address!, new RayInitOptions { ClusterId = clusterId });
+            var owner = await scene.ConnectOwnerAsync();
             await KeepAsync(owner, name, owner.Task(TestTasks.Blocker, key).Remote());
             await Wait.UntilAsync(() => Probe.Count(key + ":started") == 1, "the task to start", Limit);
             await owner.AbandonAsync(); // as if its process died: nothing handed on
@@ -161,6 +153,32 @@ public sealed class ObjectLifetimeTests(TwoNodeCluster fixture)
         {
             Probe.Open(key);
         }
+    }
+
+    /// <summary>An embedded cluster with a named keeper actor, to which a second driver (the owner) connects.</summary>
+    private sealed class OwnerScene<TKeeper> : IAsyncDisposable
+        where TKeeper : class
+    {
+        private string _clusterId = "";
+
+        public Ray Host { get; private set; } = null!;
+
+        public ActorHandle<TKeeper> Keeper { get; private set; } = null!;
+
+        public string Name { get; } = "keeper-" + Guid.NewGuid().ToString("N");
+
+        public static async Task<OwnerScene<TKeeper>> StartAsync(System.Linq.Expressions.Expression<Func<TKeeper>> make)
+        {
+            var scene = new OwnerScene<TKeeper> { _clusterId = "lifetime-" + Guid.NewGuid().ToString("N") };
+            scene.Host = await Ray.InitAsync(new RayInitOptions { NumCpus = 2, ClusterId = scene._clusterId });
+            scene.Keeper = await scene.Host.Actor(make).Options(new ActorOptions { Name = scene.Name }).RemoteAsync();
+            return scene;
+        }
+
+        /// <summary>A second driver on the same cluster, as an external client.</summary>
+        public Task<Ray> ConnectOwnerAsync() => Ray.InitAsync(Host.Address!, new RayInitOptions { ClusterId = _clusterId });
+
+        public ValueTask DisposeAsync() => Host.DisposeAsync();
     }
 
     private static async Task KeepAsync(Ray owner, string keeperName, ObjectRef<int> result)
