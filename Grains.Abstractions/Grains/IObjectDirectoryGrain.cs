@@ -31,10 +31,12 @@ public interface IObjectDirectoryGrain : IGrainWithIntegerKey
 
     /// <summary>
     /// Applies reference changes and publishes, in order (one process's changes for this shard). When the last
-    /// reference to an object goes, its copies are freed and what it contains is released.
+    /// reference to an object goes, its copies are freed and what it contains is released. A sender numbers
+    /// its messages in the order it sends them (<paramref name="sequence"/>, rising); a message resent after a
+    /// timeout whose first delivery was applied is ignored, so no change counts twice.
     /// </summary>
     [AlwaysInterleave]
-    Task ApplyAsync(DirectoryOp[] ops);
+    Task ApplyAsync(string sender, long sequence, DirectoryOp[] ops);
 
     /// <summary>
     /// A reader (not the owner) could not read the copy at <paramref name="lostLocation"/>: the object becomes

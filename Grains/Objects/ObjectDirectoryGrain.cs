@@ -22,6 +22,10 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
     private readonly Dictionary<ObjectId, ObjectRecord> _records = new();
     private readonly Dictionary<ObjectId, TaskCompletionSource<ObjectValue>> _waiters = new();
 
+    /// <summary>The last message applied from each sender (a runtime, or another shard), to skip resends.</summary>
+    private readonly Dictionary<string, long> _applied = new(StringComparer.Ordinal);
+    private long _sent;
+
     public Task PublishAsync(ObjectId id, ObjectValue value)
     {
         Publish(id, value);
@@ -38,8 +42,14 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
         return Task.CompletedTask;
     }
 
-    public Task ApplyAsync(DirectoryOp[] ops)
+    public Task ApplyAsync(string sender, long sequence, DirectoryOp[] ops)
     {
+        if (_applied.TryGetValue(sender, out var last) && sequence <= last)
+        {
+            return Task.CompletedTask; // a resend of a message applied already
+        }
+
+        _applied[sender] = sequence;
         foreach (var op in ops)
         {
             Apply(op);
@@ -359,7 +369,10 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
             }
             else
             {
-                Send(() => shard.Key.ApplyAsync(ops), $"releasing the {ops.Length} refs held by {id}");
+                // Numbered once, so a retry after a timeout is not applied twice.
+                var sequence = ++_sent;
+                var sender = "directory:" + this.GetPrimaryKeyLong();
+                Send(() => shard.Key.ApplyAsync(sender, sequence, ops), $"releasing the {ops.Length} refs held by {id}");
             }
         }
     }

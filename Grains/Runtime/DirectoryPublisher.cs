@@ -51,6 +51,7 @@ internal sealed partial class DirectoryPublisher(RayRuntime runtime, ILogger log
     }
 
     private long _enqueued;
+    private long _sequence;
     private long _sent;
     private TaskCompletionSource _batchSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -89,9 +90,11 @@ internal sealed partial class DirectoryPublisher(RayRuntime runtime, ILogger log
             {
                 try
                 {
-                    // GroupBy keeps the queue's order within each shard.
+                    // GroupBy keeps the queue's order within each shard; batches go one after another, so each shard
+                    // sees this runtime's numbers rise, and a retry of the same message is recognised there.
+                    var sequence = ++_sequence;
                     await Task.WhenAll(batch.GroupBy(r => runtime.Directory(r.Id.TaskId)).Select(shard =>
-                        TransientRetry.RunAsync(() => shard.Key.ApplyAsync(shard.ToArray())).AsTask())).ConfigureAwait(false);
+                        TransientRetry.RunAsync(() => shard.Key.ApplyAsync(runtime.Id, sequence, shard.ToArray())).AsTask())).ConfigureAwait(false);
                 }
                 catch (Exception e)
                 {

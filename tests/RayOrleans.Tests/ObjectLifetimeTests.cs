@@ -45,6 +45,31 @@ public sealed class ObjectLifetimeTests(TwoNodeCluster fixture)
     }
 
     [Fact]
+    public async Task A_directory_change_sent_again_after_a_timeout_counts_once()
+    {
+        var id = new ObjectId(Guid.NewGuid(), 1);
+        var shard = fixture.Ray.Runtime.Directory(id.TaskId);
+        var sender = "test-" + Guid.NewGuid().ToString("N");
+        DirectoryOp[] addAndPublish =
+        [
+            new() { Kind = DirectoryOpKind.AddRef, Id = id, Holder = "process:a" },
+            new() { Kind = DirectoryOpKind.Publish, Id = id, Value = new ObjectValue { Inline = [3], Size = 1 } },
+        ];
+        await shard.ApplyAsync(sender, 1, addAndPublish);
+        await shard.ApplyAsync(sender, 1, addAndPublish); // the same message again, as a retry after a timeout sends it
+        Assert.Equal(1, (await shard.DescribeAsync(id))!.Holders["process:a"]);
+
+        // The next message counts; one release then leaves it held, the second frees it.
+        await shard.ApplyAsync(sender, 2, [new() { Kind = DirectoryOpKind.AddRef, Id = id, Holder = "process:b" }]);
+        var remove = new DirectoryOp { Kind = DirectoryOpKind.RemoveRef, Id = id, Holder = "process:a" };
+        await shard.ApplyAsync(sender, 3, [remove]);
+        await shard.ApplyAsync(sender, 3, [remove]);
+        Assert.Equal(["process:b"], (await shard.DescribeAsync(id))!.Holders.Keys);
+        await shard.ApplyAsync(sender, 4, [new() { Kind = DirectoryOpKind.RemoveRef, Id = id, Holder = "process:b" }]);
+        Assert.Null(await shard.DescribeAsync(id));
+    }
+
+    [Fact]
     public async Task An_actor_built_from_a_ref_holds_it_until_it_dies_for_good()
     {
         var ray = fixture.Ray;
