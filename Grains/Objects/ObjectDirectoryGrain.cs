@@ -173,13 +173,7 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
     private static readonly TimeSpan OwnerCallLimit = TimeSpan.FromSeconds(10);
     private IGrainTimer? _ownerCheck;
 
-    private static ObjectValue LostValue(ObjectId id, string why) => new()
-    {
-        Error = new RayErrorInfo
-        {
-            Kind = RayErrorKind.ObjectLost, ExceptionType = typeof(ObjectLostException).FullName!, TaskId = id.TaskId, TaskName = "(lost object)", LostObject = id, Message = why,
-        },
-    };
+    private static ObjectValue LostValue(ObjectId id, string why) => LostObjects.Value(id, why);
 
     public Task<ObjectValue?> TryGetAsync(ObjectId id) => Task.FromResult(ReadyValue(id));
 
@@ -191,7 +185,7 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
 
     private ObjectValue? ReadyValue(ObjectId id) =>
         _records.TryGetValue(id, out var record) ? record.Value
-        : _freed.Contains(id) ? LostValue(id, "every reference to it was dropped, and it was freed") : null;
+        : _freed.Contains(id) ? LostValue(id, LostObjects.Freed) : null;
 
     private void Apply(in DirectoryOp op)
     {
@@ -328,14 +322,7 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
         RememberFreed(id);
         if (_waiters.Remove(id, out var waiter))
         {
-            waiter.TrySetResult(new ObjectValue
-            {
-                Error = new RayErrorInfo
-                {
-                    Kind = RayErrorKind.ObjectLost, ExceptionType = typeof(ObjectLostException).FullName!, TaskId = id.TaskId, TaskName = "(freed object)",
-                    Message = "every reference to it was dropped, and it was freed.", LostObject = id,
-                },
-            });
+            waiter.TrySetResult(LostObjects.Value(id, LostObjects.Freed, "(freed object)"));
         }
 
         if (owner is not null)

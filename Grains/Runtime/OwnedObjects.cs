@@ -185,7 +185,7 @@ internal sealed class OwnedObjects
         _lingering.TryAdd(id, 0);
         if (Volatile.Read(ref _lingerTimer) is null)
         {
-            var timer = new Timer(static state => ((OwnedObjects)state!).LetGoLingering(force: false), this, Timeout.Infinite, Timeout.Infinite);
+            var timer = new Timer(static state => ((OwnedObjects)state!).LetGoLingering(), this, Timeout.Infinite, Timeout.Infinite);
             if (Interlocked.CompareExchange(ref _lingerTimer, timer, null) is null)
             {
                 timer.Change(HoldLinger / 2, HoldLinger / 2);
@@ -197,15 +197,15 @@ internal sealed class OwnedObjects
         }
     }
 
-    /// <summary>Removes this process's hold on the objects whose local refs have all been gone for <see cref="HoldLinger"/> (all of them when forced).</summary>
-    private void LetGoLingering(bool force)
+    /// <summary>Removes this process's hold on the objects whose local refs have all been gone for <see cref="HoldLinger"/>.</summary>
+    private void LetGoLingering()
     {
         var now = Environment.TickCount64;
         foreach (var id in _lingering.Keys)
         {
             try
             {
-                if (LetGoIfIdle(id, now, force))
+                if (LetGoIfIdle(id, now))
                 {
                     _lingering.TryRemove(id, out _);
                     // A release may have come between the look and the removal, finding the id still listed.
@@ -244,7 +244,7 @@ internal sealed class OwnedObjects
         return false;
     }
 
-    private bool LetGoIfIdle(ObjectId id, long now, bool force)
+    private bool LetGoIfIdle(ObjectId id, long now)
     {
         if (_entries.TryGetValue(id, out var entry))
         {
@@ -255,7 +255,7 @@ internal sealed class OwnedObjects
                     return true; // taken again, or no longer held here
                 }
 
-                if (!force && now - entry.ZeroSince < HoldLinger.TotalMilliseconds)
+                if (now - entry.ZeroSince < HoldLinger.TotalMilliseconds)
                 {
                     return false;
                 }
@@ -287,7 +287,7 @@ internal sealed class OwnedObjects
                     return true;
                 }
 
-                if (!force && now - borrow.ZeroSince < HoldLinger.TotalMilliseconds)
+                if (now - borrow.ZeroSince < HoldLinger.TotalMilliseconds)
                 {
                     return false;
                 }
@@ -342,14 +342,7 @@ internal sealed class OwnedObjects
 
         _entries.TryRemove(KeyValuePair.Create(id, entry));
         // No ref is left to wait with; should an internal waiter remain, it must not wait forever.
-        waiters?.TrySetResult(new ObjectValue
-        {
-            Error = new RayErrorInfo
-            {
-                Kind = RayErrorKind.ObjectLost, ExceptionType = typeof(ObjectLostException).FullName!, TaskId = id.TaskId, TaskName = "(freed object)",
-                Message = $"Object {id} was freed: every reference to it was dropped.",
-            },
-        });
+        waiters?.TrySetResult(Objects.LostObjects.Value(id, Objects.LostObjects.Freed, "(freed object)"));
         if (freed is not null)
         {
             _free(id, freed);

@@ -285,14 +285,8 @@ internal sealed partial class RayRuntime
             }
             catch (TimeoutException)
             {
-                Publisher.Publish(id, new ObjectValue
-                {
-                    Error = new RayErrorInfo
-                    {
-                        Kind = RayErrorKind.ObjectLost, ExceptionType = typeof(ObjectLostException).FullName!, TaskId = id.TaskId, TaskName = "(owner exited)", LostObject = id,
-                        Message = $"its owner ({Id}) exited before the task or actor call making it finished, and could not hand it on.",
-                    },
-                });
+                Publisher.Publish(id, Objects.LostObjects.Value(
+                    id, $"its owner ({Id}) exited before the task or actor call making it finished, and could not hand it on", "(owner exited)"));
             }
         })).ConfigureAwait(false);
     }
