@@ -33,7 +33,7 @@ public sealed class ActorMethodCall<TR>
     {
         var call = new ActorCall
         {
-            CallId = Guid.NewGuid(), Method = _method, Name = _name, Args = _args, CallerId = _caller,
+            CallId = UniqueIds.Next(), Method = _method, Name = _name, Args = _args, CallerId = _caller,
             Sequence = _sequence(), ParentTaskId = WorkerContext.Current?.TaskId ?? Guid.Empty,
         };
         _runtime.SubmitActorCall(_actor, _grain, call);

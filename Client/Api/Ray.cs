@@ -174,16 +174,41 @@ public sealed partial class Ray : IAsyncDisposable
     public async Task<T[]> GetAsync<T>(IEnumerable<ObjectRef<T>> refs, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(refs);
-        var list = refs.ToList();
+        var list = refs as IReadOnlyList<ObjectRef<T>> ?? refs.ToList();
+        var ids = new ObjectId[list.Count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = (list[i] ?? throw new ArgumentNullException(nameof(refs), $"refs[{i}] is null.")).Id;
+        }
+
         var deadline = timeout is { } t ? DateTime.UtcNow + t : (DateTime?)null;
+        if (Runtime.WhenOwnedReady(ids) is { } owned)
+        {
+            // The results this process owns (the usual batch: tasks just submitted) are waited for together;
+            // after that each get below finds its value ready. On a timeout the gets below name the missing ref.
+            try
+            {
+                var wait = timeout is { } limit ? owned.WaitAsync(limit, cancellationToken) : owned.WaitAsync(cancellationToken);
+                await (WorkerContext.Current is { } ctx ? ctx.WhileBlockedAsync(Done(wait)) : wait).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+
         var gets = new System.Threading.Tasks.Task<T>[list.Count];
         for (var i = 0; i < list.Count; i++)
         {
-            var r = list[i] ?? throw new ArgumentNullException(nameof(refs), $"refs[{i}] is null.");
-            gets[i] = r.GetAsync(deadline is { } d ? Max(d - DateTime.UtcNow, TimeSpan.Zero) : null, cancellationToken);
+            gets[i] = list[i].GetAsync(deadline is { } d ? Max(d - DateTime.UtcNow, TimeSpan.Zero) : null, cancellationToken);
         }
 
         return await System.Threading.Tasks.Task.WhenAll(gets).ConfigureAwait(false);
+
+        static async Task<bool> Done(Task wait)
+        {
+            await wait.ConfigureAwait(false);
+            return true;
+        }
 
         static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
     }
@@ -196,14 +221,32 @@ public sealed partial class Ray : IAsyncDisposable
         where TRef : ObjectRef
     {
         ArgumentNullException.ThrowIfNull(refs);
-        var list = refs.ToList();
-        if (list.Select(r => r.Id).Distinct().Count() != list.Count)
+        var list = refs as IReadOnlyList<TRef> ?? refs.ToList();
+        var ids = new ObjectId[list.Count];
+        var distinct = new HashSet<ObjectId>(list.Count);
+        for (var i = 0; i < ids.Length; i++)
         {
-            throw new ArgumentException("Wait was given the same ref twice.", nameof(refs));
+            var objectRef = list[i] ?? throw new ArgumentException($"Wait was given a null ref at position {i}.", nameof(refs));
+            ids[i] = objectRef.Id;
+            if (!distinct.Add(ids[i]))
+            {
+                throw new ArgumentException($"Wait was given the same ref twice ({ids[i]}, at position {i}).", nameof(refs));
+            }
         }
 
-        var (ready, notReady) = await Runtime.WaitAsync(list.Select(r => r.Id).ToArray(), numReturns, timeout, cancellationToken).ConfigureAwait(false);
-        return new WaitResult<TRef>(ready.Select(i => list[i]).ToList(), notReady.Select(i => list[i]).ToList());
+        var (ready, notReady) = await Runtime.WaitAsync(ids, numReturns, timeout, cancellationToken).ConfigureAwait(false);
+        return new WaitResult<TRef>(Pick(list, ready), Pick(list, notReady));
+
+        static List<TRef> Pick(IReadOnlyList<TRef> list, int[] indexes)
+        {
+            var picked = new List<TRef>(indexes.Length);
+            foreach (var i in indexes)
+            {
+                picked.Add(list[i]);
+            }
+
+            return picked;
+        }
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -18,16 +19,50 @@ internal sealed class ObjectRefJsonConverterFactory : JsonConverterFactory
 
     private sealed class Converter<T> : JsonConverter<ObjectRef<T>>
     {
+        // An id is "<32 hex digits>:<index>", read and written straight from and to UTF-8 (no string per ref:
+        // a value may hold thousands of refs).
         public override ObjectRef<T> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
-            var text = reader.GetString() ?? throw new JsonException("An ObjectRef must be written as its id.");
-            return new ObjectRef<T>(ObjectId.Parse(text), Runtime.RayRuntime.Reading);
+            if (reader.TokenType != JsonTokenType.String)
+            {
+                throw new JsonException($"An ObjectRef must be written as its id string, found a JSON {reader.TokenType}.");
+            }
+
+            ObjectId id;
+            if (!reader.HasValueSequence && !reader.ValueIsEscaped && TryParse(reader.ValueSpan, out var parsed))
+            {
+                id = parsed;
+            }
+            else
+            {
+                id = ObjectId.Parse(reader.GetString()!);
+            }
+
+            return new ObjectRef<T>(id, Runtime.RayRuntime.Reading);
         }
 
         public override void Write(Utf8JsonWriter writer, ObjectRef<T> value, JsonSerializerOptions options)
         {
             Runtime.RayRuntime.Escape(value.Id);
-            writer.WriteStringValue(value.Id.ToString());
+            Span<byte> utf8 = stackalloc byte[32 + 1 + 11];
+            Utf8Formatter.TryFormat(value.Id.TaskId, utf8, out var written, 'N');
+            utf8[written++] = (byte)':';
+            Utf8Formatter.TryFormat(value.Id.Index, utf8[written..], out var digits);
+            writer.WriteStringValue(utf8[..(written + digits)]);
+        }
+
+        private static bool TryParse(ReadOnlySpan<byte> utf8, out ObjectId id)
+        {
+            id = default;
+            if (utf8.Length < 34 || utf8[32] != (byte)':' ||
+                !Utf8Parser.TryParse(utf8[..32], out Guid task, out var used, 'N') || used != 32 ||
+                !Utf8Parser.TryParse(utf8[33..], out int index, out used) || used != utf8.Length - 33)
+            {
+                return false;
+            }
+
+            id = new ObjectId(task, index);
+            return true;
         }
     }
 }

@@ -49,7 +49,7 @@ public sealed class RemoteFunction<TR>
     {
         var spec = new TaskSpec
         {
-            TaskId = Guid.NewGuid(), Function = _function.Key, Name = _options.Name ?? _function.DisplayName, Args = _args,
+            TaskId = UniqueIds.Next(), Function = _function.Key, Name = _options.Name ?? _function.DisplayName, Args = _args,
             NumReturns = _options.NumReturns, Resources = _options.ToResourceSet(), MaxRetries = _options.MaxRetries,
             RetryExceptions = _options.RetryExceptions, ParentTaskId = WorkerContext.Current?.TaskId ?? Guid.Empty,
             IsGenerator = isGenerator, GeneratorBackpressure = _options.GeneratorBackpressure,

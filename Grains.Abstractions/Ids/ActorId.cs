@@ -5,7 +5,7 @@ namespace RayOrleans;
 public readonly record struct ActorId([property: Id(0)] Guid Value)
 {
     /// <summary>A fresh actor id.</summary>
-    public static ActorId New() => new(Guid.NewGuid());
+    public static ActorId New() => new(UniqueIds.Next());
 
     /// <inheritdoc />
     public override string ToString() => Value.ToString("N");

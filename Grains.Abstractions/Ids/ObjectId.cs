@@ -22,7 +22,7 @@ public readonly record struct ObjectId
     [Id(1)] public int Index { get; init; }
 
     /// <summary>A fresh id for an object created by <c>Put</c>.</summary>
-    public static ObjectId NewPut() => new(Guid.NewGuid(), 1);
+    public static ObjectId NewPut() => new(UniqueIds.Next(), 1);
 
     /// <inheritdoc />
     public override string ToString() => $"{TaskId:N}:{Index}";

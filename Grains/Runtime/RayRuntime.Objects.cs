@@ -242,6 +242,25 @@ internal sealed partial class RayRuntime
         }
     }
 
+    /// <summary>
+    /// Completes when every object of <paramref name="ids"/> that this process owns is ready (objects owned
+    /// elsewhere are not waited for here); null when they all are already. A batch get waits on this once
+    /// instead of running one chain of awaits per ref, then reads each value without waiting.
+    /// </summary>
+    public Task? WhenOwnedReady(IReadOnlyList<ObjectId> ids)
+    {
+        List<Task<ObjectValue>>? pending = null;
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (Owned.WhenReady(ids[i]) is { IsCompleted: false } wait)
+            {
+                (pending ??= []).Add(wait);
+            }
+        }
+
+        return pending is null ? null : Task.WhenAll(pending);
+    }
+
     /// <summary>Waits for the object and returns its value as <paramref name="type"/>, or throws its error.</summary>
     public Task<object?> GetAsync(ObjectId id, Type type, TimeSpan? timeout, CancellationToken cancellationToken)
     {
@@ -671,13 +690,16 @@ internal sealed partial class RayRuntime
             throw new ArgumentOutOfRangeException(nameof(numReturns), numReturns, $"numReturns must be between 0 and the number of refs ({ids.Count}).");
         }
 
+        // Only the first numReturns ready refs (in argument order) are returned as ready, so the scan stops
+        // there: Ray's wait loop over a shrinking list, whose head is usually ready, costs O(1) checks a call.
         var ready = new bool[ids.Count];
         var count = 0;
-        for (var i = 0; i < ids.Count; i++)
+        var scanned = 0;
+        for (; scanned < ids.Count && count < numReturns; scanned++)
         {
-            if (Owned.TryGetReady(ids[i], out _) || _seenReady.ContainsKey(ids[i]))
+            if (Owned.TryGetReady(ids[scanned], out _) || _seenReady.ContainsKey(ids[scanned]))
             {
-                ready[i] = true;
+                ready[scanned] = true;
                 count++;
             }
         }
@@ -685,6 +707,9 @@ internal sealed partial class RayRuntime
         if (count < numReturns)
         {
             var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Cancelled when the wait ends: it takes this wait's continuations off the objects still pending, so
+            // a loop of waits over the same refs does not pile continuations on them.
+            using var done = new CancellationTokenSource();
             for (var i = 0; i < ids.Count; i++)
             {
                 if (ready[i])
@@ -694,6 +719,17 @@ internal sealed partial class RayRuntime
 
                 var index = i;
                 var whenReady = Owned.WhenReady(ids[i]) ?? SharedPoll(ids[i]);
+                if (whenReady.IsCompletedSuccessfully)
+                {
+                    Volatile.Write(ref ready[index], true);
+                    if (Interlocked.Increment(ref count) >= numReturns)
+                    {
+                        break;
+                    }
+
+                    continue;
+                }
+
                 _ = whenReady.ContinueWith(t =>
                 {
                     if (t.IsCompletedSuccessfully)
@@ -704,16 +740,23 @@ internal sealed partial class RayRuntime
                             all.TrySetResult();
                         }
                     }
-                }, TaskScheduler.Default);
+                }, done.Token, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
 
             try
             {
-                var wait = timeout is { } t ? all.Task.WaitAsync(t, cancellationToken) : all.Task.WaitAsync(cancellationToken);
-                await (WorkerContext.Current is { } ctx ? ctx.WhileBlockedAsync(Wrap(wait)) : wait).ConfigureAwait(false);
+                if (Volatile.Read(ref count) < numReturns)
+                {
+                    var wait = timeout is { } t ? all.Task.WaitAsync(t, cancellationToken) : all.Task.WaitAsync(cancellationToken);
+                    await (WorkerContext.Current is { } ctx ? ctx.WhileBlockedAsync(Wrap(wait)) : wait).ConfigureAwait(false);
+                }
             }
             catch (TimeoutException)
             {
+            }
+            finally
+            {
+                done.Cancel();
             }
         }
 

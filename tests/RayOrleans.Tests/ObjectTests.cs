@@ -88,6 +88,17 @@ public sealed class ObjectTests(TwoNodeCluster fixture)
 
             var timedOut = await Ray.WaitAsync<ObjectRef>([slow, fast], numReturns: 2, timeout: TimeSpan.FromMilliseconds(200));
             Assert.Equal([fast.Id], timedOut.Ready.Select(r => r.Id));
+
+            // Only the first numReturns ready refs count as ready; the rest, ready or not, are in NotReady.
+            var first = await Ray.WaitAsync<ObjectRef>([done, slow, fast], numReturns: 1, timeout: Wait.Deadline);
+            Assert.Equal([done.Id], first.Ready.Select(r => r.Id));
+            Assert.Equal([slow.Id, fast.Id], first.NotReady.Select(r => r.Id));
+
+            // Waits that end (timed out) leave nothing behind on the pending ref: a later wait still sees it finish.
+            for (var i = 0; i < 50; i++)
+            {
+                Assert.Empty((await Ray.WaitAsync<ObjectRef>([slow], timeout: TimeSpan.Zero)).Ready);
+            }
         }
         finally
         {
