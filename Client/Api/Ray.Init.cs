@@ -135,7 +135,10 @@ public sealed partial class Ray
         }
 
         cluster.Start();
-        var runtime = new RayRuntime(client, cluster, options.Runtime, localStore: null, localNodeId: null, NullLogger<RayRuntime>.Instance);
+        // The driver logs through the application's logging when it has a host (its own, or the caller's services).
+        var services = host?.Services ?? client.ServiceProvider;
+        var logger = services.GetService<ILoggerFactory>()?.CreateLogger<RayRuntime>() ?? (ILogger<RayRuntime>)NullLogger<RayRuntime>.Instance;
+        var runtime = new RayRuntime(client, cluster, options.Runtime, localStore: null, localNodeId: null, logger);
         return new Ray(runtime, host);
     }
 

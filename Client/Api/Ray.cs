@@ -79,13 +79,18 @@ public sealed partial class Ray : IAsyncDisposable
     /// The cluster at a glance, as Ray's <c>ray status</c>: nodes with resources in total and free, demands
     /// queued on nodes, and demands no node can ever hold (they wait for one that can to join).
     /// </summary>
-    public Task<ClusterStatus> ClusterStatusAsync() => Runtime.Grains.GetGrain<Grains.IClusterResourcesGrain>(0).GetStatusAsync();
+    public Task<ClusterStatus> ClusterStatusAsync() =>
+        TransientRetry.ReadAsync(() => Runtime.Grains.GetGrain<Grains.IClusterResourcesGrain>(0).GetStatusAsync());
 
     /// <summary>The nodes of the cluster with their resources and load, as last reported (at most a second old).</summary>
     public async Task<IReadOnlyList<NodeReport>> NodesAsync()
     {
-        await Runtime.Cluster.RefreshAsync().ConfigureAwait(false);
-        return Runtime.Cluster.Nodes;
+        await TransientRetry.ReadAsync(async () =>
+        {
+            await Runtime.Cluster.RefreshAsync().ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
+        return Runtime.Cluster.Reported;
     }
 
     /// <summary>
@@ -271,7 +276,7 @@ public sealed partial class Ray : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         var ns = @namespace ?? "default";
-        var found = await Runtime.Grains.GetGrain<Grains.IActorRegistryGrain>(ns).LookupAsync(name).ConfigureAwait(false)
+        var found = await TransientRetry.ReadAsync(() => Runtime.Grains.GetGrain<Grains.IActorRegistryGrain>(ns).LookupAsync(name)).ConfigureAwait(false)
             ?? throw new KeyNotFoundException($"No actor named '{name}' in namespace '{ns}'.");
         if (found.ClassName != typeof(TActor).FullName)
         {
@@ -331,7 +336,7 @@ public sealed partial class Ray : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         var ns = @namespace ?? "default";
-        var id = await Runtime.Grains.GetGrain<Grains.IPlacementGroupRegistryGrain>(ns).LookupAsync(name).ConfigureAwait(false)
+        var id = await TransientRetry.ReadAsync(() => Runtime.Grains.GetGrain<Grains.IPlacementGroupRegistryGrain>(ns).LookupAsync(name)).ConfigureAwait(false)
             ?? throw new KeyNotFoundException($"No placement group named '{name}' in namespace '{ns}'.");
         var info = await Runtime.PlacementGroup(id).GetInfoAsync().ConfigureAwait(false)
             ?? throw new KeyNotFoundException($"No placement group named '{name}' in namespace '{ns}'.");

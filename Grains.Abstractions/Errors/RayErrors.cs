@@ -10,6 +10,7 @@ public static class RayErrors
     {
         RayErrorKind.Cancelled => new TaskCancelledException(error),
         RayErrorKind.ActorDied => new ActorDiedException(error),
+        RayErrorKind.ActorUnavailable => new ActorUnavailableException(error),
         RayErrorKind.ObjectLost when error.LostObject is { } lost => new ObjectLostException(lost, error.Message),
         _ => new RayTaskException(error),
     };
@@ -34,6 +35,7 @@ public static class RayErrors
                 TaskName = taskName, TaskId = taskId, Node = node, LostObject = ole.ObjectId,
             },
             ActorDiedException ade => ade.Error,
+            ActorUnavailableException aue => aue.Error,
             _ => new RayErrorInfo
             {
                 Kind = RayErrorKind.TaskError, ExceptionType = exception.GetType().FullName ?? exception.GetType().Name,

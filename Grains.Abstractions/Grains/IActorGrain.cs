@@ -21,6 +21,13 @@ public interface IActorGrain : IGrainWithGuidKey
     [AlwaysInterleave, ResponseTimeout(RayTimeouts.LongCall)]
     Task<ObjectValue> CallAsync(ActorCall call);
 
+    /// <summary>
+    /// Which of <paramref name="calls"/> this actor still holds (waiting for their turn, or running), and the
+    /// replies it keeps of those it already answered.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<HeldCalls> HeldCallsAsync(ActorCall[] calls);
+
     /// <summary>Kills the actor: pending and later calls fail with <c>ActorDiedException</c>; without <paramref name="noRestart"/> it restarts if it may.</summary>
     [AlwaysInterleave]
     Task KillAsync(bool noRestart);

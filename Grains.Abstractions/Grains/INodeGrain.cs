@@ -18,6 +18,14 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave, ResponseTimeout(RayTimeouts.LongCall)]
     Task<ObjectValue[]> ExecuteAsync(TaskSpec task);
 
+    /// <summary>
+    /// Which of <paramref name="taskIds"/> this node still holds (queued, running, or passed on and awaiting the
+    /// other node's reply). An owner whose reply never came (lost with a gateway that died while carrying it)
+    /// learns from this that the task is done here and the reply is gone.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<Guid[]> HeldAsync(Guid[] taskIds);
+
     /// <summary>Cancels a queued or running task; with <paramref name="recursive"/>, also the tasks it submitted.</summary>
     [AlwaysInterleave]
     Task<bool> CancelAsync(Guid taskId, bool force, bool recursive);

@@ -13,4 +13,6 @@ public enum RayErrorKind
     ObjectLost = 3,
     /// <summary>The runtime could not run the task (bad descriptor, arguments that do not deserialize).</summary>
     SystemError = 4,
+    /// <summary>The call's outcome is unknown, its actor alive: <c>ActorUnavailableException</c>.</summary>
+    ActorUnavailable = 5,
 }

@@ -128,6 +128,8 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
 
     public Task FailAsync(string cause) => DieAsync(cause);
 
+    public Task<HeldCalls> HeldCallsAsync(ActorCall[] calls) => Task.FromResult(_mailbox.Held(calls));
+
     private async Task FailIfNeverCreatedAsync()
     {
         await Task.WhenAny(_created.Task, Task.Delay(CreationDeadline));

@@ -14,6 +14,19 @@ internal sealed class ActorMailbox
     private readonly object _gate = new();
     private readonly Dictionary<Guid, CallerQueue> _callers = new();
     private readonly Queue<PendingCall> _ready = new();
+    /// <summary>Calls posted and not yet answered, by call id: what <see cref="Held"/> reports.</summary>
+    private readonly HashSet<Guid> _held = [];
+
+    /// <summary>
+    /// The most recent replies, by call id, for callers whose reply was lost on its way back (a gateway that
+    /// died carrying it): they are answered from here instead of running the call again. Bounded by count and
+    /// by inline bytes; a reply that fell out is reported as neither held nor kept.
+    /// </summary>
+    private readonly Dictionary<Guid, ObjectValue> _replies = [];
+    private readonly Queue<Guid> _replyOrder = new();
+    private long _replyBytes;
+    private const int KeptReplies = 4096;
+    private const long KeptReplyBytes = 8 << 20;
     private Func<PendingCall, Task>? _execute;
     private int _maxRunners;
     private int _runners;
@@ -46,6 +59,12 @@ internal sealed class ActorMailbox
                 return null;
             }
 
+            if (_replies.TryGetValue(call.CallId, out var answered))
+            {
+                return Task.FromResult(answered); // sent again after its reply was lost: the same answer, not a second run
+            }
+
+            _held.Add(call.CallId);
             if (!_callers.TryGetValue(call.CallerId, out var caller))
             {
                 _callers[call.CallerId] = caller = new CallerQueue();
@@ -71,6 +90,55 @@ internal sealed class ActorMailbox
     }
 
     /// <summary>
+    /// Which of <paramref name="calls"/> this mailbox holds (waiting or running), the kept replies of answered
+    /// ones, and which never arrived (their caller's order has not reached them).
+    /// </summary>
+    public HeldCalls Held(ActorCall[] calls)
+    {
+        lock (_gate)
+        {
+            var held = new List<Guid>();
+            var replies = new Dictionary<Guid, ObjectValue>();
+            var notArrived = new List<Guid>();
+            foreach (var call in calls)
+            {
+                if (_held.Contains(call.CallId))
+                {
+                    held.Add(call.CallId);
+                }
+                else if (_replies.TryGetValue(call.CallId, out var reply))
+                {
+                    replies[call.CallId] = reply;
+                }
+                else if (!_closed && (!_callers.TryGetValue(call.CallerId, out var caller) || call.Sequence >= caller.Next))
+                {
+                    notArrived.Add(call.CallId);
+                }
+            }
+
+            return new HeldCalls { Held = [.. held], Replies = replies, NotArrived = [.. notArrived] };
+        }
+    }
+
+    private void Keep(Guid callId, ObjectValue reply)
+    {
+        if (!_replies.TryAdd(callId, reply))
+        {
+            return;
+        }
+
+        _replyOrder.Enqueue(callId);
+        _replyBytes += reply.Inline?.Length ?? 0;
+        while (_replyOrder.Count > KeptReplies || _replyBytes > KeptReplyBytes)
+        {
+            if (_replies.Remove(_replyOrder.Dequeue(), out var dropped))
+            {
+                _replyBytes -= dropped.Inline?.Length ?? 0;
+            }
+        }
+    }
+
+    /// <summary>
     /// This incarnation rebuilds an actor lost with its node: callers' sequence numbers go on from where they
     /// were, so each caller's first call here sets where its order starts.
     /// </summary>
@@ -92,6 +160,7 @@ internal sealed class ActorMailbox
         lock (_gate)
         {
             _closed = true;
+            _held.Clear();
             var pending = new List<PendingCall>(_ready);
             _ready.Clear();
             pending.AddRange(_callers.Values.SelectMany(c => c.Pending.Values));
@@ -152,6 +221,11 @@ internal sealed class ActorMailbox
                 lock (_gate)
                 {
                     _busy--;
+                    _held.Remove(next.Call.CallId);
+                    if (next.Reply.Task.IsCompletedSuccessfully)
+                    {
+                        Keep(next.Call.CallId, next.Reply.Task.Result);
+                    }
                 }
             }
         }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
 using Orleans.Serialization;
 using RayOrleans.Node;
 using RayOrleans.Placement;
@@ -36,6 +37,13 @@ public static class RaySiloBuilderExtensions
             }
         }
 
+        services.Configure<ClusterMembershipOptions>(FailureDetection.Apply);
+        // The strongly consistent grain directory: the default one loses the entries its crashed silo held,
+        // and a call can then start a second activation of a grain that lives on; for an actor that is a
+        // second, never-constructed copy that its calls would wait on.
+#pragma warning disable ORLEANSEXP003 // evaluation API in Orleans 10.4; chosen for the guarantee above (docs/fault-tolerance.md)
+        builder.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
         services.AddOptions<NodeOptions>().Configure(o => configureNode?.Invoke(o));
         services.AddOptions<RuntimeOptions>().Configure(o => configureRuntime?.Invoke(o)).Validate(o =>
         {

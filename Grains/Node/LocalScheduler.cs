@@ -18,6 +18,8 @@ internal sealed partial class LocalScheduler
     private static readonly TimeSpan SpillPassInterval = TimeSpan.FromMilliseconds(500);
 
     private readonly ConcurrentDictionary<Guid, TaskRun> _tasks = new();
+    /// <summary>Tasks passed on to another node (spillback) whose reply this node is still waiting for.</summary>
+    private readonly ConcurrentDictionary<Guid, byte> _forwarding = new();
     private readonly ConcurrentDictionary<Guid, byte> _cancelledEarly = new();
     private readonly ConcurrentQueue<Guid> _tombstoneOrder = new();
     private readonly ILogger<LocalScheduler> _logger;
@@ -109,6 +111,9 @@ internal sealed partial class LocalScheduler
         ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Scheduler.RunAsync(state.Run), (Scheduler: this, Run: run), preferLocal: false);
         return run.Reply.Task;
     }
+
+    /// <summary>The tasks of <paramref name="taskIds"/> this node holds: queued, running, or passed on and awaiting that node's reply.</summary>
+    public Guid[] Held(Guid[] taskIds) => taskIds.Where(id => _tasks.ContainsKey(id) || _forwarding.ContainsKey(id)).ToArray();
 
     public bool Cancel(Guid taskId, bool force, bool recursive)
     {
@@ -226,6 +231,7 @@ internal sealed partial class LocalScheduler
             {
                 // Busy here, free there: pass the task on once rather than queue it (Ray's spillback), and
                 // pass its reply back. Its arguments are resolved there again, from wherever they live.
+                _forwarding.TryAdd(spec.TaskId, 0);
                 _tasks.TryRemove(spec.TaskId, out _);
                 try
                 {
@@ -234,6 +240,10 @@ internal sealed partial class LocalScheduler
                 catch (Exception e)
                 {
                     run.Reply.TrySetException(e);
+                }
+                finally
+                {
+                    _forwarding.TryRemove(spec.TaskId, out _);
                 }
 
                 return;

@@ -35,6 +35,8 @@ internal sealed class NodeGrain : Grain, INodeGrain
 
     public Task<ObjectValue[]> ExecuteAsync(TaskSpec task) => _scheduler.Enqueue(task);
 
+    public Task<Guid[]> HeldAsync(Guid[] taskIds) => Task.FromResult(_scheduler.Held(taskIds));
+
     public Task<bool> ReserveBundleAsync(Guid group, int index, ResourceSet demand)
     {
         var reserved = _scheduler.Bundles.Reserve(group, index, demand);

@@ -17,7 +17,16 @@ internal sealed class ClusterView : IAsyncDisposable
     private NodeReport[] _nodes = [];
     private Dictionary<string, int> _recent = new(StringComparer.Ordinal);
     private Dictionary<string, double> _spilledCpu = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _unreachable = new(StringComparer.Ordinal);
     private Task? _loop;
+
+    /// <summary>
+    /// How long a node that refused or dropped a call stays out of this process's choices. Membership takes
+    /// seconds to declare a killed silo dead; until then the view still lists it, and work sent again would go
+    /// straight back to it and fail again (spending a retry each time). A node that is in fact alive comes
+    /// back after this, or at once when it is the only choice left.
+    /// </summary>
+    public static readonly TimeSpan UnreachableFor = TimeSpan.FromSeconds(15);
 
     public ClusterView(IGrainFactory grains, TimeSpan refresh)
     {
@@ -25,7 +34,13 @@ internal sealed class ClusterView : IAsyncDisposable
         _refresh = refresh;
     }
 
+    /// <summary>The nodes this process may choose for work: those reported, less those it found unreachable.</summary>
     public IReadOnlyList<NodeReport> Nodes => Volatile.Read(ref _nodes);
+
+    /// <summary>Every node the cluster reported at the last refresh, reachable from here or not.</summary>
+    public IReadOnlyList<NodeReport> Reported => Volatile.Read(ref _reported);
+
+    private NodeReport[] _reported = [];
 
     public void Start() => _loop ??= Task.Run(RefreshLoopAsync);
 
@@ -38,7 +53,8 @@ internal sealed class ClusterView : IAsyncDisposable
             var nodes = await _grains.GetGrain<IClusterResourcesGrain>(0).GetNodesAsync().ConfigureAwait(false);
             lock (_gate)
             {
-                _nodes = nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal).ToArray();
+                _reported = nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal).ToArray();
+                _nodes = WithoutUnreachable(_reported);
                 _recent = new Dictionary<string, int>(StringComparer.Ordinal);
                 _spilledCpu = new Dictionary<string, double>(StringComparer.Ordinal);
             }
@@ -50,6 +66,50 @@ internal sealed class ClusterView : IAsyncDisposable
 
             await Task.Delay(50).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Leaves <paramref name="node"/> out of this process's choices for <see cref="UnreachableFor"/>: a call to it
+    /// failed because it could not be reached (killed, or its connection dropped).
+    /// </summary>
+    public void MarkUnreachable(string node)
+    {
+        lock (_gate)
+        {
+            _unreachable[node] = Environment.TickCount64 + (long)UnreachableFor.TotalMilliseconds;
+            _nodes = WithoutUnreachable(_nodes);
+        }
+    }
+
+    /// <summary>Whether <paramref name="node"/> is marked unreachable now.</summary>
+    public bool IsUnreachable(string node)
+    {
+        lock (_gate)
+        {
+            return _unreachable.TryGetValue(node, out var until) && until > Environment.TickCount64;
+        }
+    }
+
+    private NodeReport[] WithoutUnreachable(NodeReport[] nodes)
+    {
+        if (_unreachable.Count == 0)
+        {
+            return nodes;
+        }
+
+        var now = Environment.TickCount64;
+        foreach (var (node, until) in _unreachable.ToList())
+        {
+            if (until <= now)
+            {
+                _unreachable.Remove(node);
+            }
+        }
+
+        var reachable = nodes.Where(n => !_unreachable.ContainsKey(n.NodeId)).ToArray();
+        // Never an empty view from marks alone: with every node marked, the marks are likely wrong (a network
+        // blip), and a view with nodes keeps work moving.
+        return reachable.Length > 0 ? reachable : nodes;
     }
 
     /// <summary>

@@ -44,7 +44,8 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
     public void TrackActorCall(ActorId actor, ActorCall call, ObjectId[]? pins)
     {
-        _entries[call.CallId] = new Entry(call.CallId, call.Name) { Call = call, Target = actor, Pins = pins };
+        var incarnation = _entries.TryGetValue(actor.Value, out var creator) && creator.Actor is { } spec ? spec.Restarts : 0;
+        _entries[call.CallId] = new Entry(call.CallId, call.Name) { Call = call, Target = actor, Pins = pins, Incarnation = incarnation, SentAt = Environment.TickCount64 };
         EnsureLoop();
     }
 
@@ -73,6 +74,8 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         }
 
         entry.Node = node;
+        entry.SentAt = Environment.TickCount64;
+        entry.Unheld = 0;
         return true;
     }
 
@@ -124,29 +127,120 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         _runtime.Dispatch(spec with { Spillbacks = 0 }, attempt + 1);
     }
 
-    /// <summary>Attempt <paramref name="attempt"/> of an actor call was lost with the actor's node: send it again, or fail it.</summary>
-    public void CallLost(Guid id, int attempt, string? node)
+    /// <summary>
+    /// Attempt <paramref name="attempt"/> of an actor call failed because it could not be carried to the actor
+    /// (the actor's node died, or the connection the call went through). When this process created the actor
+    /// the call is parked, not sent again at once: until membership declares a killed node dead (seconds) every
+    /// send would fail the same way. The sweep decides once it knows where the actor stands (ResendParked).
+    /// A call to an actor created elsewhere fails at once, since only the creator learns of restarts.
+    /// </summary>
+    /// <param name="id">The call.</param>
+    /// <param name="attempt">The attempt that was lost.</param>
+    /// <param name="node">The actor's node, when known.</param>
+    /// <param name="delivered">
+    /// The call may have reached the actor (the connection broke while it was pending), as opposed to a send
+    /// refused before it left (such a call never ran, so sending it again is not a retry).
+    /// </param>
+    public void CallLost(Guid id, int attempt, string? node, bool delivered)
     {
         if (!_entries.TryGetValue(id, out var entry) || entry.Call is not { } call || entry.Target is not { } target || !entry.TryNextAttempt(attempt))
         {
             return;
         }
 
-        if (_entries.TryGetValue(target.Value, out var actor) && actor.Actor is { } spec && (spec.MaxTaskRetries < 0 || attempt < spec.MaxTaskRetries))
+        entry.MayHaveRun |= delivered;
+        if (_entries.TryGetValue(target.Value, out var actor) && actor.Actor is not null)
         {
-            // The creator restarts the actor (the sweep, or already done); the call waits for the new
-            // incarnation at the actor's grain, which Orleans activates again on a live node.
-            LogRetry(_logger, call.Name, call.CallId, node ?? actor.Node ?? "?", attempt + 1);
-            _runtime.SendCall(target, call, attempt + 1);
+            entry.ParkedAt = Environment.TickCount64;
+            entry.Parked = true;
+            LogCallParked(_logger, call.Name, call.CallId, node ?? actor.Node ?? "?");
             return;
         }
 
-        Drop(id);
+        FailCall(entry, RayErrorKind.ActorDied, node,
+            "the actor died with its node and this process does not restart it (its restarts are used up, or another process created it and alone restarts it)");
+    }
+
+    private void FailCall(Entry entry, RayErrorKind kind, string? node, string why)
+    {
+        var call = entry.Call!;
+        Drop(entry.Id);
         _runtime.FailReturns(call.CallId, 1, false, new RayErrorInfo
         {
-            Kind = RayErrorKind.ActorDied, ExceptionType = typeof(ActorDiedException).FullName!, TaskName = call.Name, TaskId = call.CallId, Node = node,
-            Message = $"The actor's node{(node is null ? "" : " " + node)} died while '{call.Name}' was queued or running, and the call may not be retried (only the actor's creator, within MaxTaskRetries, sends it again).",
+            Kind = kind, TaskName = call.Name, TaskId = call.CallId, Node = node,
+            ExceptionType = (kind == RayErrorKind.ActorUnavailable ? typeof(ActorUnavailableException) : typeof(ActorDiedException)).FullName!,
+            Message = $"'{call.Name}' could not be carried to its actor{(node is null ? "" : " on node " + node)}, and {why}.",
         });
+    }
+
+    /// <summary>How long a parked call waits for its actor to be reachable again before it fails.</summary>
+    private static readonly TimeSpan ParkLimit = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Decides each parked call once its actor's state is known: a call that never left is sent again; one
+    /// that may have run is sent again as a retry (to the restarted actor, or to the same one when only the
+    /// connection failed) while the actor's MaxTaskRetries allow, else it fails: ActorDiedException when the
+    /// actor died, ActorUnavailableException when it is alive and the call's fate is unknown.
+    /// </summary>
+    private void ResendParked(Dictionary<SiloAddress, SiloStatus> hosts)
+    {
+        foreach (var entry in _entries.Values)
+        {
+            if (!entry.Parked || entry.Call is not { } call || entry.Target is not { } target)
+            {
+                continue;
+            }
+
+            if (!_entries.TryGetValue(target.Value, out var actor) || actor.Actor is not { } spec)
+            {
+                entry.Parked = false;
+                FailCall(entry, RayErrorKind.ActorDied, null, "the actor died for good (no restarts left, or it was killed)");
+                continue;
+            }
+
+            if (actor.Node is not { } node || !hosts.TryGetValue(SiloAddress.FromParsableString(node), out var status) || status != SiloStatus.Active)
+            {
+                // Being restarted, or its node not yet declared dead (the dead-node pass restarts it then).
+                if (Environment.TickCount64 - entry.ParkedAt > (long)ParkLimit.TotalMilliseconds)
+                {
+                    entry.Parked = false;
+                    FailCall(entry, RayErrorKind.ActorUnavailable, actor.Node, $"the actor could not be reached for {ParkLimit.TotalMinutes:0} minutes");
+                }
+
+                continue;
+            }
+
+            var restarted = spec.Restarts != entry.Incarnation;
+            if (entry.MayHaveRun)
+            {
+                if (spec.MaxTaskRetries >= 0 && entry.Retries >= spec.MaxTaskRetries)
+                {
+                    entry.Parked = false;
+                    if (restarted)
+                    {
+                        FailCall(entry, RayErrorKind.ActorDied, node,
+                            $"the actor died with the call in flight and was restarted (restart {spec.Restarts}); MaxTaskRetries = {spec.MaxTaskRetries} retries are used up");
+                    }
+                    else
+                    {
+                        FailCall(entry, RayErrorKind.ActorUnavailable, node,
+                            $"the actor is alive but the call may have run; MaxTaskRetries = {spec.MaxTaskRetries} retries are used up, so it is not sent again");
+                    }
+
+                    continue;
+                }
+
+                entry.Retries++;
+            }
+
+            entry.Incarnation = spec.Restarts;
+            entry.MayHaveRun = false;
+            entry.SentAt = Environment.TickCount64;
+            entry.Unheld = 0;
+            entry.Parked = false;
+            LogCallResent(_logger, call.Name, call.CallId, node, restarted ? $"restart {spec.Restarts}" : "the same incarnation", entry.Retries);
+            _runtime.SendCall(target, call, entry.Attempt);
+        }
     }
 
     // ------------------------------------------------------------------ actors
@@ -196,6 +290,11 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
                 try
                 {
                     await CheckLostNodesAsync().ConfigureAwait(false);
+                    if (_runtime.LocalNodeId is null && Environment.TickCount64 - _lastReconcile >= (long)ReconcileEvery.TotalMilliseconds)
+                    {
+                        _lastReconcile = Environment.TickCount64;
+                        await ReconcileAsync().ConfigureAwait(false);
+                    }
                 }
                 catch (Exception e) when (!_stop.IsCancellationRequested)
                 {
@@ -211,8 +310,18 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     private async Task CheckLostNodesAsync()
     {
         var alive = _runtime.Cluster.Nodes.Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
-        var suspects = _entries.Values.Where(e => NodeOf(e) is { } node && !alive.Contains(node)).ToList();
-        if (suspects.Count == 0)
+        // A parked call's actor is a suspect even while its node is still in the view: the call failed to reach it.
+        var parkedOn = new HashSet<Entry>();
+        foreach (var entry in _entries.Values)
+        {
+            if (entry.Parked && entry.Target is { } target && _entries.TryGetValue(target.Value, out var actor))
+            {
+                parkedOn.Add(actor);
+            }
+        }
+
+        var suspects = _entries.Values.Where(e => NodeOf(e) is { } node && (!alive.Contains(node) || parkedOn.Contains(e))).ToList();
+        if (suspects.Count == 0 && !_entries.Values.Any(e => e.Parked))
         {
             return;
         }
@@ -235,9 +344,96 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
             {
                 Lost(entry.Id, entry.Attempt, node);
             }
-            else
+            else if (!entry.Parked)
             {
-                CallLost(entry.Id, entry.Attempt, node);
+                CallLost(entry.Id, entry.Attempt, node, delivered: true);
+            }
+        }
+
+        ResendParked(hosts);
+    }
+
+    // ------------------------------------------------------------------ lost replies
+
+    /// <summary>How often a driver asks the nodes about its older unanswered work, and how old it must be.</summary>
+    private static readonly TimeSpan ReconcileEvery = TimeSpan.FromSeconds(5);
+
+    private long _lastReconcile = Environment.TickCount64;
+
+    /// <summary>
+    /// A driver's calls reach the cluster through a gateway silo, and a reply on its way back through a gateway
+    /// that dies is lost with no error: Orleans leaves the call waiting for its response timeout (a year, for
+    /// calls that run work). So a driver asks every so often which of its older unanswered tasks and actor calls
+    /// their node or actor still holds. Work it does not hold, twice in a row (so a reply on its way is not
+    /// taken for lost), finished there and its reply is gone: a task runs again (within MaxRetries), an actor
+    /// call is handled as a call that may have run (sent again within MaxTaskRetries, else
+    /// ActorUnavailableException) unless the actor kept its reply, which is then delivered.
+    /// </summary>
+    private async Task ReconcileAsync()
+    {
+        var old = Environment.TickCount64 - (long)ReconcileEvery.TotalMilliseconds;
+        var waiting = _entries.Values.Where(e => !e.Parked && e.SentAt != 0 && e.SentAt <= old && e.Actor is null).ToList();
+        var tasks = waiting.Where(e => e.Spec is not null && e.Node is not null).GroupBy(e => e.Node!, StringComparer.Ordinal);
+        var calls = waiting.Where(e => e.Call is not null && e.Target is not null).GroupBy(e => e.Target!.Value);
+        var checks = new List<Task>();
+        foreach (var group in tasks)
+        {
+            checks.Add(CheckAsync(group.ToList(), async ids => new HeldCalls { Held = await _runtime.Node(group.Key).HeldAsync(ids).ConfigureAwait(false), Replies = [] }, group.Key));
+        }
+
+        foreach (var group in calls)
+        {
+            var byId = group.ToDictionary(e => e.Id, e => e.Call! with { Args = [] }); // its order and ids are enough to answer
+            checks.Add(CheckAsync(group.ToList(), ids => _runtime.Actor(group.Key).HeldCallsAsync(ids.Select(id => byId[id]).ToArray()), null));
+        }
+
+        await Task.WhenAll(checks).ConfigureAwait(false);
+
+        async Task CheckAsync(List<Entry> entries, Func<Guid[], Task<HeldCalls>> ask, string? node)
+        {
+            HeldCalls answer;
+            try
+            {
+                answer = await ask(entries.Select(e => e.Id).ToArray()).WaitAsync(ReconcileEvery).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                LogReconcileFailed(_logger, node ?? "an actor", e); // unreachable now: the dead-node pass handles that
+                return;
+            }
+
+            var still = answer.Held.ToHashSet();
+            foreach (var entry in entries)
+            {
+                if (still.Contains(entry.Id) || !_entries.ContainsKey(entry.Id))
+                {
+                    entry.Unheld = 0;
+                    continue;
+                }
+
+                if (entry.Call is { } call && entry.Target is { } target && answer.Replies.TryGetValue(entry.Id, out var reply))
+                {
+                    // Answered, and the actor kept the answer: deliver it as the reply that was lost.
+                    LogReplyRecovered(_logger, entry.Name, entry.Id);
+                    _runtime.CompleteCall(target, call, entry.Attempt, reply);
+                    continue;
+                }
+
+                if (++entry.Unheld < 2)
+                {
+                    continue;
+                }
+
+                LogReplyLost(_logger, entry.Name, entry.Id, node ?? "its actor's node");
+                if (entry.Spec is not null)
+                {
+                    Lost(entry.Id, entry.Attempt, entry.Node);
+                }
+                else
+                {
+                    // A call its actor never saw did not run: sending it again is no retry.
+                    CallLost(entry.Id, entry.Attempt, node: null, delivered: !answer.NotArrived.Contains(entry.Id));
+                }
             }
         }
     }
@@ -313,12 +509,48 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         /// <summary>For an actor this process created: its spec, to build it again.</summary>
         public volatile ActorSpec? Actor;
 
+        /// <summary>When the work was last sent (<see cref="Environment.TickCount64"/>); 0 while it has not left.</summary>
+        public long SentAt;
+
+        /// <summary>Checks in a row that found the work no longer held where it was sent, without a reply here.</summary>
+        public int Unheld;
+
+        /// <summary>For a call: waiting for its actor to be reachable again (see <see cref="CallLost"/>).</summary>
+        public volatile bool Parked;
+
+        /// <summary>For a call: when it was last parked (<see cref="Environment.TickCount64"/>).</summary>
+        public long ParkedAt;
+
+        /// <summary>For a call: the actor's restart count when the call was last sent.</summary>
+        public int Incarnation;
+
+        /// <summary>For a call: a lost send may have reached the actor (so sending it again is a retry).</summary>
+        public bool MayHaveRun;
+
+        /// <summary>For a call: retries spent (sends to a new incarnation after one that may have run it).</summary>
+        public int Retries;
+
         /// <summary>Moves from <paramref name="attempt"/> to the next; false when another path already did.</summary>
         public bool TryNextAttempt(int attempt) => Interlocked.CompareExchange(ref _attempt, attempt + 1, attempt) == attempt;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} died running '{Name}' ({TaskId}); submitting it again (retry {Attempt}).")]
     private static partial void LogRetry(ILogger logger, string name, Guid taskId, string node, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "'{Name}' ({CallId}) could not reach its actor on node {Node}; it waits until the actor is reachable again.")]
+    private static partial void LogCallParked(ILogger logger, string name, Guid callId, string node);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "'{Name}' ({Id}) is no longer held by {Node} and its reply never came (lost with a gateway): handling it as lost.")]
+    private static partial void LogReplyLost(ILogger logger, string name, Guid id, string node);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sending '{Name}' ({CallId}) again to its actor on {Node} ({Incarnation}; retries spent {Retries}).")]
+    private static partial void LogCallResent(ILogger logger, string name, Guid callId, string node, string incarnation, int retries);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The reply of '{Name}' ({Id}) was lost on its way back (a gateway died); its actor kept it, so it is delivered without running the call again.")]
+    private static partial void LogReplyRecovered(ILogger logger, string name, Guid id);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Asking {Node} which work it still holds failed; the next round asks again.")]
+    private static partial void LogReconcileFailed(ILogger logger, string node, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Actor {ClassName} ({ActorId}) was lost with node {Node}; creating it again (restart {Restarts}).")]
     private static partial void LogActorRestart(ILogger logger, string className, ActorId actorId, string node, int restarts);

@@ -222,6 +222,10 @@ internal sealed partial class RayRuntime
             (this, actor, call, attempt), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
+    /// <summary>Delivers a call's reply that came another way than the call's own answer (recovered from its actor).</summary>
+    public void CompleteCall(ActorId actor, ActorCall call, int attempt, ObjectValue reply) =>
+        OnCallReply(actor, call, attempt, Task.FromResult(reply));
+
     private void OnCallReply(ActorId actor, ActorCall call, int attempt, Task<ObjectValue> reply)
     {
         var id = new ObjectId(call.CallId, 1);
@@ -239,7 +243,7 @@ internal sealed partial class RayRuntime
         var e = reply.Exception!.GetBaseException();
         if (IsNodeLost(e))
         {
-            InFlight.CallLost(call.CallId, attempt, node: null);
+            InFlight.CallLost(call.CallId, attempt, node: null, delivered: e is SiloUnavailableException);
             return;
         }
 

@@ -265,12 +265,22 @@ internal sealed partial class RayRuntime
         if (e is OrleansMessageRejectionException && attempt == InFlight.AttemptOf(spec.TaskId))
         {
             // The message never reached the node (it is going away): it did not run; choose a node again.
+            if (node != LocalNodeId)
+            {
+                Cluster.MarkUnreachable(node);
+            }
+
             _ = Task.Delay(200).ContinueWith(_ => Dispatch(spec, attempt), TaskScheduler.Default);
             return;
         }
 
         if (IsNodeLost(e))
         {
+            if (node != LocalNodeId)
+            {
+                Cluster.MarkUnreachable(node); // its next attempt goes elsewhere, not back to the node that failed it
+            }
+
             InFlight.Lost(spec.TaskId, attempt, node);
             return;
         }

@@ -25,6 +25,13 @@ public sealed class Counter
 
     public int Throw() => throw new ArgumentException("bad actor call");
 
+    /// <summary>A call whose answer does not depend on the actor's state, so it is the same after a restart.</summary>
+    public async Task<int> TwiceSlowly(int value)
+    {
+        await Task.Delay(5);
+        return 2 * value;
+    }
+
     public async Task<int> WaitFor(string key)
     {
         Probe.Increment(key + ":started");

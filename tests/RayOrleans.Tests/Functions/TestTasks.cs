@@ -24,6 +24,12 @@ public static class TestTasks
 
     public static int Add(int x, int y) => x + y;
 
+    public static async Task<int> SquareSlowly(int x)
+    {
+        await Task.Delay(2);
+        return x * x;
+    }
+
     public static string WhereAmI(int _) => Ray.Current.NodeId ?? "driver";
 
     public static async Task<string> WhereAmISlowly(int _)

@@ -1,0 +1,22 @@
+namespace RayOrleans.Messages;
+
+/// <summary>
+/// An actor's answer to a caller asking about its unanswered calls: which it still holds (waiting or
+/// running), and the replies of those it already answered while it still keeps them (a reply lost on its way
+/// back is delivered from here, so the call does not run twice).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ray.HeldCalls")]
+public sealed class HeldCalls
+{
+    /// <summary>Calls waiting for their turn or running.</summary>
+    [Id(0)] public required Guid[] Held { get; init; }
+
+    /// <summary>Calls already answered, with the answer (the actor keeps its most recent ones).</summary>
+    [Id(1)] public required Dictionary<Guid, ObjectValue> Replies { get; init; }
+
+    /// <summary>
+    /// Calls that never reached the actor: their caller's order has not come to them yet (sending them again
+    /// is not a retry, since they have not run).
+    /// </summary>
+    [Id(2)] public Guid[] NotArrived { get; init; } = [];
+}
