@@ -38,15 +38,7 @@ public sealed record ActorOptions
 
     internal void Validate()
     {
-        if (NumCpus < 0 || NumGpus < 0 || Memory < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(NumCpus), "NumCpus, NumGpus and Memory must not be negative.");
-        }
-
-        if (NumGpus > 1 && NumGpus != Math.Floor(NumGpus))
-        {
-            throw new ArgumentOutOfRangeException(nameof(NumGpus), NumGpus, "NumGpus above 1 must be a whole number (a fraction shares one GPU; more than one takes whole GPUs).");
-        }
+        ResourceDemand.Validate(NumCpus, NumGpus, Memory, Resources);
 
         if (MaxConcurrency < 1)
         {

@@ -65,8 +65,11 @@ public sealed partial class Ray
         ArgumentException.ThrowIfNullOrWhiteSpace(address);
         options ??= new RayInitOptions();
         options.Runtime.Validate();
+        // The address is checked here, before any connection is tried: a typo fails at once, naming itself.
+        var (redis, gateways) = ParseAddress(address);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
+        RayRuntime? attached = null;
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(o =>
@@ -74,14 +77,21 @@ public sealed partial class Ray
                 o.ClusterId = options.ClusterId ?? "rayorleans";
                 o.ServiceId = options.ServiceId;
             });
-            if (address.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
+            // A gateway that went away may have taken replies with it: look for them at once.
+            client.AddGatewayCountChangedHandler((_, e) =>
             {
-                var configuration = ConfigurationOptions.Parse(address["redis://".Length..]);
-                client.UseRedisClustering(o => o.ConfigurationOptions = configuration);
+                if (e.NumberOfConnectedGateways < e.PreviousNumberOfConnectedGateways)
+                {
+                    attached?.InFlight.GatewayLost();
+                }
+            });
+            if (redis is not null)
+            {
+                client.UseRedisClustering(o => o.ConfigurationOptions = redis);
             }
             else
             {
-                client.UseStaticClustering(address.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseEndpoint).ToArray());
+                client.UseStaticClustering(gateways!);
             }
         });
         var host = builder.Build();
@@ -102,6 +112,7 @@ public sealed partial class Ray
 
             var ray = await AttachCoreAsync(host.Services.GetRequiredService<IClusterClient>(), options, host).ConfigureAwait(false);
             ray.Address = address;
+            attached = ray.Runtime;
             Volatile.Write(ref _driver, ray);
             return ray;
         }
@@ -142,24 +153,70 @@ public sealed partial class Ray
         return new Ray(runtime, host);
     }
 
-    private static IPEndPoint ParseEndpoint(string text)
+    /// <summary>
+    /// Reads <c>redis://host:port</c> or a <c>host:port[,host:port]</c> gateway list; throws
+    /// <see cref="ArgumentException"/> naming the address and what is wrong with it.
+    /// </summary>
+    private static (ConfigurationOptions? Redis, IPEndPoint[]? Gateways) ParseAddress(string address)
     {
-        if (IPEndPoint.TryParse(text, out var endpoint) && endpoint.Port != 0)
+        const string expected = "expected redis://host:port (Redis membership) or host:port[,host:port] (gateways)";
+        if (address.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
+        {
+            var rest = address["redis://".Length..].Trim();
+            ConfigurationOptions? configuration = null;
+            try
+            {
+                configuration = rest.Length == 0 ? null : ConfigurationOptions.Parse(rest);
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException)
+            {
+                throw new ArgumentException($"Address '{address}' is not a Redis address ({e.Message}); {expected}.", nameof(address), e);
+            }
+
+            if (configuration is null || configuration.EndPoints.Count == 0)
+            {
+                throw new ArgumentException($"Address '{address}' names no Redis server; {expected}.", nameof(address));
+            }
+
+            return (configuration, null);
+        }
+
+        var parts = address.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0)
+        {
+            throw new ArgumentException($"Address '{address}' names no gateway; {expected}.", nameof(address));
+        }
+
+        return (null, parts.Select(part => ParseEndpoint(address, part, expected)).ToArray());
+    }
+
+    private static IPEndPoint ParseEndpoint(string address, string text, string expected)
+    {
+        if (IPEndPoint.TryParse(text, out var endpoint) && endpoint.Port != 0 && text.Contains(':', StringComparison.Ordinal))
         {
             return endpoint;
         }
 
         var colon = text.LastIndexOf(':');
-        if (colon > 0 && int.TryParse(text.AsSpan(colon + 1), out var port))
+        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), out var port) || port is < 1 or > 65535)
         {
-            var addresses = Dns.GetHostAddresses(text[..colon]);
-            if (addresses.Length > 0)
-            {
-                return new IPEndPoint(addresses[0], port);
-            }
+            throw new ArgumentException($"Address '{address}': '{text}' is not host:port with a port from 1 to 65535; {expected}.", nameof(address));
         }
 
-        throw new ArgumentException($"'{text}' is not a gateway address; expected host:port, or redis://host:port for Redis membership.");
+        var host = text[..colon];
+        IPAddress[] addresses;
+        try
+        {
+            addresses = Dns.GetHostAddresses(host);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or ArgumentException)
+        {
+            throw new ArgumentException($"Address '{address}': host '{host}' cannot be resolved ({e.Message}).", nameof(address), e);
+        }
+
+        return addresses.Length > 0
+            ? new IPEndPoint(addresses[0], port)
+            : throw new ArgumentException($"Address '{address}': host '{host}' resolves to no address.", nameof(address));
     }
 
     private static void Copy(RuntimeOptions from, RuntimeOptions to)
@@ -171,5 +228,6 @@ public sealed partial class Ray
         to.ClusterRefreshInterval = from.ClusterRefreshInterval;
         to.SameHostSharedMemory = from.SameHostSharedMemory;
         to.MaxLineageArgumentBytes = from.MaxLineageArgumentBytes;
+        to.MaxInlineArgumentBytes = from.MaxInlineArgumentBytes;
     }
 }

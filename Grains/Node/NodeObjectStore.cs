@@ -461,6 +461,13 @@ internal sealed partial class NodeObjectStore : IDisposable
 
     private ObjectStoreFullException Full(ObjectId id, long capacity)
     {
+        if (capacity > Capacity)
+        {
+            return new ObjectStoreFullException(
+                $"Object {id} needs {capacity:N0} bytes, more than this node's whole object store ({Capacity:N0} bytes): it can never be stored here. " +
+                "Give the node more ObjectStoreMemory, or split the object.");
+        }
+
         var largest = _objects.Values.Where(o => o.Segment is not null).OrderByDescending(o => o.Length).Take(3).Select(o => $"{o.Id} ({o.Length:N0} bytes)");
         return new ObjectStoreFullException(
             $"Object {id} needs {capacity:N0} bytes but the node's object store has {Capacity - _used:N0} of {Capacity:N0} free, " +

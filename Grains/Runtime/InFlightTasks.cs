@@ -290,7 +290,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
                 try
                 {
                     await CheckLostNodesAsync().ConfigureAwait(false);
-                    if (_runtime.LocalNodeId is null && Environment.TickCount64 - _lastReconcile >= (long)ReconcileEvery.TotalMilliseconds)
+                    if (_runtime.LocalNodeId is null && Environment.TickCount64 - _lastReconcile >= (long)ReconcilePeriod().TotalMilliseconds)
                     {
                         _lastReconcile = Environment.TickCount64;
                         await ReconcileAsync().ConfigureAwait(false);
@@ -359,6 +359,19 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     private static readonly TimeSpan ReconcileEvery = TimeSpan.FromSeconds(5);
 
     private long _lastReconcile = Environment.TickCount64;
+    private long _fastUntil;
+
+    /// <summary>
+    /// The client lost a gateway: for a while, look for lost replies every tick and for work a second old,
+    /// so work whose reply went with it runs again in seconds, not tens of seconds.
+    /// </summary>
+    public void GatewayLost()
+    {
+        Volatile.Write(ref _fastUntil, Environment.TickCount64 + 15_000);
+        Volatile.Write(ref _lastReconcile, 0);
+    }
+
+    private TimeSpan ReconcilePeriod() => Environment.TickCount64 < Volatile.Read(ref _fastUntil) ? Tick : ReconcileEvery;
 
     /// <summary>
     /// A driver's calls reach the cluster through a gateway silo, and a reply on its way back through a gateway
@@ -371,7 +384,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     /// </summary>
     private async Task ReconcileAsync()
     {
-        var old = Environment.TickCount64 - (long)ReconcileEvery.TotalMilliseconds;
+        var old = Environment.TickCount64 - (long)ReconcilePeriod().TotalMilliseconds;
         var waiting = _entries.Values.Where(e => !e.Parked && e.SentAt != 0 && e.SentAt <= old && e.Actor is null).ToList();
         var tasks = waiting.Where(e => e.Spec is not null && e.Node is not null).GroupBy(e => e.Node!, StringComparer.Ordinal);
         var calls = waiting.Where(e => e.Call is not null && e.Target is not null).GroupBy(e => e.Target!.Value);

@@ -169,6 +169,7 @@ internal sealed partial class RayRuntime
     public void SubmitActorCall(ActorId actor, IActorGrain grain, ActorCall call)
     {
         WorkerContext.Current?.Children.Enqueue(call.CallId);
+        call = call.Args.Any(a => a.Value?.Length > Options.MaxInlineArgumentBytes) ? call with { Args = PromoteLargeArguments(call.Args) } : call;
         Owned.AddPending(new ObjectId(call.CallId, 1), call);
         InFlight.TrackActorCall(actor, call, PinArguments(call.Args));
         var args = ResolveOwnedArguments(call.Args, out var pending);

@@ -21,16 +21,19 @@ internal sealed partial class RayRuntime
             Owned.DrainReleases();
         }
 
+        // By-value bytes as the caller passed them, before large ones become refs: what the lineage limit counts.
+        var argumentBytes = 0L;
+        foreach (var arg in spec.Args)
+        {
+            argumentBytes += arg.Value?.Length ?? 0;
+        }
+
+        spec = PromoteLargeArguments(spec);
         var pins = PinArguments(spec.Args);
         if (!spec.IsGenerator)
         {
             // The spec is the returns' lineage: kept while they live, to make them again if a copy is lost;
             // unless its by-value arguments are too big to keep that long.
-            var argumentBytes = 0L;
-            foreach (var arg in spec.Args)
-            {
-                argumentBytes += arg.Value?.Length ?? 0;
-            }
 
             object lineage = argumentBytes > Options.MaxLineageArgumentBytes
                 ? new OwnedObjects.NoLineage(spec.Name, spec.TaskId, argumentBytes, Options.MaxLineageArgumentBytes)
@@ -103,6 +106,56 @@ internal sealed partial class RayRuntime
     /// Counts a local reference to each object among the arguments (refs, and refs inside values), held until
     /// the work is done, so the caller may drop its own refs at once; null when there are none.
     /// </summary>
+    /// <summary>
+    /// Puts each by-value argument larger than <see cref="RuntimeOptions.MaxInlineArgumentBytes"/> into the
+    /// object store and passes a ref to it instead: the object is owned here, pending until stored (the task
+    /// leaves once it is, as for any pending owned ref), and held only by the task's pin, so it goes when the
+    /// task is done.
+    /// </summary>
+    private TaskSpec PromoteLargeArguments(TaskSpec spec)
+    {
+        var args = PromoteLargeArguments(spec.Args);
+        return ReferenceEquals(args, spec.Args) ? spec : spec with { Args = args };
+    }
+
+    public TaskArg[] PromoteLargeArguments(TaskArg[] args)
+    {
+        TaskArg[]? promoted = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i].Value is not { } bytes || bytes.Length <= Options.MaxInlineArgumentBytes)
+            {
+                continue;
+            }
+
+            promoted ??= (TaskArg[])args.Clone();
+            var id = ObjectId.NewPut();
+            Owned.AddPending(id);
+            _ = StoreArgumentAsync(id, bytes, args[i].Refs);
+            promoted[i] = new TaskArg { Ref = id };
+        }
+
+        return promoted ?? args;
+    }
+
+    private async Task StoreArgumentAsync(ObjectId id, byte[] bytes, ObjectId[]? refs)
+    {
+        ObjectValue value;
+        try
+        {
+            value = refs is null ? await StoreAsync(id, bytes).ConfigureAwait(false) : await StoreHoldingRefsAsync(id, bytes, refs).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            value = new ObjectValue { Error = RayErrors.FromException(e, "argument", id.TaskId, LocalNodeId), Size = bytes.Length };
+        }
+
+        if (!Owned.Complete(id, value))
+        {
+            FreeStored(id, value);
+        }
+    }
+
     public ObjectId[]? PinArguments(TaskArg[] args)
     {
         List<ObjectId>? pins = null;

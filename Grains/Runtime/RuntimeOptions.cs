@@ -43,9 +43,22 @@ public sealed class RuntimeOptions
     /// </summary>
     public long MaxLineageArgumentBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// By-value arguments larger than this many serialized bytes do not travel inside the task's message: the
+    /// caller puts each into the object store first and passes a ref (as Ray does above 100 KB), so a message
+    /// never nears Orleans' 100 MB limit and a node on the same host reads it in place. Default 1 MiB. Range
+    /// <see cref="InlineThreshold"/> to 64 MiB.
+    /// </summary>
+    public int MaxInlineArgumentBytes { get; set; } = 1024 * 1024;
+
     /// <summary>Checks the values are in range; throws naming the bad one.</summary>
     public void Validate()
     {
+        if (MaxInlineArgumentBytes < InlineThreshold || MaxInlineArgumentBytes > 64 * 1024 * 1024)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxInlineArgumentBytes), MaxInlineArgumentBytes, "MaxInlineArgumentBytes must be between InlineThreshold and 64 MiB.");
+        }
+
         if (ChunkSize is < 64 * 1024 or > 64 * 1024 * 1024)
         {
             throw new ArgumentOutOfRangeException(nameof(ChunkSize), ChunkSize, "ChunkSize must be between 64 KiB and 64 MiB.");
