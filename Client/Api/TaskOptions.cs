@@ -24,6 +24,13 @@ public sealed record TaskOptions
     /// <summary>Whether an exception thrown by the task is retried (up to <see cref="MaxRetries"/>). Default false.</summary>
     public bool RetryExceptions { get; init; }
 
+    /// <summary>
+    /// Exception types thrown by the task that are retried (up to <see cref="MaxRetries"/>), with the types
+    /// derived from them: Ray's <c>retry_exceptions=[...]</c>. Others fail the task at once. Ignored when
+    /// <see cref="RetryExceptions"/> is true (every exception is retried then). Default none.
+    /// </summary>
+    public IReadOnlyList<Type>? RetryExceptionTypes { get; init; }
+
     /// <summary>A name for errors and logs. Default: Type.Method.</summary>
     public string? Name { get; init; }
 
@@ -42,6 +49,14 @@ public sealed record TaskOptions
     internal void Validate()
     {
         ResourceDemand.Validate(NumCpus, NumGpus, Memory, Resources);
+
+        foreach (var type in RetryExceptionTypes ?? [])
+        {
+            if (type is null || !typeof(Exception).IsAssignableFrom(type))
+            {
+                throw new ArgumentException($"RetryExceptionTypes may list only exception types; {type?.FullName ?? "null"} is not one.", nameof(RetryExceptionTypes));
+            }
+        }
 
         if (MaxRetries < -1)
         {

@@ -15,6 +15,7 @@ public sealed class RemoteFunction<TR>
     private readonly FunctionDescriptor _function;
     private readonly TaskArg[] _args;
     private TaskOptions _options = DefaultOptions;
+    private string[]? _retryTypes;
 
     internal static readonly TaskOptions DefaultOptions = new();
 
@@ -31,6 +32,7 @@ public sealed class RemoteFunction<TR>
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
+        _retryTypes = options.RetryExceptionTypes is { Count: > 0 } types ? types.Select(t => t.FullName!).ToArray() : null;
         return this;
     }
 
@@ -51,7 +53,7 @@ public sealed class RemoteFunction<TR>
         {
             TaskId = UniqueIds.Next(), Function = _function.Key, Name = _options.Name ?? _function.DisplayName, Args = _args,
             NumReturns = _options.NumReturns, Resources = _options.ToResourceSet(), MaxRetries = _options.MaxRetries,
-            RetryExceptions = _options.RetryExceptions, ParentTaskId = WorkerContext.Current?.TaskId ?? Guid.Empty,
+            RetryExceptions = _options.RetryExceptions, RetryExceptionTypes = _retryTypes, ParentTaskId = WorkerContext.Current?.TaskId ?? Guid.Empty,
             IsGenerator = isGenerator, GeneratorBackpressure = _options.GeneratorBackpressure,
             Strategy = _options.SchedulingStrategy.Kind == SchedulingKind.Default ? null : _options.SchedulingStrategy,
         };

@@ -42,4 +42,7 @@ public sealed record TaskSpec
 
     /// <summary>Where the task may run; null is <see cref="SchedulingStrategy.Default"/>.</summary>
     [Id(12)] public SchedulingStrategy? Strategy { get; init; }
+
+    /// <summary>Full names of the exception types retried (with types derived from them) when <see cref="RetryExceptions"/> is false.</summary>
+    [Id(13)] public string[]? RetryExceptionTypes { get; init; }
 }

@@ -264,7 +264,8 @@ internal sealed partial class LocalScheduler
                     returns = await ExecuteAsync(run, invoker, args, ctx).ConfigureAwait(false);
                     break;
                 }
-                catch (Exception e) when (!token.IsCancellationRequested && spec.RetryExceptions && attempt < spec.MaxRetries && e is not RaySerializationException)
+                catch (Exception e) when (!token.IsCancellationRequested && (spec.MaxRetries < 0 || attempt < spec.MaxRetries) &&
+                                          e is not RaySerializationException && IsRetried(spec, e))
                 {
                     LogRetry(_logger, spec.Name, spec.TaskId, attempt + 1, spec.MaxRetries, e);
                 }
@@ -293,6 +294,30 @@ internal sealed partial class LocalScheduler
         {
             Reply(run, returns);
         }
+    }
+
+    /// <summary>Whether the task's options retry <paramref name="e"/>: all exceptions, or one of the listed types (or derived).</summary>
+    private static bool IsRetried(TaskSpec spec, Exception e)
+    {
+        if (spec.RetryExceptions)
+        {
+            return true;
+        }
+
+        if (spec.RetryExceptionTypes is not { Length: > 0 } types)
+        {
+            return false;
+        }
+
+        for (var type = e.GetType(); type is not null; type = type.BaseType)
+        {
+            if (Array.IndexOf(types, type.FullName) >= 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

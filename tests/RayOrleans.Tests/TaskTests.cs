@@ -91,6 +91,17 @@ public sealed class TaskTests(TwoNodeCluster fixture)
         var failed = Ray.Task(TestTasks.FailTimes, noRetry, 1).Options(new TaskOptions { MaxRetries = 3 }).Remote();
         await Assert.ThrowsAsync<RayTaskException>(() => failed.GetAsync(Wait.Deadline));
         Assert.Equal(1, Probe.Count(noRetry));
+
+        // A list of types retries those and the types derived from them (FailTimes throws InvalidOperationException).
+        var listed = Probe.NewKey();
+        var byBase = Ray.Task(TestTasks.FailTimes, listed, 2).Options(new TaskOptions { MaxRetries = 3, RetryExceptionTypes = [typeof(SystemException)] }).Remote();
+        Assert.Equal(3, await byBase.GetAsync(Wait.Deadline));
+        var other = Probe.NewKey();
+        var notListed = Ray.Task(TestTasks.FailTimes, other, 2).Options(new TaskOptions { MaxRetries = 3, RetryExceptionTypes = [typeof(ArgumentException)] }).Remote();
+        var e = await Assert.ThrowsAsync<RayTaskException>(() => notListed.GetAsync(Wait.Deadline));
+        Assert.Equal(typeof(InvalidOperationException).FullName, e.RemoteExceptionType);
+        Assert.Equal(1, Probe.Count(other));
+        Assert.Throws<ArgumentException>(() => Ray.Task(TestTasks.Square, 1).Options(new TaskOptions { RetryExceptionTypes = [typeof(string)] }));
     }
 
     [Fact]
