@@ -17,6 +17,48 @@ public sealed class ChaosTests(ITestOutputHelper output)
     private const int CallsPerActor = 40;
 
     [Fact]
+    public async Task A_Redis_restart_does_not_stop_running_work_and_a_silo_joins_afterwards()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2, cpusPerSilo: 2, persistRedis: true);
+        await using var ray = await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId });
+        await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both silo processes report");
+        var counter = ray.Actor(() => new Counter()).Remote();
+
+        // Work runs in rounds of ten tasks and an actor call, all through the outage.
+        var done = 0;
+        using var stop = new CancellationTokenSource();
+        var work = Task.Run(async () =>
+        {
+            for (var round = 0; !stop.IsCancellationRequested; round++)
+            {
+                var squares = await ray.GetAsync(Enumerable.Range(0, 10).Select(i => ray.Task(TestTasks.SquareSlowly, round + i).Remote()), Wait.Deadline);
+                Assert.Equal(Enumerable.Range(0, 10).Select(i => (round + i) * (round + i)), squares);
+                Assert.Equal(2 * round, await counter.Task(c => c.TwiceSlowly(round)).Remote().GetAsync(Wait.Deadline));
+                Interlocked.Add(ref done, 10);
+            }
+        });
+
+        await Wait.UntilAsync(() => Volatile.Read(ref done) >= 20, "work runs");
+        await cluster.KillRedisAsync();
+        var atKill = Volatile.Read(ref done);
+        await Wait.UntilAsync(() => Volatile.Read(ref done) >= atKill + 50, "tasks keep completing while Redis is down");
+        await cluster.StartRedisAsync();
+
+        // A silo joins through the restarted Redis, and takes work.
+        await cluster.StartSiloAsync(cpus: 1);
+        await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 3, "the new silo joins after the restart", TimeSpan.FromMinutes(1));
+        var newcomer = cluster.Silos[2].NodeId;
+        var pinned = new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(newcomer) };
+        Assert.Equal(newcomer, await ray.Task(TestTasks.WhereAmI, 0).Options(pinned).Remote().GetAsync(Wait.Deadline));
+
+        var beforeStop = Volatile.Read(ref done);
+        await Wait.UntilAsync(() => Volatile.Read(ref done) >= beforeStop + 20, "work goes on after the restart");
+        stop.Cancel();
+        await work.WaitAsync(Wait.Deadline);
+        output.WriteLine($"{atKill} tasks before Redis was killed, {Volatile.Read(ref done)} in all");
+    }
+
+    [Fact]
     public async Task A_silo_killed_under_load_loses_no_task_result_and_actors_restart_or_fail_clearly()
     {
         await using var cluster = await ProcessCluster.StartAsync(silos: 3, cpusPerSilo: 2);

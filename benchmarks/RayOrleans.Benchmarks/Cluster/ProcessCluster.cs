@@ -42,15 +42,19 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// Whether the silos read each other's large objects through shared memory (the default on one host) or
     /// in chunks over Orleans, as between hosts.
     /// </param>
-    public static async Task<ProcessCluster> StartAsync(int silos, int cpusPerSilo, bool sameHostShm = true)
+    /// <param name="persistRedis">
+    /// Whether Redis keeps its data on disk (an append-only file in a temporary folder), so that the
+    /// membership table survives a restart of the server (<see cref="KillRedisAsync"/>, <see cref="StartRedisAsync"/>).
+    /// </param>
+    public static async Task<ProcessCluster> StartAsync(int silos, int cpusPerSilo, bool sameHostShm = true, bool persistRedis = false)
     {
-        var redis = FindOnPath("redis-server") ?? throw new InvalidOperationException(
-            "redis-server is not installed; eng/test.sh installs it (apt-get install redis-server).");
         var cluster = new ProcessCluster(FreePort.Next(), "proc-" + Guid.NewGuid().ToString("N")[..8]) { SameHostShm = sameHostShm };
         try
         {
-            var server = cluster.Start(redis, $"--port {cluster.RedisPort} --bind 127.0.0.1 --save \"\" --appendonly no", "Ready to accept connections", out var ready);
-            await ready.WaitAsync(TimeSpan.FromMinutes(1));
+            cluster._redisArgs = $"--port {cluster.RedisPort} --bind 127.0.0.1 --save \"\" " + (persistRedis
+                ? $"--appendonly yes --appendfsync always --dir \"{Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"rayorleans-redis-{cluster.ClusterId}")).FullName}\""
+                : "--appendonly no");
+            await cluster.StartRedisAsync();
             for (var i = 0; i < silos; i++)
             {
                 await cluster.StartSiloAsync(cpusPerSilo);
@@ -85,6 +89,25 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     /// <summary>kill -9 of one silo process.</summary>
     public void Kill(int silo) => Silos[silo].Process.Kill(entireProcessTree: true);
+
+    private string _redisArgs = "";
+    private Process? _redis;
+
+    /// <summary>Starts the Redis server (again, on the same port and, with persistRedis, with its data).</summary>
+    public async Task StartRedisAsync()
+    {
+        var redis = FindOnPath("redis-server") ?? throw new InvalidOperationException(
+            "redis-server is not installed; eng/test.sh installs it (apt-get install redis-server).");
+        _redis = Start(redis, _redisArgs, "Ready to accept connections", out var ready);
+        await ready.WaitAsync(TimeSpan.FromMinutes(1));
+    }
+
+    /// <summary>Kills the Redis server (SIGKILL) and waits until it is gone.</summary>
+    public async Task KillRedisAsync()
+    {
+        _redis!.Kill(entireProcessTree: true);
+        await _redis.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+    }
 
     private Process Start(string file, string arguments, string readyText, out Task<string> ready)
     {
@@ -170,6 +193,12 @@ public sealed class ProcessCluster : IAsyncDisposable
         if (Directory.Exists(StoreDirectory))
         {
             Directory.Delete(StoreDirectory, recursive: true);
+        }
+
+        var redisData = Path.Combine(Path.GetTempPath(), $"rayorleans-redis-{ClusterId}");
+        if (Directory.Exists(redisData))
+        {
+            Directory.Delete(redisData, recursive: true);
         }
     }
 }
