@@ -72,6 +72,12 @@ internal sealed class SiloHostOptions
     public long? ObjectStoreMemory { get; set; }
 
     /// <summary>
+    /// The memory monitor's threshold: the fraction of the machine's (or container's) memory in use above which
+    /// the node starts no new tasks and cancels its newest retryable task. Default 0.95; 1 turns it off.
+    /// </summary>
+    public double MemoryUsageThreshold { get; set; } = 0.95;
+
+    /// <summary>
     /// Folder for the object store's shared-memory segments (a folder per node process inside it). Default:
     /// <c>/dev/shm/rayorleans</c>, else the temporary folder.
     /// </summary>
@@ -115,6 +121,7 @@ internal sealed class SiloHostOptions
         var node = new NodeOptions
         {
             NumCpus = NumCpus, NumGpus = NumGpus, Memory = Memory, ObjectStoreMemory = ObjectStoreMemory, ObjectStoreDirectory = ObjectStoreDir, CodeDirectories = [.. CodeDirectories],
+            MemoryUsageThreshold = MemoryUsageThreshold,
         };
         foreach (var (name, amount) in Resources)
         {
@@ -213,6 +220,11 @@ internal sealed class SiloHostOptions
         if (Memory < 0)
         {
             throw InvalidSiloOptionException.For(nameof(Memory), $"{Memory} is negative; expected a number of bytes.");
+        }
+
+        if (!(MemoryUsageThreshold > 0 && MemoryUsageThreshold <= 1))
+        {
+            throw InvalidSiloOptionException.For(nameof(MemoryUsageThreshold), $"{MemoryUsageThreshold} is not a fraction above 0 and at most 1.");
         }
 
         if (ObjectStoreMemory <= 0)

@@ -11,6 +11,7 @@ public static class RayErrors
         RayErrorKind.Cancelled => new TaskCancelledException(error),
         RayErrorKind.ActorDied => new ActorDiedException(error),
         RayErrorKind.ActorUnavailable => new ActorUnavailableException(error),
+        RayErrorKind.OutOfMemory => new NodeOutOfMemoryException(error),
         RayErrorKind.ObjectLost when error.LostObject is { } lost => new ObjectLostException(lost, error.Message),
         _ => new RayTaskException(error),
     };
@@ -36,6 +37,7 @@ public static class RayErrors
             },
             ActorDiedException ade => ade.Error,
             ActorUnavailableException aue => aue.Error,
+            NodeOutOfMemoryException oom => oom.Error,
             _ => new RayErrorInfo
             {
                 Kind = RayErrorKind.TaskError, ExceptionType = exception.GetType().FullName ?? exception.GetType().Name,

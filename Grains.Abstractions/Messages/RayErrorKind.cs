@@ -15,4 +15,6 @@ public enum RayErrorKind
     SystemError = 4,
     /// <summary>The call's outcome is unknown, its actor alive: <c>ActorUnavailableException</c>.</summary>
     ActorUnavailable = 5,
+    /// <summary>The node's memory monitor cancelled the task: <c>NodeOutOfMemoryException</c>.</summary>
+    OutOfMemory = 6,
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using RayOrleans.Functions;
 using RayOrleans.Messages;
 using RayOrleans.Runtime;
@@ -12,7 +13,7 @@ namespace RayOrleans.Node;
 /// waits for its ref arguments without holding resources, then for its resources, then runs on the .NET
 /// thread pool with a <see cref="WorkerContext"/>, and publishes its returns to the directory.
 /// </summary>
-internal sealed partial class LocalScheduler
+internal sealed partial class LocalScheduler : IAsyncDisposable
 {
     private const int TombstoneLimit = 10_000;
     private static readonly TimeSpan SpillPassInterval = TimeSpan.FromMilliseconds(500);
@@ -28,13 +29,66 @@ internal sealed partial class LocalScheduler
     private int _running;
     private int _actors;
 
-    public LocalScheduler(NodeResources resources, NodeRuntime node, ILogger<LocalScheduler> logger)
+    public LocalScheduler(NodeResources resources, NodeRuntime node, IOptions<NodeOptions> options, ILogger<LocalScheduler> logger)
     {
         Resources = resources;
         Bundles = new NodeBundles(resources);
         NodeRuntime = node;
         _logger = logger;
+        var o = options.Value;
+        if (!(o.MemoryUsageThreshold > 0 && o.MemoryUsageThreshold <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(o.MemoryUsageThreshold), o.MemoryUsageThreshold, "MemoryUsageThreshold must be above 0 and at most 1 (1 turns the memory monitor off).");
+        }
+
+        if (o.MemoryMonitorInterval < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(o.MemoryMonitorInterval), o.MemoryMonitorInterval, "MemoryMonitorInterval must not be negative (zero turns the memory monitor off).");
+        }
+
+        Memory = new MemoryMonitor(o.MemoryUsageThreshold, o.MemoryMonitorInterval, CancelNewestRetryable, logger);
         node.Runtime.LocalScheduler = this;
+    }
+
+    /// <summary>The node's memory monitor: no task starts while it reports pressure.</summary>
+    public MemoryMonitor Memory { get; }
+
+    /// <summary>The silo stops: so does the memory monitor's loop.</summary>
+    public ValueTask DisposeAsync() => Memory.DisposeAsync();
+
+    /// <summary>
+    /// The memory monitor's last resort: fails the newest running task that may be retried with
+    /// <paramref name="why"/> (its owner runs it again) and cancels its token. False when there is none.
+    /// </summary>
+    public bool CancelNewestRetryable(string why)
+    {
+        TaskRun? newest = null;
+        foreach (var run in _tasks.Values)
+        {
+            if (run.InUserCode && !run.Reply.Task.IsCompleted && run.Spec.MaxRetries != 0 && !run.Spec.IsGenerator &&
+                (newest is null || run.StartedAt > newest.StartedAt))
+            {
+                newest = run;
+            }
+        }
+
+        if (newest is null)
+        {
+            return false;
+        }
+
+        var spec = newest.Spec;
+        LogMemoryKill(_logger, spec.Name, spec.TaskId, why);
+        Fail(newest, new RayErrorInfo
+        {
+            Kind = RayErrorKind.OutOfMemory, ExceptionType = typeof(NodeOutOfMemoryException).FullName!, TaskName = spec.Name, TaskId = spec.TaskId,
+            Node = NodeRuntime.NodeId, Message = $"Task '{spec.Name}' was cancelled on node {NodeRuntime.NodeId}: {why}.",
+        });
+        newest.Cancellation.Cancel();
+        // Its owner sends it again at once, under the same id; the cancelled run's code may still be running
+        // (it cannot be aborted), so it stops answering for the id: the retry is a new run, not a duplicate.
+        _tasks.TryRemove(KeyValuePair.Create(spec.TaskId, newest));
+        return true;
     }
 
     public NodeResources Resources { get; }
@@ -227,12 +281,17 @@ internal sealed partial class LocalScheduler
             }
 
             token.ThrowIfCancellationRequested();
+            if (Memory.UnderPressure)
+            {
+                await Memory.WhenRelievedAsync(token).ConfigureAwait(false); // the memory monitor holds new work back
+            }
+
             if (await AcquireOrSpillAsync(run, pool, token).ConfigureAwait(false) is { } other)
             {
                 // Busy here, free there: pass the task on once rather than queue it (Ray's spillback), and
                 // pass its reply back. Its arguments are resolved there again, from wherever they live.
                 _forwarding.TryAdd(spec.TaskId, 0);
-                _tasks.TryRemove(spec.TaskId, out _);
+                _tasks.TryRemove(KeyValuePair.Create(spec.TaskId, run));
                 try
                 {
                     Reply(run, await Runtime.Node(other).ExecuteAsync(spec with { Spillbacks = 1 }).ConfigureAwait(false));
@@ -286,7 +345,7 @@ internal sealed partial class LocalScheduler
         }
         finally
         {
-            _tasks.TryRemove(spec.TaskId, out _);
+            _tasks.TryRemove(KeyValuePair.Create(spec.TaskId, run)); // only this run: a retry may already be here under the same id
         }
 
         // The reply goes after the resources are released, since the caller may submit its next task at once.
@@ -477,6 +536,7 @@ internal sealed partial class LocalScheduler
     {
         var spec = run.Spec;
         ctx.Enter();
+        run.StartedAt = Environment.TickCount64;
         run.InUserCode = true;
         var returned = invoker.Invoke(null, args, ctx.Cancellation);
         switch (invoker.ReturnKind)
@@ -576,9 +636,14 @@ internal sealed partial class LocalScheduler
         public WorkerContext? Context { get; set; }
         public GeneratorWindow Window { get; } = new();
         public bool InUserCode { get; set; }
+        /// <summary>When its user code started (<see cref="Environment.TickCount64"/>): the memory monitor cancels the newest.</summary>
+        public long StartedAt { get; set; }
         public volatile CancellationTokenSource? Spill;
         public volatile string? SpillTarget;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cancelling '{Name}' ({TaskId}) to free memory: {Why}.")]
+    private static partial void LogMemoryKill(ILogger logger, string name, Guid taskId, string why);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cancelling '{Name}' ({TaskId}), force={Force}, recursive={Recursive}.")]
     private static partial void LogCancel(ILogger logger, string name, Guid taskId, bool force, bool recursive);

@@ -40,6 +40,17 @@ public sealed class NodeOptions
     /// </summary>
     public string? SpillDirectory { get; set; }
 
+    /// <summary>
+    /// The memory monitor's threshold: the fraction of the machine's memory (or of the container's limit) in
+    /// use above which this node starts no new tasks and, if it stays above, cancels its newest retryable task
+    /// instead of letting the operating system kill the node (Ray's memory monitor). Default 0.95, as Ray's
+    /// memory_usage_threshold. Range above 0 to 1; 1 turns the monitor off.
+    /// </summary>
+    public double MemoryUsageThreshold { get; set; } = 0.95;
+
+    /// <summary>How often the memory monitor reads memory use. Default 250 ms, as Ray's memory_monitor_refresh_ms; zero turns it off.</summary>
+    public TimeSpan MemoryMonitorInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Labels of the node, key to value (for example <c>{"zone": "a"}</c>), matched by <c>SchedulingStrategy.NodeLabels</c>.</summary>
     public Dictionary<string, string> Labels { get; set; } = new(StringComparer.Ordinal);
 

@@ -128,6 +128,24 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     }
 
     /// <summary>
+    /// Attempt <paramref name="attempt"/> of a task was cancelled by its node's memory monitor: sends it again
+    /// while its MaxRetries allow (true), else false and the cancellation is its result.
+    /// </summary>
+    public bool RetryAfterMemoryKill(Guid id, int attempt, string node, string why)
+    {
+        if (!_entries.TryGetValue(id, out var entry) || entry.Spec is not { } spec || (spec.MaxRetries >= 0 && attempt >= spec.MaxRetries) ||
+            !entry.TryNextAttempt(attempt))
+        {
+            return false;
+        }
+
+        LogMemoryRetry(_logger, spec.Name, spec.TaskId, node, attempt + 1, why);
+        entry.Node = null;
+        _runtime.Dispatch(spec with { Spillbacks = 0 }, attempt + 1);
+        return true;
+    }
+
+    /// <summary>
     /// Attempt <paramref name="attempt"/> of an actor call failed because it could not be carried to the actor
     /// (the actor's node died, or the connection the call went through). When this process created the actor
     /// the call is parked, not sent again at once: until membership declares a killed node dead (seconds) every
@@ -555,6 +573,9 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "'{Name}' ({Id}) is no longer held by {Node} and its reply never came (lost with a gateway): handling it as lost.")]
     private static partial void LogReplyLost(ILogger logger, string name, Guid id, string node);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "'{Name}' ({TaskId}) was cancelled by the memory monitor of node {Node}; submitting it again (retry {Attempt}). {Why}")]
+    private static partial void LogMemoryRetry(ILogger logger, string name, Guid taskId, string node, int attempt, string why);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sending '{Name}' ({CallId}) again to its actor on {Node} ({Incarnation}; retries spent {Retries}).")]
     private static partial void LogCallResent(ILogger logger, string name, Guid callId, string node, string incarnation, int retries);

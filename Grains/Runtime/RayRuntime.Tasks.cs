@@ -301,6 +301,11 @@ internal sealed partial class RayRuntime
                 return;
             }
 
+            if (values.Length > 0 && values[0].Error is { Kind: RayErrorKind.OutOfMemory } oom && InFlight.RetryAfterMemoryKill(spec.TaskId, attempt, node, oom.Message))
+            {
+                return; // its node's memory monitor cancelled it: it runs again, as Ray retries tasks its OOM killer stopped
+            }
+
             InFlight.Finished(spec.TaskId);
             for (var i = 0; i < values.Length; i++)
             {

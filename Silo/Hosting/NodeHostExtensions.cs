@@ -50,6 +50,7 @@ internal static class NodeHostExtensions
                 n.NumGpus = node.NumGpus;
                 n.Memory = node.Memory;
                 n.ObjectStoreMemory = node.ObjectStoreMemory;
+                n.MemoryUsageThreshold = node.MemoryUsageThreshold;
                 n.ObjectStoreDirectory = node.ObjectStoreDirectory;
                 n.CodeDirectories = node.CodeDirectories;
                 foreach (var (name, amount) in node.Resources)

@@ -209,6 +209,26 @@ public static class TestTasks
         return 0;
     }
 
+    /// <summary>
+    /// Takes <paramref name="mib"/> MiB of memory (every page written), then holds it until its gate opens or
+    /// its token is cancelled; the memory is garbage once it returns.
+    /// </summary>
+    public static async Task<int> HoldMemory(string key, int mib, CancellationToken cancellation)
+    {
+        Probe.Increment(key + ":started");
+        var blocks = new List<byte[]>();
+        for (var i = 0; i < mib / 64; i++)
+        {
+            var block = GC.AllocateUninitializedArray<byte>(64 << 20);
+            Array.Fill(block, (byte)1);
+            blocks.Add(block);
+        }
+
+        Probe.Increment(key + ":holding");
+        await Probe.Gate(key).WaitAsync(cancellation);
+        return blocks.Count;
+    }
+
     public static async Task<int> ParentOfWaiter(string key)
     {
         var child = Ray.Current.Task(WaitForCancel, key + ":child").Remote();
