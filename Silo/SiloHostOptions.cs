@@ -72,6 +72,13 @@ internal sealed class SiloHostOptions
     public long? ObjectStoreMemory { get; set; }
 
     /// <summary>
+    /// The cluster certificate (a PKCS#12 .pfx file with its private key): when set, every connection of this
+    /// silo runs mutual TLS pinned to it, so only processes holding it can join or connect. Its password, if
+    /// any, comes from the RAYORLEANS_TLS_PASSWORD environment variable (never the command line). Default none.
+    /// </summary>
+    public string? TlsCertificate { get; set; }
+
+    /// <summary>
     /// The memory monitor's threshold: the fraction of the machine's (or container's) memory in use above which
     /// the node starts no new tasks and cancels its newest retryable task. Default 0.95; 1 turns it off.
     /// </summary>

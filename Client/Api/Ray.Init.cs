@@ -29,6 +29,11 @@ public sealed partial class Ray
         {
             silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId ?? $"ray-{Guid.NewGuid():N}");
             silo.Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback);
+            if (options.ClusterCertificate is { } certificate)
+            {
+                silo.UseClusterTls(certificate);
+            }
+
             silo.AddRayNode(
                 node =>
                 {
@@ -77,6 +82,11 @@ public sealed partial class Ray
                 o.ClusterId = options.ClusterId ?? "rayorleans";
                 o.ServiceId = options.ServiceId;
             });
+            if (options.ClusterCertificate is { } certificate)
+            {
+                client.UseClusterTls(certificate);
+            }
+
             // A gateway that went away may have taken replies with it: look for them at once.
             client.AddGatewayCountChangedHandler((_, e) =>
             {
@@ -107,7 +117,10 @@ public sealed partial class Ray
             catch (OperationCanceledException) when (connect.IsCancellationRequested)
             {
                 throw new TimeoutException(
-                    $"Could not connect to a RayOrleans cluster at '{address}' (cluster id '{options.ClusterId ?? "rayorleans"}') within {options.ConnectTimeout.TotalSeconds:0} s.");
+                    $"Could not connect to a RayOrleans cluster at '{address}' (cluster id '{options.ClusterId ?? "rayorleans"}') within {options.ConnectTimeout.TotalSeconds:0} s" +
+                    (options.ClusterCertificate is null
+                        ? " (if the cluster is closed with TLS, pass its certificate as RayInitOptions.ClusterCertificate)."
+                        : " (is RayInitOptions.ClusterCertificate the cluster's own certificate?)."));
             }
 
             var ray = await AttachCoreAsync(host.Services.GetRequiredService<IClusterClient>(), options, host).ConfigureAwait(false);

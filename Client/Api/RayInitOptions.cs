@@ -32,6 +32,13 @@ public sealed record RayInitOptions
     /// <summary>Object-layer tuning shared with the nodes.</summary>
     public RuntimeOptions Runtime { get; init; } = new();
 
+    /// <summary>
+    /// The cluster certificate (a PKCS#12 certificate with its private key; see <c>ClusterTls</c>) of a cluster
+    /// closed with mutual TLS: the driver's connections present it and accept only silos that present it too.
+    /// For the embedded cluster, its silo requires it of every client. Default none (plain connections).
+    /// </summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? ClusterCertificate { get; init; }
+
     /// <summary>How long connecting to a cluster waits for its first node. Default 30 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

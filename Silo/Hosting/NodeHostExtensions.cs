@@ -42,6 +42,18 @@ internal static class NodeHostExtensions
                     break;
             }
 
+            if (options.TlsCertificate is { } certificate)
+            {
+                try
+                {
+                    silo.UseClusterTls(ClusterTls.Load(certificate, Environment.GetEnvironmentVariable("RAYORLEANS_TLS_PASSWORD")));
+                }
+                catch (Exception e) when (e is ArgumentException or IOException)
+                {
+                    throw new NodeStartException($"--tls-certificate: {e.Message}", e);
+                }
+            }
+
             // The node runtime keeps its own NodeOptions; copy ours in, the same values the start line prints.
             var node = options.ToNodeOptions();
             silo.AddRayNode(n =>

@@ -26,6 +26,9 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     public string ClusterId { get; }
 
+    /// <summary>The cluster certificate the silos use (--tls-certificate), or null.</summary>
+    public string? TlsCertificate { get; private init; }
+
     public string Address => $"redis://127.0.0.1:{RedisPort}";
 
     public List<(Process Process, string NodeId)> Silos { get; } = [];
@@ -46,9 +49,10 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// Whether Redis keeps its data on disk (an append-only file in a temporary folder), so that the
     /// membership table survives a restart of the server (<see cref="KillRedisAsync"/>, <see cref="StartRedisAsync"/>).
     /// </param>
-    public static async Task<ProcessCluster> StartAsync(int silos, int cpusPerSilo, bool sameHostShm = true, bool persistRedis = false)
+    /// <param name="tlsCertificate">A cluster certificate file (.pfx, no password) the silos close the cluster with; null for plain connections.</param>
+    public static async Task<ProcessCluster> StartAsync(int silos, int cpusPerSilo, bool sameHostShm = true, bool persistRedis = false, string? tlsCertificate = null)
     {
-        var cluster = new ProcessCluster(FreePort.Next(), "proc-" + Guid.NewGuid().ToString("N")[..8]) { SameHostShm = sameHostShm };
+        var cluster = new ProcessCluster(FreePort.Next(), "proc-" + Guid.NewGuid().ToString("N")[..8]) { SameHostShm = sameHostShm, TlsCertificate = tlsCertificate };
         try
         {
             cluster._redisArgs = $"--port {cluster.RedisPort} --bind 127.0.0.1 --save \"\" " + (persistRedis
@@ -78,6 +82,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         var args = $"exec \"{SiloPath()}\" --clustering redis --redis 127.0.0.1:{RedisPort} --cluster-id {ClusterId} " +
                    $"--silo-port {FreePort.Next()} --gateway-port {FreePort.Next()} --http-port {httpPort} --num-cpus {cpus} --code-dir \"{codeDir}\" " +
                    $"--object-store-dir \"{StoreDirectory}\" --same-host-shm {(SameHostShm ? "true" : "false")}" +
+                   (TlsCertificate is null ? "" : $" --tls-certificate \"{TlsCertificate}\"") +
                    (labelsJson is null ? "" : $" --labels \"{labelsJson.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
         var process = Start("dotnet", args, " started: ", out var started);
         var line = await started.WaitAsync(TimeSpan.FromSeconds(60));
