@@ -24,4 +24,10 @@ public sealed record ActorCall
 
     /// <summary>The task that made the call, for recursive cancellation; empty from a driver.</summary>
     [Id(6)] public Guid ParentTaskId { get; init; }
+
+    /// <summary>
+    /// 0 for the call as first sent; n when sent again the n-th time to make its lost result anew (lineage):
+    /// the actor runs it unless it kept a reply of this or a later rebuild (an older reply points at the lost copy).
+    /// </summary>
+    [Id(7)] public int Rebuild { get; init; }
 }

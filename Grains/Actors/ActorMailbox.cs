@@ -14,15 +14,18 @@ internal sealed class ActorMailbox
     private readonly object _gate = new();
     private readonly Dictionary<Guid, CallerQueue> _callers = new();
     private readonly Queue<PendingCall> _ready = new();
-    /// <summary>Calls posted and not yet answered, by call id: what <see cref="Held"/> reports.</summary>
-    private readonly HashSet<Guid> _held = [];
+    /// <summary>
+    /// Calls posted and not yet answered, by call id: what <see cref="Held"/> reports, and where a second
+    /// delivery of the same call (sent again while the first still waits or runs) gets its answer.
+    /// </summary>
+    private readonly Dictionary<Guid, PendingCall> _held = [];
 
     /// <summary>
     /// The most recent replies, by call id, for callers whose reply was lost on its way back (a gateway that
     /// died carrying it): they are answered from here instead of running the call again. Bounded by count and
     /// by inline bytes; a reply that fell out is reported as neither held nor kept.
     /// </summary>
-    private readonly Dictionary<Guid, ObjectValue> _replies = [];
+    private readonly Dictionary<Guid, (ObjectValue Reply, int Rebuild)> _replies = [];
     private readonly Queue<Guid> _replyOrder = new();
     private long _replyBytes;
     private const int KeptReplies = 4096;
@@ -61,10 +64,21 @@ internal sealed class ActorMailbox
 
             if (_replies.TryGetValue(call.CallId, out var answered))
             {
-                return Task.FromResult(answered); // sent again after its reply was lost: the same answer, not a second run
+                if (answered.Rebuild >= call.Rebuild)
+                {
+                    return Task.FromResult(answered.Reply); // sent again after its reply was lost: the same answer, not a second run
+                }
+
+                _replies.Remove(call.CallId); // a rebuild: the kept reply points at the lost copy, so run it again
+                _replyBytes -= answered.Reply.Inline?.Length ?? 0;
             }
 
-            _held.Add(call.CallId);
+            if (_held.TryGetValue(call.CallId, out var running) && running.Call.Rebuild >= call.Rebuild)
+            {
+                return running.Reply.Task; // the same call delivered twice while it waits or runs: one run, one answer
+            }
+
+            _held[call.CallId] = pending;
             if (!_callers.TryGetValue(call.CallerId, out var caller))
             {
                 _callers[call.CallerId] = caller = new CallerQueue();
@@ -102,13 +116,13 @@ internal sealed class ActorMailbox
             var notArrived = new List<Guid>();
             foreach (var call in calls)
             {
-                if (_held.Contains(call.CallId))
+                if (_held.ContainsKey(call.CallId))
                 {
                     held.Add(call.CallId);
                 }
-                else if (_replies.TryGetValue(call.CallId, out var reply))
+                else if (_replies.TryGetValue(call.CallId, out var reply) && reply.Rebuild >= call.Rebuild)
                 {
-                    replies[call.CallId] = reply;
+                    replies[call.CallId] = reply.Reply;
                 }
                 else if (!_closed && (!_callers.TryGetValue(call.CallerId, out var caller) || call.Sequence >= caller.Next))
                 {
@@ -120,20 +134,28 @@ internal sealed class ActorMailbox
         }
     }
 
-    private void Keep(Guid callId, ObjectValue reply)
+    private void Keep(ActorCall call, ObjectValue reply)
     {
-        if (!_replies.TryAdd(callId, reply))
+        if (_replies.TryGetValue(call.CallId, out var kept))
         {
+            if (kept.Rebuild >= call.Rebuild)
+            {
+                return;
+            }
+
+            _replies[call.CallId] = (reply, call.Rebuild);
+            _replyBytes += (reply.Inline?.Length ?? 0) - (kept.Reply.Inline?.Length ?? 0);
             return;
         }
 
-        _replyOrder.Enqueue(callId);
+        _replies[call.CallId] = (reply, call.Rebuild);
+        _replyOrder.Enqueue(call.CallId);
         _replyBytes += reply.Inline?.Length ?? 0;
         while (_replyOrder.Count > KeptReplies || _replyBytes > KeptReplyBytes)
         {
             if (_replies.Remove(_replyOrder.Dequeue(), out var dropped))
             {
-                _replyBytes -= dropped.Inline?.Length ?? 0;
+                _replyBytes -= dropped.Reply.Inline?.Length ?? 0;
             }
         }
     }
@@ -221,10 +243,13 @@ internal sealed class ActorMailbox
                 lock (_gate)
                 {
                     _busy--;
-                    _held.Remove(next.Call.CallId);
+                    if (_held.TryGetValue(next.Call.CallId, out var current) && ReferenceEquals(current, next))
+                    {
+                        _held.Remove(next.Call.CallId);
+                    }
                     if (next.Reply.Task.IsCompletedSuccessfully)
                     {
-                        Keep(next.Call.CallId, next.Reply.Task.Result);
+                        Keep(next.Call, next.Reply.Task.Result);
                     }
                 }
             }

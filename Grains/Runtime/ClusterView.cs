@@ -295,10 +295,10 @@ internal sealed class ClusterView : IAsyncDisposable
                 {
                     await RefreshAsync().ConfigureAwait(false);
                 }
-                catch (Exception) when (!_stop.IsCancellationRequested)
+                catch (Exception)
                 {
                     // A refresh that fails (silo restarting, client reconnecting) keeps the last view; the
-                    // next tick tries again.
+                    // next tick tries again (or the loop ends, when stopping).
                 }
             }
         }
@@ -312,9 +312,9 @@ internal sealed class ClusterView : IAsyncDisposable
         _stop.Cancel();
         if (_loop is not null)
         {
-            await _loop.ConfigureAwait(false);
+            // A refresh in flight to a dead silo waits for Orleans' response timeout: do not hold the
+            // driver's exit for it.
+            await Task.WhenAny(_loop, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
         }
-
-        _stop.Dispose();
     }
 }

@@ -263,6 +263,9 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
     // ------------------------------------------------------------------ actors
 
+    /// <summary>The spec of an actor this process created and that lives (or is being restarted); null otherwise.</summary>
+    public ActorSpec? ActorSpecOf(ActorId actor) => _entries.TryGetValue(actor.Value, out var entry) ? entry.Actor : null;
+
     /// <summary>Watches an actor this process created, on the node it lives on, until it is killed from here.</summary>
     public void TrackActor(ActorSpec spec, string node)
     {

@@ -24,7 +24,7 @@ namespace RayOrleans.Runtime;
 /// </summary>
 internal sealed class OwnedObjects
 {
-    /// <summary>How a reader goes on after <see cref="TryRebuild"/>.</summary>
+    /// <summary>How a reader goes on after TryRebuild.</summary>
     public enum RebuildOutcome
     {
         /// <summary>The object is (being) made again: wait for it as for any pending object, then read it.</summary>
@@ -672,7 +672,15 @@ internal sealed class OwnedObjects
     /// copy was on the same node is made pending again, and the task is handed to <paramref name="resubmit"/>
     /// once, however many readers hit the loss. Returns how the caller goes on.
     /// </summary>
-    public RebuildOutcome TryRebuild(ObjectId id, ObjectValue lost, Action<TaskSpec> resubmit, out string why)
+    public RebuildOutcome TryRebuild(ObjectId id, ObjectValue lost, Action<TaskSpec> resubmit, out string why) =>
+        TryRebuild(id, lost, resubmit, resend: null, out why);
+
+    /// <param name="id">The lost object.</param>
+    /// <param name="lost">Its value whose copy was lost.</param>
+    /// <param name="resubmit">Runs a task again.</param>
+    /// <param name="resend">Sends an actor call again (null: actor results are not rebuilt).</param>
+    /// <param name="why">Why it cannot be made again, when it cannot.</param>
+    public RebuildOutcome TryRebuild(ObjectId id, ObjectValue lost, Action<TaskSpec> resubmit, Action<ActorLineage>? resend, out string why)
     {
         why = "";
         if (!_entries.TryGetValue(id, out var entry))
@@ -684,10 +692,19 @@ internal sealed class OwnedObjects
         // One decision per task at a time: the task's returns share its lineage object, so two readers of
         // two of its lost returns cannot both decide to run it again.
         TaskSpec? toRun;
+        ActorLineage? toSend = null;
         RebuildOutcome outcome;
         lock (entry.Origin ?? entry)
         {
-            outcome = DecideRebuild(id, entry, lost, out toRun, out why);
+            if (entry.Origin is ActorLineage actorLineage)
+            {
+                outcome = DecideActorRebuild(entry, lost, actorLineage, resend is not null, out toSend, out why);
+                toRun = null;
+            }
+            else
+            {
+                outcome = DecideRebuild(id, entry, lost, out toRun, out why);
+            }
         }
 
         if (toRun is not null)
@@ -695,7 +712,42 @@ internal sealed class OwnedObjects
             resubmit(toRun);
         }
 
+        if (toSend is not null)
+        {
+            resend!(toSend);
+        }
+
         return outcome;
+    }
+
+    /// <summary>
+    /// An actor call's result is made again the way Ray does: the call is sent again to its actor (by then
+    /// restarted, if the actor's node died), within the actor's MaxTaskRetries, when this process created it.
+    /// </summary>
+    private RebuildOutcome DecideActorRebuild(Entry entry, ObjectValue lost, ActorLineage lineage, bool canSend, out ActorLineage? toSend, out string why)
+    {
+        toSend = null;
+        why = "";
+        lock (entry)
+        {
+            if (entry.Value is null || !ReferenceEquals(entry.Value, lost))
+            {
+                return RebuildOutcome.Started; // already being made again, or made again meanwhile
+            }
+
+            var refusal = !canSend ? "actor results are made again only when read by their owner" : ActorRebuildable?.Invoke(lineage, entry.Rebuilds);
+            if (refusal is not null)
+            {
+                why = $"it is the result of actor call '{lineage.Call.Name}' ({lineage.Call.CallId:N}), and {refusal}";
+                return RebuildOutcome.Impossible;
+            }
+
+            Supersede(new ObjectId(lineage.Call.CallId, 1), entry, lost);
+            // Numbered, so the actor runs this rebuild once however often it is sent, and not a kept older reply.
+            toSend = lineage with { Call = lineage.Call with { Rebuild = entry.Rebuilds } };
+        }
+
+        return RebuildOutcome.Started;
     }
 
     private RebuildOutcome DecideRebuild(ObjectId id, Entry entry, ObjectValue lost, out TaskSpec? toRun, out string why)
@@ -730,9 +782,6 @@ internal sealed class OwnedObjects
                 case NoLineage none:
                     why = $"it was made by task '{none.Name}' ({none.TaskId:N}), whose lineage was not kept: its by-value arguments are {none.ArgumentBytes:N0} bytes, " +
                           $"over MaxLineageArgumentBytes = {none.Limit:N0} (pass large data as a ref to keep results rebuildable)";
-                    return RebuildOutcome.Impossible;
-                case ActorCall call:
-                    why = $"it is the result of actor call '{call.Name}' ({call.CallId:N}); actor results are not rebuilt, since the call would see the actor's state change";
                     return RebuildOutcome.Impossible;
                 default:
                     why = "it was put by this process with PutAsync, and a put has no task to make it again (put it again, or keep a copy)";
@@ -811,7 +860,7 @@ internal sealed class OwnedObjects
         TaskSpec task => task.Name,
         Lineage lineage => lineage.Spec.Name,
         NoLineage none => none.Name,
-        ActorCall call => call.Name,
+        ActorLineage actor => actor.Call.Name,
         _ => "put",
     };
 
@@ -820,6 +869,15 @@ internal sealed class OwnedObjects
     /// owned when it was submitted (a re-run needs them still here; refs owned elsewhere are read from the directory).
     /// </summary>
     public sealed record Lineage(TaskSpec Spec, ObjectId[]? OwnedArgs);
+
+    /// <summary>The origin of an actor call's result: the call, and the actor to send it to again.</summary>
+    public sealed record ActorLineage(ActorId Actor, ActorCall Call);
+
+    /// <summary>
+    /// Whether an actor call's lost result may be made again by sending the call again (given the rebuilds
+    /// made so far): null when it may, else why not. Set by the runtime, which knows the actors it created.
+    /// </summary>
+    public Func<ActorLineage, int, string?>? ActorRebuildable { get; set; }
 
     /// <summary>The origin of a task result whose lineage was not kept (its by-value arguments were too large).</summary>
     public sealed record NoLineage(string Name, Guid TaskId, long ArgumentBytes, long Limit);

@@ -170,7 +170,7 @@ internal sealed partial class RayRuntime
     {
         WorkerContext.Current?.Children.Enqueue(call.CallId);
         call = call.Args.Any(a => a.Value?.Length > Options.MaxInlineArgumentBytes) ? call with { Args = PromoteLargeArguments(call.Args) } : call;
-        Owned.AddPending(new ObjectId(call.CallId, 1), call);
+        Owned.AddPending(new ObjectId(call.CallId, 1), new OwnedObjects.ActorLineage(actor, call));
         InFlight.TrackActorCall(actor, call, PinArguments(call.Args));
         var args = ResolveOwnedArguments(call.Args, out var pending);
         if (pending is null)
@@ -222,6 +222,40 @@ internal sealed partial class RayRuntime
             },
             (this, actor, call, attempt), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
+
+    /// <summary>
+    /// Sends an actor call again to make its lost result anew (the owner's lineage rebuild of an actor result),
+    /// flagged so the actor runs it even if it kept the reply that points at the lost copy.
+    /// </summary>
+    public void ResendForRebuild(OwnedObjects.ActorLineage lineage)
+    {
+        LogActorRebuild(_logger, lineage.Call.Name, lineage.Call.CallId);
+        var call = lineage.Call;
+        InFlight.TrackActorCall(lineage.Actor, call, PinArguments(call.Args));
+        var args = ResolveOwnedArguments(call.Args, out var pending);
+        if (pending is null)
+        {
+            SendCall(lineage.Actor, args == call.Args ? call : call with { Args = args }, attempt: 0);
+        }
+        else
+        {
+            _ = pending.ContinueWith(_ => SendCall(lineage.Actor, call with { Args = ResolveOwnedArguments(call.Args, out var _) }, attempt: 0),
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Why an actor call's lost result may not be made again by sending the call again; null when it may.</summary>
+    private string? ActorRebuildable(OwnedObjects.ActorLineage lineage, int rebuilds) =>
+        InFlight.ActorSpecOf(lineage.Actor) is not { } spec
+            ? "its actor was not created by this process or is gone for good, so the call cannot be sent again"
+            : spec.MaxTaskRetries == 0
+                ? $"its actor's MaxTaskRetries = 0 forbids running a call again"
+                : spec.MaxTaskRetries > 0 && rebuilds >= spec.MaxTaskRetries
+                    ? $"its actor's MaxTaskRetries = {spec.MaxTaskRetries} re-runs are used up"
+                    : null;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The result of '{Name}' ({CallId}) was lost: sending the call again to its actor to make it anew.")]
+    private static partial void LogActorRebuild(ILogger logger, string name, Guid callId);
 
     /// <summary>Delivers a call's reply that came another way than the call's own answer (recovered from its actor).</summary>
     public void CompleteCall(ActorId actor, ActorCall call, int attempt, ObjectValue reply) =>

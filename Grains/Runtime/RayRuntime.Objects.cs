@@ -48,6 +48,11 @@ internal sealed partial class RayRuntime
     {
         if (LocalStore is not null && LocalNodeId is not null && Serializer.RawSize(value) is { } size && size > Options.InlineThreshold)
         {
+            if (LocalStore.Contains(id))
+            {
+                return ValueTask.FromResult(ExistingCopy(size)); // a re-run of the task that made it here
+            }
+
             var stored = LocalStore.Create(id, size);
             try
             {
@@ -157,6 +162,12 @@ internal sealed partial class RayRuntime
         string location;
         if (LocalStore is not null && LocalNodeId is not null)
         {
+            if (LocalStore.Contains(id))
+            {
+                // A re-run of the task that made it here: the first copy stands.
+                return new ObjectValue { Location = LocalNodeId, Size = bytes.Length, ProducerNode = LocalNodeId, GeneratorCount = generatorCount, Refs = refs };
+            }
+
             LocalStore.Put(id, bytes);
             location = LocalNodeId;
         }
@@ -176,6 +187,12 @@ internal sealed partial class RayRuntime
 
         return new ObjectValue { Location = location, Size = bytes.Length, ProducerNode = LocalNodeId ?? location, GeneratorCount = generatorCount, Refs = refs };
     }
+
+    /// <summary>
+    /// The record of a copy already in this node's store under the same id: a task or actor call that ran again
+    /// (a retry after a lost reply, a rebuild) made the same immutable object, so the first copy stands.
+    /// </summary>
+    private ObjectValue ExistingCopy(long size) => new() { Location = LocalNodeId, Size = size, ProducerNode = LocalNodeId };
 
     /// <summary>
     /// Serializes, stores and publishes a value to the directory now (a generator's yielded values, read by the
@@ -316,7 +333,7 @@ internal sealed partial class RayRuntime
             }
             catch (ObjectLostException e) when (value is { Error: null, Location: not null } && Owned.Owns(id))
             {
-                if (Owned.TryRebuild(id, value, Rebuild, out var why) == OwnedObjects.RebuildOutcome.Impossible)
+                if (Owned.TryRebuild(id, value, Rebuild, ResendForRebuild, out var why) == OwnedObjects.RebuildOutcome.Impossible)
                 {
                     throw new ObjectLostException(id, $"{e.Reason} It cannot be made again: {why}.");
                 }

@@ -35,6 +35,7 @@ internal sealed partial class RayRuntime
         Id = $"{localNodeId ?? "driver"}/{Guid.NewGuid():N}";
         Publisher = new DirectoryPublisher(this, logger);
         Owned = new OwnedObjects(Publisher, Id, FreeStored, OwnerReference);
+        Owned.ActorRebuildable = ActorRebuildable;
         InFlight = new InFlightTasks(this, logger);
         Infeasible = new InfeasibleWork(this, logger);
         Live.TryAdd(this, 0);
@@ -136,7 +137,7 @@ internal sealed partial class RayRuntime
             return null;
         }
 
-        return Owned.TryRebuild(id, current, Rebuild, out var why) == OwnedObjects.RebuildOutcome.Started ? null : $"its copy on node {lostLocation} was lost and it cannot be made again: {why}";
+        return Owned.TryRebuild(id, current, Rebuild, ResendForRebuild, out var why) == OwnedObjects.RebuildOutcome.Started ? null : $"its copy on node {lostLocation} was lost and it cannot be made again: {why}";
     }
 
     /// <summary>

@@ -133,4 +133,39 @@ public sealed class LineageTests
         Assert.Contains("PutAsync", e.Message);
         GC.KeepAlive(kept);
     }
+
+    [Fact]
+    public async Task An_actor_result_lost_with_its_node_is_made_again_by_the_restarted_actor()
+    {
+        await using var cluster = await FreshCluster.StartAsync();
+        await using var ray = await FreshCluster.AttachAsync(cluster);
+        var victim = cluster.Silos[1];
+        var victimNode = victim.SiloAddress.ToParsableString();
+        var onVictim = SchedulingStrategy.NodeAffinity(victimNode, soft: true);
+
+        var retrying = ray.Actor(() => new Counter()).Options(new ActorOptions { MaxRestarts = 1, MaxTaskRetries = 1, SchedulingStrategy = onVictim }).Remote();
+        var once = ray.Actor(() => new Counter()).Options(new ActorOptions { MaxRestarts = 1, SchedulingStrategy = onVictim }).Remote();
+        Assert.Equal([victimNode, victimNode], await ray.GetAsync([retrying.Task(c => c.Node()).Remote(), once.Task(c => c.Node()).Remote()], Wait.Deadline));
+
+        // Large results, stored in the victim's object store with their actors.
+        var key = Probe.NewKey();
+        const int n = 100_000;
+        var rebuilt = retrying.Task(c => c.Numbers(key + ":retrying", n)).Remote();
+        var lost = once.Task(c => c.Numbers(key + ":once", n)).Remote();
+        await ray.WaitAsync([rebuilt, lost], numReturns: 2, timeout: Wait.Deadline);
+        Assert.True(ray.Runtime.Owned.TryGetReady(rebuilt.Id, out var stored) && stored.Location == victimNode);
+
+        await cluster.KillSiloAsync(victim);
+
+        // The call is sent again to the restarted actor (MaxTaskRetries allows it) and its result read.
+        var values = await rebuilt.GetAsync(TimeSpan.FromMinutes(2));
+        Assert.Equal(n, values.Length);
+        Assert.Equal(n - 1, values[^1]);
+        Assert.Equal(2, Probe.Count(key + ":retrying"));
+
+        // MaxTaskRetries = 0 (the default): the result is lost, and the error says why.
+        var e = await Assert.ThrowsAsync<ObjectLostException>(() => lost.GetAsync(TimeSpan.FromMinutes(2)));
+        Assert.Contains("MaxTaskRetries = 0", e.Message);
+        Assert.Equal(1, Probe.Count(key + ":once"));
+    }
 }

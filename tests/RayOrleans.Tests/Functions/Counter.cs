@@ -25,6 +25,13 @@ public sealed class Counter
 
     public int Throw() => throw new ArgumentException("bad actor call");
 
+    /// <summary>A large result (stored in its node's object store), counting its runs under <paramref name="key"/>.</summary>
+    public double[] Numbers(string key, int n)
+    {
+        Probe.Increment(key);
+        return Enumerable.Range(0, n).Select(i => (double)i).ToArray();
+    }
+
     /// <summary>A call whose answer does not depend on the actor's state, so it is the same after a restart.</summary>
     public async Task<int> TwiceSlowly(int value)
     {
