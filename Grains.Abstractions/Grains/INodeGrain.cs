@@ -26,6 +26,10 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<Guid[]> HeldAsync(Guid[] taskIds);
 
+    /// <summary>The named actors of <paramref name="namespace"/> alive on this node (a registry rebuilding its names asks).</summary>
+    [AlwaysInterleave]
+    Task<NamedActor[]> NamedActorsAsync(string @namespace);
+
     /// <summary>Cancels a queued or running task; with <paramref name="recursive"/>, also the tasks it submitted.</summary>
     [AlwaysInterleave]
     Task<bool> CancelAsync(Guid taskId, bool force, bool recursive);

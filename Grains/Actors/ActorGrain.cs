@@ -96,6 +96,10 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
             _state = "ALIVE";
             _mailbox.Start(_executor.ExecuteAsync, spec.MaxConcurrency);
             _scheduler.LocalActors.Add(Id, _mailbox);
+            if (spec.Name is { } registered)
+            {
+                _scheduler.LocalActors.AddName(Id, spec.Namespace, registered, spec.ClassName);
+            }
 
             _created.TrySetResult();
             return node;

@@ -1,12 +1,38 @@
 using RayOrleans.Grains;
+using RayOrleans.Node;
 
 namespace RayOrleans.Actors;
 
-/// <summary>Named actors of one namespace.</summary>
+/// <summary>
+/// Named actors of one namespace. The names live in this activation's memory; when its silo dies, the new
+/// activation asks every node for the named actors of the namespace alive there (each node knows its own),
+/// so names of actors that outlived the registry's silo are found again; an actor restarted elsewhere
+/// registers its name again when it is built.
+/// </summary>
 [KeepAlive]
-internal sealed class ActorRegistryGrain : Grain, IActorRegistryGrain
+internal sealed class ActorRegistryGrain(NodeRuntime node) : Grain, IActorRegistryGrain
 {
+    private static readonly TimeSpan AskLimit = TimeSpan.FromSeconds(5);
     private readonly Dictionary<string, (ActorId Actor, string ClassName)> _names = new(StringComparer.Ordinal);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var asks = node.Cluster.Nodes.Select(async n =>
+        {
+            try
+            {
+                return await node.Runtime.Node(n.NodeId).NamedActorsAsync(this.GetPrimaryKeyString()).WaitAsync(AskLimit, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return []; // unreachable (dying): its actors are being lost or restarted, and re-register
+            }
+        });
+        foreach (var named in (await Task.WhenAll(asks)).SelectMany(n => n))
+        {
+            _names.TryAdd(named.Name, (named.Actor, named.ClassName));
+        }
+    }
 
     public async Task<bool> TryRegisterAsync(string name, ActorId actor, string className)
     {

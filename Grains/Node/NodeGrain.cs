@@ -37,6 +37,8 @@ internal sealed class NodeGrain : Grain, INodeGrain
 
     public Task<Guid[]> HeldAsync(Guid[] taskIds) => Task.FromResult(_scheduler.Held(taskIds));
 
+    public Task<NamedActor[]> NamedActorsAsync(string @namespace) => Task.FromResult(_scheduler.LocalActors.NamedIn(@namespace));
+
     public Task<bool> ReserveBundleAsync(Guid group, int index, ResourceSet demand)
     {
         var reserved = _scheduler.Bundles.Reserve(group, index, demand);

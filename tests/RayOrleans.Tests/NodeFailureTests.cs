@@ -81,4 +81,56 @@ public sealed class NodeFailureTests
         var e = await Assert.ThrowsAsync<ActorDiedException>(() => mortal.Task(c => c.Add(1)).Remote().GetAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("no restarts left", e.Message);
     }
+
+    [Fact]
+    public async Task Named_actors_are_found_by_name_after_a_node_dies()
+    {
+        await using var cluster = await FreshCluster.StartAsync();
+        await using var ray = await FreshCluster.AttachAsync(cluster);
+        var victim = cluster.Silos[1];
+        var victimNode = victim.SiloAddress.ToParsableString();
+        var survivorNode = cluster.Silos[0].SiloAddress.ToParsableString();
+
+        // Eight namespaces (so some registries almost surely live on the victim), each with an actor on the
+        // survivor and a restartable one on the victim.
+        var prefix = "ns-" + Probe.NewKey()[..8];
+        var actors = new List<(string Namespace, string Name, ActorHandle<Counter> Handle)>();
+        for (var i = 0; i < 8; i++)
+        {
+            var ns = $"{prefix}-{i}";
+            var stays = await ray.Actor(() => new Counter(i)).Options(new ActorOptions
+            {
+                Name = "stays", Namespace = ns, SchedulingStrategy = SchedulingStrategy.NodeAffinity(survivorNode),
+            }).RemoteAsync();
+            var moves = await ray.Actor(() => new Counter(i)).Options(new ActorOptions
+            {
+                Name = "moves", Namespace = ns, MaxRestarts = 1, SchedulingStrategy = SchedulingStrategy.NodeAffinity(victimNode, soft: true),
+            }).RemoteAsync();
+            actors.Add((ns, "stays", stays));
+            actors.Add((ns, "moves", moves));
+        }
+
+        Assert.Equal(8, (await ray.GetAsync(actors.Where(a => a.Name == "moves").Select(a => a.Handle.Task(c => c.Node()).Remote()), Wait.Deadline))
+            .Count(n => n == victimNode));
+        await cluster.KillSiloAsync(victim);
+
+        // Every name leads to its actor again: the survivor's were recovered by their registry, the moved ones
+        // registered again when restarted; each answers from the survivor.
+        foreach (var (ns, name, handle) in actors)
+        {
+            await Wait.UntilAsync(async () =>
+            {
+                try
+                {
+                    var found = await ray.GetActorAsync<Counter>(name, ns);
+                    Assert.Equal(handle.Id, found.Id);
+                    return await found.Task(c => c.Node()).Remote().GetAsync(Wait.Deadline) == survivorNode;
+                }
+                catch (KeyNotFoundException)
+                {
+                    return false; // a moved actor may still be restarting
+                }
+            }, $"actor '{name}' in namespace {ns} is found by name", TimeSpan.FromMinutes(1));
+        }
+    }
 }
