@@ -187,8 +187,10 @@ internal static class MarkdownReport
             text.Append("### Where ours is below half of raw Orleans\n\n")
                 .Append(string.Join(", ", below.Select(r => $"`{r.Name}` ({Figures.Ratio(r.Ratio)})"))).Append(".\n\n")
                 .Append("""
-                    Where the time goes, from dotnet-trace (`dotnet-trace collect --profile dotnet-sampled-thread-time`
-                    over one scenario, then `dotnet-trace report <file> topN --inclusive`) and from what each fix changed:
+                    Where the time goes. CPU profiles with `perf` (`DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0`,
+                    then `perf record -g -p <pid>` over one scenario and `perf report --no-children --sort symbol`; both sides
+                    run in the profile, so only RayOrleans' own frames are read as ours), earlier ones with dotnet-trace, and
+                    what each fix changed:
 
                     - The first design made a task three grain calls (submit, publish to a directory shard, long-poll get)
                       and held tasks to 5-12% of raw Orleans. Results now come back in the reply to the one call that runs
@@ -196,11 +198,21 @@ internal static class MarkdownReport
                       (`Grains/Runtime/OwnedObjects.cs`); a task for the caller's own node skips Orleans messaging and goes
                       straight to the node's scheduler; `GetGrain` (3-4 us of reflection in Orleans 10.4.2) and the
                       call-site checks of a function are done once, not per call.
-                    - A task on the driver's own node makes no Orleans call at all now; what is left is bookkeeping the raw
-                      call does not do, about 3-4 us per task on this machine: the owner's entry and in-flight record (for
-                      retries on node death), the node's resource accounting and spill check, a cancellation source per
-                      task, the worker context, the result's serialization, and one thread-pool hop to leave the caller.
-                      Next: batch submissions and drop per-task allocations (cancellation sources, linked tokens).
+                    - Found with perf and fixed: `Guid.NewGuid` reads the kernel's random source on every call (0.4 us, a
+                      tenth of a local task): ids now come from a per-process random prefix and a counter (`UniqueIds`);
+                      a wait registered a continuation on every pending ref and never removed it, so Ray's loop of 1000
+                      waits did O(n^2) work (now it stops scanning at `numReturns` and takes its continuations off when it
+                      ends: `single_client_wait_1k_refs` went from 14 to about 80 rounds/s); a batch get now waits once for
+                      the owned results instead of running four nested awaits per ref; refs inside values are parsed and
+                      written as UTF-8 without a string each.
+                    - What is left of a local task is spread thin, no RayOrleans frame above 3% of CPU: the thread-pool hop
+                      to run user code and the owner's completion chain back, the node's task table and the owner's entry
+                      and in-flight record (concurrent dictionaries: add and remove per task), resource accounting, the
+                      worker context, the result's serialization, and the release of counted refs by their finalizers
+                      (`DrainReleases`, 1-3%). The raw baseline is one in-silo Orleans call (about 1.4 us round trip here);
+                      reaching half of it would need a task to cost little more than a grain call, which per-task retries,
+                      lineage and ref counting (what the raw call does not do) leave no room for without batching
+                      submissions, not done yet.
                     - An actor call from the actor's own process goes straight to its mailbox (no grain call); from
                       elsewhere it is one Orleans call plus the hop from the grain's scheduler to the thread pool, where
                       user code runs so that it may block or call other actors without stalling the grain, and back. On
@@ -209,8 +221,12 @@ internal static class MarkdownReport
                     - `multi_client_tasks_async` and `n_n_actor_calls_async` submit from inside actors: each nested
                       submission also records the child for recursive cancellation, and the 40,000 queued tasks contend for
                       2 CPUs with the 4 submitting actors.
-                    - A get of an object owned elsewhere is a long-poll on its directory shard; a wait over 1000 refs
-                      parks one shared poll per ref.
+                    - `single_client_get_object_containing_10k_refs`: the raw side returns 10,000 plain ids; ours builds
+                      10,000 counted refs (each a finalizable object registered with the owner, released when collected),
+                      which is what keeps the objects alive; the ratio to raw cannot approach 0.5 while every ref is counted.
+                    - Silos use Orleans' strongly consistent grain directory (for fault tolerance, docs/fault-tolerance.md):
+                      creating a grain activation costs more, which `placement_group_create_removal` (a fresh grain per
+                      group, on both sides) shows.
 
                     """).Append('\n');
         }
