@@ -102,7 +102,7 @@ public sealed partial class Ray : IAsyncDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(top);
         await Runtime.Cluster.RefreshAsync().ConfigureAwait(false);
-        var nodes = await System.Threading.Tasks.Task.WhenAll(Runtime.Cluster.Nodes.Select(n => Runtime.Node(n.NodeId).GetMemoryAsync(top))).ConfigureAwait(false);
+        var nodes = await System.Threading.Tasks.Task.WhenAll(Runtime.Cluster.Reported.Select(n => Runtime.Node(n.NodeId).GetMemoryAsync(top))).ConfigureAwait(false);
         return await System.Threading.Tasks.Task.WhenAll(nodes.Select(async node => new NodeMemory
         {
             NodeId = node.NodeId, Used = node.Used, Pooled = node.Pooled, Spilled = node.Spilled, Capacity = node.Capacity, Count = node.Count,

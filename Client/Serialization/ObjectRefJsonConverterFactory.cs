@@ -35,7 +35,14 @@ internal sealed class ObjectRefJsonConverterFactory : JsonConverterFactory
             }
             else
             {
-                id = ObjectId.Parse(reader.GetString()!);
+                try
+                {
+                    id = ObjectId.Parse(reader.GetString()!);
+                }
+                catch (FormatException e)
+                {
+                    throw new JsonException(e.Message, e); // System.Text.Json adds where in the value it was
+                }
             }
 
             return new ObjectRef<T>(id, Runtime.RayRuntime.Reading);

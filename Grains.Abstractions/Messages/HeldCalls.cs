@@ -19,4 +19,10 @@ public sealed class HeldCalls
     /// is not a retry, since they have not run).
     /// </summary>
     [Id(2)] public Guid[] NotArrived { get; init; } = [];
+
+    /// <summary>No actor lives in the activation asked (never created there, or dead): the rest says nothing.</summary>
+    [Id(3)] public bool Unknown { get; init; }
+
+    /// <summary>The actor's restart count: the answer is about calls sent to this incarnation only.</summary>
+    [Id(4)] public int Incarnation { get; init; }
 }

@@ -132,7 +132,21 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
 
     public Task FailAsync(string cause) => DieAsync(cause);
 
-    public Task<HeldCalls> HeldCallsAsync(ActorCall[] calls) => Task.FromResult(_mailbox.Held(calls));
+    public Task<HeldCalls> HeldCallsAsync(ActorCall[] calls)
+    {
+        if (_spec is null || _state == "DEAD")
+        {
+            if (_spec is null)
+            {
+                DeactivateOnIdle(); // woken only by this question: no actor was ever built here
+            }
+
+            return Task.FromResult(new HeldCalls { Held = [], Replies = [], Unknown = true });
+        }
+
+        var answer = _mailbox.Held(calls);
+        return Task.FromResult(new HeldCalls { Held = answer.Held, Replies = answer.Replies, NotArrived = answer.NotArrived, Incarnation = _restarts });
+    }
 
     private async Task FailIfNeverCreatedAsync()
     {

@@ -26,10 +26,13 @@ internal sealed class ActorMailbox
     /// by inline bytes; a reply that fell out is reported as neither held nor kept.
     /// </summary>
     private readonly Dictionary<Guid, (ObjectValue Reply, int Rebuild)> _replies = [];
-    private readonly Queue<Guid> _replyOrder = new();
+    private readonly Queue<(Guid Id, long At)> _replyOrder = new();
     private long _replyBytes;
-    private const int KeptReplies = 4096;
-    private const long KeptReplyBytes = 8 << 20;
+    // A lost reply is looked for within seconds (a driver asks every 5 s, twice), so a minute is plenty; the
+    // count and bytes keep an actor that answers fast and big from holding much.
+    private const int KeptReplies = 1024;
+    private const long KeptReplyBytes = 1 << 20;
+    private static readonly long KeptReplyMilliseconds = (long)TimeSpan.FromMinutes(1).TotalMilliseconds;
     private Func<PendingCall, Task>? _execute;
     private int _maxRunners;
     private int _runners;
@@ -62,15 +65,11 @@ internal sealed class ActorMailbox
                 return null;
             }
 
-            if (_replies.TryGetValue(call.CallId, out var answered))
+            // A kept reply of this or a later rebuild answers a call sent again after its reply was lost (the same
+            // answer, not a second run); an older one points at a lost copy, and the rebuild runs (Keep replaces it).
+            if (_replies.TryGetValue(call.CallId, out var answered) && answered.Rebuild >= call.Rebuild)
             {
-                if (answered.Rebuild >= call.Rebuild)
-                {
-                    return Task.FromResult(answered.Reply); // sent again after its reply was lost: the same answer, not a second run
-                }
-
-                _replies.Remove(call.CallId); // a rebuild: the kept reply points at the lost copy, so run it again
-                _replyBytes -= answered.Reply.Inline?.Length ?? 0;
+                return Task.FromResult(answered.Reply);
             }
 
             if (_held.TryGetValue(call.CallId, out var running) && running.Call.Rebuild >= call.Rebuild)
@@ -136,24 +135,27 @@ internal sealed class ActorMailbox
 
     private void Keep(ActorCall call, ObjectValue reply)
     {
+        var bytes = reply.Inline?.Length ?? 0;
         if (_replies.TryGetValue(call.CallId, out var kept))
         {
-            if (kept.Rebuild >= call.Rebuild)
+            if (kept.Rebuild < call.Rebuild)
             {
-                return;
+                _replies[call.CallId] = (reply, call.Rebuild); // a rebuild's answer replaces the one that pointed at the lost copy
+                _replyBytes += bytes - (kept.Reply.Inline?.Length ?? 0);
             }
 
-            _replies[call.CallId] = (reply, call.Rebuild);
-            _replyBytes += (reply.Inline?.Length ?? 0) - (kept.Reply.Inline?.Length ?? 0);
             return;
         }
 
+        var now = Environment.TickCount64;
         _replies[call.CallId] = (reply, call.Rebuild);
-        _replyOrder.Enqueue(call.CallId);
-        _replyBytes += reply.Inline?.Length ?? 0;
-        while (_replyOrder.Count > KeptReplies || _replyBytes > KeptReplyBytes)
+        _replyOrder.Enqueue((call.CallId, now));
+        _replyBytes += bytes;
+        while (_replyOrder.TryPeek(out var oldest) &&
+               (_replyOrder.Count > KeptReplies || _replyBytes > KeptReplyBytes || now - oldest.At > KeptReplyMilliseconds))
         {
-            if (_replies.Remove(_replyOrder.Dequeue(), out var dropped))
+            _replyOrder.Dequeue();
+            if (_replies.Remove(oldest.Id, out var dropped))
             {
                 _replyBytes -= dropped.Reply.Inline?.Length ?? 0;
             }

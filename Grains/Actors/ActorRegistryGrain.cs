@@ -17,7 +17,7 @@ internal sealed class ActorRegistryGrain(NodeRuntime node) : Grain, IActorRegist
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var asks = node.Cluster.Nodes.Select(async n =>
+        var asks = node.Cluster.Reported.Select(async n =>
         {
             try
             {

@@ -123,7 +123,9 @@ internal sealed class ClusterView : IAsyncDisposable
             case SchedulingKind.NodeAffinity:
                 lock (_gate)
                 {
-                    foreach (var node in _nodes)
+                    // The named node as reported: a hard affinity waits for its own node, not for this process's
+                    // marks (a soft one falls back to another node while its node is marked unreachable).
+                    foreach (var node in strategy.Soft ? _nodes : _reported)
                     {
                         if (node.NodeId == strategy.NodeId && demand.FitsIn(node.Total))
                         {

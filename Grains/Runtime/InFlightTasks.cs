@@ -45,8 +45,18 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     public void TrackActorCall(ActorId actor, ActorCall call, ObjectId[]? pins)
     {
         var incarnation = _entries.TryGetValue(actor.Value, out var creator) && creator.Actor is { } spec ? spec.Restarts : 0;
-        _entries[call.CallId] = new Entry(call.CallId, call.Name) { Call = call, Target = actor, Pins = pins, Incarnation = incarnation, SentAt = Environment.TickCount64 };
+        _entries[call.CallId] = new Entry(call.CallId, call.Name) { Call = call, Target = actor, Pins = pins, Incarnation = incarnation };
         EnsureLoop();
+    }
+
+    /// <summary>A call left this process (the reconcile only asks about work that has left).</summary>
+    public void CallSent(Guid callId)
+    {
+        if (_entries.TryGetValue(callId, out var entry))
+        {
+            entry.SentAt = Environment.TickCount64;
+            entry.Unheld = 0;
+        }
     }
 
     /// <summary>Stops watching a task or call, and releases the objects its arguments pinned.</summary>
@@ -106,7 +116,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     }
 
     /// <summary>Attempt <paramref name="attempt"/> of a task was lost with its node: send it again, or fail it.</summary>
-    public void Lost(Guid id, int attempt, string? node)
+    public void Lost(Guid id, int attempt, string? node, bool replyLost = false)
     {
         if (!_entries.TryGetValue(id, out var entry) || entry.Spec is not { } spec || !entry.TryNextAttempt(attempt))
         {
@@ -117,8 +127,10 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         {
             Drop(id);
             var why = spec.IsGenerator ? "a streaming generator is not retried, since its values would repeat" : $"MaxRetries = {spec.MaxRetries} retries are used up";
-            _runtime.FailReturns(spec, RayRuntime.SystemError(spec.TaskId, spec.Name,
-                "RayOrleans.NodeDied", $"Node {node ?? entry.Node} died while running task '{spec.Name}', and {why}."));
+            _runtime.FailReturns(spec, RayRuntime.SystemError(spec.TaskId, spec.Name, replyLost ? "RayOrleans.ReplyLost" : "RayOrleans.NodeDied",
+                replyLost
+                    ? $"The reply of task '{spec.Name}' from node {node ?? entry.Node} was lost (a gateway died carrying it), and {why}."
+                    : $"Node {node ?? entry.Node} died while running task '{spec.Name}', and {why}."));
             return;
         }
 
@@ -169,7 +181,11 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         entry.MayHaveRun |= delivered;
         if (_entries.TryGetValue(target.Value, out var actor) && actor.Actor is not null)
         {
-            entry.ParkedAt = Environment.TickCount64;
+            if (entry.ParkedAt == 0)
+            {
+                entry.ParkedAt = Environment.TickCount64; // the wait counts from the first loss, however often a send is refused
+            }
+
             entry.Parked = true;
             LogCallParked(_logger, call.Name, call.CallId, node ?? actor.Node ?? "?");
             return;
@@ -193,6 +209,21 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
     /// <summary>How long a parked call waits for its actor to be reachable again before it fails.</summary>
     private static readonly TimeSpan ParkLimit = TimeSpan.FromMinutes(2);
+
+    /// <summary>Fails the calls parked for longer than <see cref="ParkLimit"/> since their first loss.</summary>
+    private void FailOverdueParked()
+    {
+        var now = Environment.TickCount64;
+        foreach (var entry in _entries.Values)
+        {
+            if (entry.Parked && entry.ParkedAt != 0 && now - entry.ParkedAt > (long)ParkLimit.TotalMilliseconds)
+            {
+                entry.Parked = false;
+                var node = entry.Target is { } t && _entries.TryGetValue(t.Value, out var actor) ? actor.Node : null;
+                FailCall(entry, RayErrorKind.ActorUnavailable, node, $"the actor could not be reached for {ParkLimit.TotalMinutes:0} minutes");
+            }
+        }
+    }
 
     /// <summary>
     /// Decides each parked call once its actor's state is known: a call that never left is sent again; one
@@ -218,14 +249,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
             if (actor.Node is not { } node || !hosts.TryGetValue(SiloAddress.FromParsableString(node), out var status) || status != SiloStatus.Active)
             {
-                // Being restarted, or its node not yet declared dead (the dead-node pass restarts it then).
-                if (Environment.TickCount64 - entry.ParkedAt > (long)ParkLimit.TotalMilliseconds)
-                {
-                    entry.Parked = false;
-                    FailCall(entry, RayErrorKind.ActorUnavailable, actor.Node, $"the actor could not be reached for {ParkLimit.TotalMinutes:0} minutes");
-                }
-
-                continue;
+                continue; // being restarted, or its node not yet declared dead (the dead-node pass restarts it then)
             }
 
             var restarted = spec.Restarts != entry.Incarnation;
@@ -253,11 +277,14 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
             entry.Incarnation = spec.Restarts;
             entry.MayHaveRun = false;
-            entry.SentAt = Environment.TickCount64;
-            entry.Unheld = 0;
+            if (restarted)
+            {
+                entry.ParkedAt = 0; // progress: a later loss starts its own wait
+            }
+
             entry.Parked = false;
             LogCallResent(_logger, call.Name, call.CallId, node, restarted ? $"restart {spec.Restarts}" : "the same incarnation", entry.Retries);
-            _runtime.SendCall(target, call, entry.Attempt);
+            _runtime.ResendCall(target, call, entry.Attempt);
         }
     }
 
@@ -308,6 +335,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
             {
+                FailOverdueParked(); // first, and apart: it must not depend on reaching the cluster
                 try
                 {
                     await CheckLostNodesAsync().ConfigureAwait(false);
@@ -405,8 +433,9 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     /// </summary>
     private async Task ReconcileAsync()
     {
-        var old = Environment.TickCount64 - (long)ReconcilePeriod().TotalMilliseconds;
-        var waiting = _entries.Values.Where(e => !e.Parked && e.SentAt != 0 && e.SentAt <= old && e.Actor is null).ToList();
+        // Work at least ReconcileEvery old, even when asking often: younger replies may still be on their way.
+        var old = Environment.TickCount64 - (long)ReconcileEvery.TotalMilliseconds;
+        var waiting = _entries.Values.Where(e => !e.Parked && e.SentAt != 0 && e.SentAt <= old && e.Actor is null && ActorSettled(e)).ToList();
         var tasks = waiting.Where(e => e.Spec is not null && e.Node is not null).GroupBy(e => e.Node!, StringComparer.Ordinal);
         var calls = waiting.Where(e => e.Call is not null && e.Target is not null).GroupBy(e => e.Target!.Value);
         var checks = new List<Task>();
@@ -436,9 +465,19 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
                 return;
             }
 
+            if (answer.Unknown)
+            {
+                return; // no live actor there (being restarted, or gone): the dead-node pass decides, not this
+            }
+
             var still = answer.Held.ToHashSet();
             foreach (var entry in entries)
             {
+                if (entry.Call is not null && answer.Incarnation != entry.Incarnation)
+                {
+                    continue; // asked another incarnation than the one the call went to: its answer says nothing of it
+                }
+
                 if (still.Contains(entry.Id) || !_entries.ContainsKey(entry.Id))
                 {
                     entry.Unheld = 0;
@@ -461,7 +500,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
                 LogReplyLost(_logger, entry.Name, entry.Id, node ?? "its actor's node");
                 if (entry.Spec is not null)
                 {
-                    Lost(entry.Id, entry.Attempt, entry.Node);
+                    Lost(entry.Id, entry.Attempt, entry.Node, replyLost: true);
                 }
                 else
                 {
@@ -471,6 +510,13 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// For a call to an actor this process created: whether that actor is settled (placed, and not being
+    /// restarted), so asking it about the call neither wakes an empty activation nor reads a wrong incarnation.
+    /// </summary>
+    private bool ActorSettled(Entry entry) =>
+        entry.Target is not { } target || !_entries.TryGetValue(target.Value, out var actor) || actor.Node is not null;
 
     /// <summary>Where an entry's work is: a task's node, an actor's node, or for a call the node of its actor when this process created it.</summary>
     private string? NodeOf(Entry entry) =>
@@ -510,10 +556,10 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         _stop.Cancel();
         if (_loop is not null)
         {
-            await _loop.ConfigureAwait(false);
+            // A sweep stuck on a dead silo (Orleans' response timeout) or a restart that waits for room must not
+            // hold the process's exit.
+            await Task.WhenAny(_loop, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
         }
-
-        _stop.Dispose();
     }
 
     /// <summary>A task (with its spec, to send again), an actor call, or an actor this process created.</summary>

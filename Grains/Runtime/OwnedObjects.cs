@@ -736,6 +736,15 @@ internal sealed class OwnedObjects
             }
 
             var refusal = !canSend ? "actor results are made again only when read by their owner" : ActorRebuildable?.Invoke(lineage, entry.Rebuilds);
+            foreach (var arg in refusal is null ? lineage.OwnedArgs ?? [] : [])
+            {
+                if (!_entries.ContainsKey(arg))
+                {
+                    refusal = $"its argument {arg} was freed after the call ran (every ref to it was dropped, or it was a large by-value argument passed through the store), so the call cannot be sent again";
+                    break;
+                }
+            }
+
             if (refusal is not null)
             {
                 why = $"it is the result of actor call '{lineage.Call.Name}' ({lineage.Call.CallId:N}), and {refusal}";
@@ -871,7 +880,7 @@ internal sealed class OwnedObjects
     public sealed record Lineage(TaskSpec Spec, ObjectId[]? OwnedArgs);
 
     /// <summary>The origin of an actor call's result: the call, and the actor to send it to again.</summary>
-    public sealed record ActorLineage(ActorId Actor, ActorCall Call);
+    public sealed record ActorLineage(ActorId Actor, ActorCall Call, ObjectId[]? OwnedArgs = null);
 
     /// <summary>
     /// Whether an actor call's lost result may be made again by sending the call again (given the rebuilds

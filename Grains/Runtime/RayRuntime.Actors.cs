@@ -170,24 +170,42 @@ internal sealed partial class RayRuntime
     {
         WorkerContext.Current?.Children.Enqueue(call.CallId);
         call = call.Args.Any(a => a.Value?.Length > Options.MaxInlineArgumentBytes) ? call with { Args = PromoteLargeArguments(call.Args) } : call;
-        Owned.AddPending(new ObjectId(call.CallId, 1), new OwnedObjects.ActorLineage(actor, call));
+        Owned.AddPending(new ObjectId(call.CallId, 1), new OwnedObjects.ActorLineage(actor, call, OwnedRefArguments(call.Args)));
         InFlight.TrackActorCall(actor, call, PinArguments(call.Args));
+        ResolveAndSend(actor, call, attempt: 0, grain);
+    }
+
+    /// <summary>
+    /// Sends attempt <paramref name="attempt"/> of a call with its owned ref arguments resolved (the actor
+    /// cannot read objects this process never published), once those not ready yet are; a call whose attempt
+    /// moved on meanwhile (parked, or failed) is not sent by this path.
+    /// </summary>
+    public void ResendCall(ActorId actor, ActorCall call, int attempt) => ResolveAndSend(actor, call, attempt, grain: null);
+
+    private void ResolveAndSend(ActorId actor, ActorCall call, int attempt, IActorGrain? grain)
+    {
         var args = ResolveOwnedArguments(call.Args, out var pending);
         if (pending is null)
         {
-            SendCall(actor, args == call.Args ? call : call with { Args = args }, attempt: 0, grain);
+            SendCall(actor, args == call.Args ? call : call with { Args = args }, attempt, grain);
+            return;
         }
-        else
-        {
-            _ = pending.ContinueWith(
-                _ => SendCall(actor, call with { Args = ResolveOwnedArguments(call.Args, out var _) }, attempt: 0, grain),
-                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
+
+        _ = pending.ContinueWith(
+            _ =>
+            {
+                if (InFlight.AttemptOf(call.CallId) == attempt)
+                {
+                    SendCall(actor, call with { Args = ResolveOwnedArguments(call.Args, out var _) }, attempt, grain);
+                }
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>Sends (or sends again, on <paramref name="attempt"/>) a call to its actor.</summary>
     public void SendCall(ActorId actor, ActorCall call, int attempt, IActorGrain? grain = null)
     {
+        InFlight.CallSent(call.CallId); // from now on the driver's reconcile may ask the actor about it
         if (LocalScheduler is { } local && local.LocalActors.TryGet(actor, out var mailbox) && mailbox.Post(call) is { } direct)
         {
             // The actor lives in this process: post to its mailbox, no grain call. Its executor completes the
@@ -230,18 +248,8 @@ internal sealed partial class RayRuntime
     public void ResendForRebuild(OwnedObjects.ActorLineage lineage)
     {
         LogActorRebuild(_logger, lineage.Call.Name, lineage.Call.CallId);
-        var call = lineage.Call;
-        InFlight.TrackActorCall(lineage.Actor, call, PinArguments(call.Args));
-        var args = ResolveOwnedArguments(call.Args, out var pending);
-        if (pending is null)
-        {
-            SendCall(lineage.Actor, args == call.Args ? call : call with { Args = args }, attempt: 0);
-        }
-        else
-        {
-            _ = pending.ContinueWith(_ => SendCall(lineage.Actor, call with { Args = ResolveOwnedArguments(call.Args, out var _) }, attempt: 0),
-                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
+        InFlight.TrackActorCall(lineage.Actor, lineage.Call, PinArguments(lineage.Call.Args));
+        ResolveAndSend(lineage.Actor, lineage.Call, attempt: 0, grain: null);
     }
 
     /// <summary>Why an actor call's lost result may not be made again by sending the call again; null when it may.</summary>

@@ -603,7 +603,7 @@ internal sealed partial class RayRuntime
             return null;
         }
 
-        foreach (var report in Cluster.Nodes)
+        foreach (var report in Cluster.Reported)
         {
             if (report.NodeId == node)
             {

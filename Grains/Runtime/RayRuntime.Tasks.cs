@@ -28,14 +28,17 @@ internal sealed partial class RayRuntime
             argumentBytes += arg.Value?.Length ?? 0;
         }
 
+        var submitted = spec;
         spec = PromoteLargeArguments(spec);
+        var promoted = !ReferenceEquals(spec, submitted);
         var pins = PinArguments(spec.Args);
         if (!spec.IsGenerator)
         {
             // The spec is the returns' lineage: kept while they live, to make them again if a copy is lost;
             // unless its by-value arguments are too big to keep that long.
 
-            object lineage = argumentBytes > Options.MaxLineageArgumentBytes
+            // A promoted argument lives only while the task runs (its pin), so such a task keeps no lineage either.
+            object lineage = argumentBytes > Options.MaxLineageArgumentBytes || promoted
                 ? new OwnedObjects.NoLineage(spec.Name, spec.TaskId, argumentBytes, Options.MaxLineageArgumentBytes)
                 : OwnedRefArguments(spec.Args) is { } owned ? new OwnedObjects.Lineage(spec, owned) : spec;
             for (var i = 1; i <= Math.Max(spec.NumReturns, 1); i++)
@@ -88,7 +91,7 @@ internal sealed partial class RayRuntime
     }
 
     /// <summary>The ref arguments this process owns (a re-run reads them again from here); null when none.</summary>
-    private ObjectId[]? OwnedRefArguments(TaskArg[] args)
+    public ObjectId[]? OwnedRefArguments(TaskArg[] args)
     {
         List<ObjectId>? owned = null;
         foreach (var arg in args)
@@ -424,7 +427,7 @@ internal sealed partial class RayRuntime
 
         // The cancel goes to every node; each ignores ids it does not have (and remembers them for a while,
         // in case the task is still on its way there).
-        var nodes = Cluster.Nodes;
+        var nodes = Cluster.Reported;
         var found = await Task.WhenAll(nodes.Select(n => Node(n.NodeId).CancelAsync(taskId, force, recursive))).ConfigureAwait(false);
         return found.Any(f => f);
     }
