@@ -17,7 +17,16 @@ internal sealed partial class RayRuntime
         // the directory, so the creation leaves now and calls queued behind it are not held up here.
         // The actor holds them (and the refs inside value arguments) in the directory, since a restart builds
         // it from them again; its grain lets go of them when the actor dies for good.
-        spec = spec with { Args = ResolveOwnedArguments(spec.Args, out _) };
+        // Large by-value constructor arguments go through the object store, as a task's do; the actor holds them
+        // below like any ref it was built from (this process's own ref to them goes once the holds are sent).
+        var promoted = spec.Restarts == 0 ? PromoteLargeArguments(spec.Args) : spec.Args;
+        var ownRefs = ReferenceEquals(promoted, spec.Args) ? [] : promoted.Where(a => a.Ref is not null).Select(a => a.Ref!.Value).Except(spec.Args.Where(a => a.Ref is not null).Select(a => a.Ref!.Value)).ToArray();
+        foreach (var id in ownRefs)
+        {
+            Owned.AddRef(id);
+        }
+
+        spec = spec with { Args = ResolveOwnedArguments(promoted, out _) };
         var holder = Objects.ObjectHolders.Actor(spec.ActorId.Value);
         var held = false;
         foreach (var id in spec.Restarts == 0 ? ArgumentRefs(spec.Args) : [])
@@ -31,6 +40,11 @@ internal sealed partial class RayRuntime
         if (held)
         {
             await Publisher.FlushAsync().ConfigureAwait(false);
+        }
+
+        foreach (var id in ownRefs)
+        {
+            Owned.Release(id);
         }
 
         string? node = null;

@@ -74,6 +74,12 @@ public sealed class HostileInputTests(TwoNodeCluster fixture)
         var big = new long[20_000_000];
         big[^1] = 7;
         Assert.Equal(7, await Ray.Task(TestTasks.SumLongs, big).Remote().GetAsync(TimeSpan.FromMinutes(1)));
+
+        // The same for an actor's constructor, and for a method's argument.
+        var actor = await Ray.Actor(() => new ArrayActor(big)).RemoteAsync();
+        Assert.Equal(7, await actor.Task(a => a.Last()).Remote().GetAsync(TimeSpan.FromMinutes(1)));
+        var counter = Ray.Actor(() => new Counter()).Remote();
+        Assert.Equal(20_000_000, await counter.Task(c => c.CountLongs(big)).Remote().GetAsync(TimeSpan.FromMinutes(1)));
         await StillWorksAsync();
     }
 

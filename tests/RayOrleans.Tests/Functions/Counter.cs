@@ -25,6 +25,8 @@ public sealed class Counter
 
     public int Throw() => throw new ArgumentException("bad actor call");
 
+    public int CountLongs(long[] values) => values.Length;
+
     /// <summary>A large result (stored in its node's object store), counting its runs under <paramref name="key"/>.</summary>
     public double[] Numbers(string key, int n)
     {
@@ -134,4 +136,12 @@ public sealed class LongsKeeper
     }
 
     public async Task<long> Sum() => (await _held!.Inner.GetAsync(TimeSpan.FromMinutes(2))).Sum();
+}
+
+/// <summary>An actor built from a large array (a constructor argument too big for one Orleans message).</summary>
+public sealed class ArrayActor(long[] values)
+{
+    public long Last() => values[^1];
+
+    public int Length() => values.Length;
 }
