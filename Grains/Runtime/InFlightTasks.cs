@@ -411,8 +411,8 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     private long _fastUntil;
 
     /// <summary>
-    /// The client lost a gateway: for a while, look for lost replies every tick and for work a second old,
-    /// so work whose reply went with it runs again in seconds, not tens of seconds.
+    /// The client lost a gateway: for a while, look for lost replies every tick instead of every 5 s, so work
+    /// whose reply went with it runs again in seconds.
     /// </summary>
     public void GatewayLost()
     {
@@ -471,6 +471,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
             }
 
             var still = answer.Held.ToHashSet();
+            var notArrived = answer.NotArrived.ToHashSet();
             foreach (var entry in entries)
             {
                 if (entry.Call is not null && answer.Incarnation != entry.Incarnation)
@@ -505,7 +506,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
                 else
                 {
                     // A call its actor never saw did not run: sending it again is no retry.
-                    CallLost(entry.Id, entry.Attempt, node: null, delivered: !answer.NotArrived.Contains(entry.Id));
+                    CallLost(entry.Id, entry.Attempt, node: null, delivered: !notArrived.Contains(entry.Id));
                 }
             }
         }
