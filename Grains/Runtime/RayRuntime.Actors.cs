@@ -20,7 +20,7 @@ internal sealed partial class RayRuntime
         // Large by-value constructor arguments go through the object store, as a task's do; the actor holds them
         // below like any ref it was built from (this process's own ref to them goes once the holds are sent).
         var promoted = spec.Restarts == 0 ? PromoteLargeArguments(spec.Args) : spec.Args;
-        var ownRefs = ReferenceEquals(promoted, spec.Args) ? [] : promoted.Where(a => a.Ref is not null).Select(a => a.Ref!.Value).Except(spec.Args.Where(a => a.Ref is not null).Select(a => a.Ref!.Value)).ToArray();
+        var ownRefs = Enumerable.Range(0, promoted.Length).Where(i => promoted[i].Ref is not null && spec.Args[i].Ref is null).Select(i => promoted[i].Ref!.Value).ToArray();
         foreach (var id in ownRefs)
         {
             Owned.AddRef(id);
@@ -183,7 +183,11 @@ internal sealed partial class RayRuntime
     public void SubmitActorCall(ActorId actor, IActorGrain grain, ActorCall call)
     {
         WorkerContext.Current?.Children.Enqueue(call.CallId);
-        call = call.Args.Any(a => a.Value?.Length > Options.MaxInlineArgumentBytes) ? call with { Args = PromoteLargeArguments(call.Args) } : call;
+        if (PromoteLargeArguments(call.Args) is var promoted && !ReferenceEquals(promoted, call.Args))
+        {
+            call = call with { Args = promoted };
+        }
+
         Owned.AddPending(new ObjectId(call.CallId, 1), new OwnedObjects.ActorLineage(actor, call, OwnedRefArguments(call.Args)));
         InFlight.TrackActorCall(actor, call, PinArguments(call.Args));
         ResolveAndSend(actor, call, attempt: 0, grain);

@@ -84,6 +84,16 @@ public sealed class HostileInputTests(TwoNodeCluster fixture)
     }
 
     [Fact]
+    public async Task A_large_argument_passed_through_the_store_is_freed_when_its_task_is_done()
+    {
+        var before = (await Ray.MemoryAsync(0)).Sum(n => n.Count);
+        var big = new long[1_000_000]; // 8 MB: over MaxInlineArgumentBytes, so it is stored on a node first
+        big[0] = 5;
+        Assert.Equal(5, await Ray.Task(TestTasks.SumLongs, big).Remote().GetAsync(Wait.Deadline));
+        await Wait.UntilAsync(async () => (await Ray.MemoryAsync(0)).Sum(n => n.Count) <= before, "the argument's stored copy is freed");
+    }
+
+    [Fact]
     public async Task A_second_actor_with_a_taken_name_fails_naming_the_name()
     {
         var name = "dup-" + Probe.NewKey();
