@@ -15,8 +15,18 @@ internal sealed class ActorRegistryGrain(NodeRuntime node) : Grain, IActorRegist
     private static readonly TimeSpan AskLimit = TimeSpan.FromSeconds(5);
     private readonly Dictionary<string, (ActorId Actor, string ClassName)> _names = new(StringComparer.Ordinal);
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    private long _lastScan;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => ScanAsync(cancellationToken);
+
+    /// <summary>
+    /// Asks every node for the named actors of this namespace alive there and adds those missing. On
+    /// activation, and again on a lookup that misses (at most every 2 s), so a node unreachable during the
+    /// first scan, or an actor whose name was lost in between, is found on the next ask.
+    /// </summary>
+    private async Task ScanAsync(CancellationToken cancellationToken)
     {
+        _lastScan = Environment.TickCount64;
         var asks = node.Cluster.Reported.Select(async n =>
         {
             try
@@ -50,8 +60,15 @@ internal sealed class ActorRegistryGrain(NodeRuntime node) : Grain, IActorRegist
         return true;
     }
 
-    public Task<(ActorId Actor, string ClassName)?> LookupAsync(string name) =>
-        Task.FromResult(_names.TryGetValue(name, out var entry) ? entry : ((ActorId, string)?)null);
+    public async Task<(ActorId Actor, string ClassName)?> LookupAsync(string name)
+    {
+        if (!_names.ContainsKey(name) && Environment.TickCount64 - _lastScan > 2_000)
+        {
+            await ScanAsync(CancellationToken.None);
+        }
+
+        return _names.TryGetValue(name, out var entry) ? entry : null;
+    }
 
     public Task UnregisterAsync(string name, ActorId actor)
     {
