@@ -48,6 +48,7 @@ catch (NodeStartException e)
 
 await using var app = builder.Build();
 app.MapNodeApi();
+app.MapRayTelemetry();
 
 try
 {

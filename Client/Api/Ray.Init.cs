@@ -95,6 +95,8 @@ public sealed partial class Ray
                     attached?.InFlight.GatewayLost();
                 }
             });
+            // The driver's grain calls carry its trace context, so the nodes' spans join the application's traces.
+            client.AddActivityPropagation();
             if (redis is not null)
             {
                 client.UseRedisClustering(o => o.ConfigurationOptions = redis);

@@ -30,4 +30,10 @@ public sealed record ActorCall
     /// the actor runs it unless it kept a reply of this or a later rebuild (an older reply points at the lost copy).
     /// </summary>
     [Id(7)] public int Rebuild { get; init; }
+
+    /// <summary>
+    /// The W3C trace context (<c>traceparent</c>) of the span that submitted this work, so its execute span
+    /// joins the same trace wherever it runs, Orleans messaging or not; null when nothing was tracing.
+    /// </summary>
+    [Id(20)] public string? TraceParent { get; init; }
 }

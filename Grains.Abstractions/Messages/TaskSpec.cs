@@ -45,4 +45,10 @@ public sealed record TaskSpec
 
     /// <summary>Full names of the exception types retried (with types derived from them) when <see cref="RetryExceptions"/> is false.</summary>
     [Id(13)] public string[]? RetryExceptionTypes { get; init; }
+
+    /// <summary>
+    /// The W3C trace context (<c>traceparent</c>) of the span that submitted this work, so its execute span
+    /// joins the same trace wherever it runs, Orleans messaging or not; null when nothing was tracing.
+    /// </summary>
+    [Id(20)] public string? TraceParent { get; init; }
 }

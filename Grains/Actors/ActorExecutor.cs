@@ -16,9 +16,13 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
     /// <summary>The GPU ids the actor holds for its life, seen by its constructor and methods.</summary>
     public string[] GpuIds { get; set; } = [];
 
+    /// <summary>The actor's id, from its spec when it is built: the execute spans of its calls carry it.</summary>
+    private ActorId? _actorId;
+
     public async Task<object> ConstructAsync(ActorSpec spec)
     {
         WorkerContext.Leave();
+        _actorId = spec.ActorId;
         var ctor = FunctionInvoker.Get(spec.Constructor);
         var args = await scheduler.ResolveArgumentsAsync(spec.Args, ctor.ArgumentTypes, death).ConfigureAwait(false);
         new WorkerContext(Guid.Empty, spec.ClassName + ".ctor", Runtime, death, null, ResourceSet.Empty, GpuIds).Enter();
@@ -30,6 +34,9 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
     {
         var call = pending.Call;
         var inUserCode = false;
+        // Started in this async method: the span is Activity.Current for the method's code (its calls and tasks
+        // become its children) and is gone for the next call this runner takes.
+        using var span = Telemetry.RayTracing.StartExecute(call, _actorId, scheduler.NodeRuntime.NodeId);
         try
         {
             var invoker = FunctionInvoker.Get(call.Method);
@@ -59,6 +66,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
         {
             // An exception in a method fails that call only; the actor lives on, as in Ray.
             var error = RayRuntime.DescribeFailure(e, inUserCode, call.Name, call.CallId, scheduler.NodeRuntime.NodeId);
+            Telemetry.RayTracing.Failed(span, e);
             pending.Reply.TrySetResult(new ObjectValue { Error = error, ProducerNode = scheduler.NodeRuntime.NodeId });
         }
     }

@@ -61,6 +61,10 @@ public static class RaySiloBuilderExtensions
         services.AddSingleton<LocalScheduler>();
         services.AddSingleton<NodeReporter>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeReporter>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Telemetry.NodeMetrics>();
+        // Grain calls join the caller's trace (Orleans' spans under RayOrleans' own, docs/telemetry.md); with no
+        // listener on Orleans' sources the filters start no activity.
+        builder.AddActivityPropagation();
         services.AddPlacementDirector<NodePlacementStrategy, NodePlacementDirector>();
         services.AddPlacementDirector<LeastLoadedPlacementStrategy, LeastLoadedPlacementDirector>();
         return builder;

@@ -320,7 +320,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
                 {
                     var ctx = new WorkerContext(spec.TaskId, spec.Name, Runtime, token, pool, spec.Resources, pool.GpuIdsOf(spec.TaskId));
                     run.Context = ctx;
-                    returns = await ExecuteAsync(run, invoker, args, ctx).ConfigureAwait(false);
+                    returns = await ExecuteTracedAsync(run, invoker, args, ctx, attempt).ConfigureAwait(false);
                     break;
                 }
                 catch (Exception e) when (!token.IsCancellationRequested && (spec.MaxRetries < 0 || attempt < spec.MaxRetries) &&
@@ -351,6 +351,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         // The reply goes after the resources are released, since the caller may submit its next task at once.
         if (returns is not null)
         {
+            Telemetry.RayMetrics.TaskFinished(NodeRuntime.NodeId);
             Reply(run, returns);
         }
     }
@@ -602,6 +603,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
     /// </summary>
     private void Fail(TaskRun run, RayErrorInfo error)
     {
+        Telemetry.RayMetrics.TaskFailed(NodeRuntime.NodeId);
         var spec = run.Spec;
         if (spec.IsGenerator)
         {
@@ -638,6 +640,8 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         public bool InUserCode { get; set; }
         /// <summary>When its user code started (<see cref="Environment.TickCount64"/>): the memory monitor cancels the newest.</summary>
         public long StartedAt { get; set; }
+        /// <summary>When it arrived here (<see cref="Telemetry.RayMetrics.QueuedTimestamp"/>), for the scheduling latency.</summary>
+        public long QueuedAt { get; } = Telemetry.RayMetrics.QueuedTimestamp();
         public volatile CancellationTokenSource? Spill;
         public volatile string? SpillTarget;
     }

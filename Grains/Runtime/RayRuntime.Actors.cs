@@ -182,6 +182,7 @@ internal sealed partial class RayRuntime
     /// </summary>
     public void SubmitActorCall(ActorId actor, IActorGrain grain, ActorCall call)
     {
+        using var span = Telemetry.RayTracing.StartSubmit(ref call, actor, LocalNodeId);
         WorkerContext.Current?.Children.Enqueue(call.CallId);
         if (PromoteLargeArguments(call.Args) is var promoted && !ReferenceEquals(promoted, call.Args))
         {

@@ -15,6 +15,7 @@ internal sealed partial class RayRuntime
     /// </summary>
     public void SubmitTask(TaskSpec spec)
     {
+        using var span = Telemetry.RayTracing.StartSubmit(ref spec, LocalNodeId);
         WorkerContext.Current?.Children.Enqueue(spec.TaskId);
         if (Owned.HasReleases)
         {

@@ -78,6 +78,8 @@ internal static class NodeHostExtensions
             runtime => runtime.SameHostSharedMemory = options.SameHostShm);
         });
 
+        builder.AddRayTelemetry(instanceId: $"{options.AdvertisedAddress}:{options.SiloPort}");
+
         // The HTTP endpoint has no authentication, so it listens on loopback only, whatever ASPNETCORE_URLS says.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, options.HttpPort));
         return builder;
