@@ -36,8 +36,7 @@ internal static class RayMetrics
         Meter.CreateObservableGauge(RayTelemetry.Metrics.ObjectStoreCapacity, () => ObserveStore(static s => s.Capacity), "By", "This node's object store capacity.");
         Meter.CreateObservableGauge(RayTelemetry.Metrics.ObjectStoreSpilled, () => ObserveStore(static s => s.Spilled), "By", "Bytes of objects spilled to disk by this node's object store.");
         Meter.CreateObservableGauge(RayTelemetry.Metrics.ObjectStoreObjects, () => ObserveStore(static s => s.Count), "{object}", "Objects in this node's object store.");
-        Meter.CreateObservableGauge(RayTelemetry.Metrics.ResourcesTotal, () => ObserveResources(static r => r.Total), "{resource}", "This node's resources in all, by kind.");
-        Meter.CreateObservableGauge(RayTelemetry.Metrics.ResourcesAvailable, () => ObserveResources(static r => r.Available), "{resource}", "This node's resources free now, by kind.");
+        Meter.CreateObservableGauge(RayTelemetry.Metrics.Resources, ObserveResources, "{resource}", "This node's resources by kind, in total and available now.");
     }
 
     /// <summary>Observes <paramref name="scheduler"/>'s node from now on (its silo started).</summary>
@@ -106,13 +105,18 @@ internal static class RayMetrics
         }
     }
 
-    private static IEnumerable<Measurement<double>> ObserveResources(Func<NodeResources, Messages.ResourceSet> read)
+    private static IEnumerable<Measurement<double>> ObserveResources()
     {
         foreach (var (id, node) in Nodes)
         {
-            foreach (var (kind, amount) in read(node.Resources).Amounts)
+            foreach (var (kind, amount) in node.Resources.Total.Amounts)
             {
-                yield return new Measurement<double>(amount, Node(id), new(RayTelemetry.Attributes.Resource, kind));
+                yield return new Measurement<double>(amount, Node(id), new(RayTelemetry.Attributes.Resource, kind), new(RayTelemetry.Attributes.ResourceState, "total"));
+            }
+
+            foreach (var (kind, amount) in node.Resources.Available.Amounts)
+            {
+                yield return new Measurement<double>(amount, Node(id), new(RayTelemetry.Attributes.Resource, kind), new(RayTelemetry.Attributes.ResourceState, "available"));
             }
         }
     }

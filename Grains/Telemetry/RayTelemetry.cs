@@ -61,8 +61,11 @@ public static class RayTelemetry
         /// <summary>The state on <see cref="Metrics.Tasks"/>: <c>queued</c> or <c>running</c>.</summary>
         public const string TaskState = "ray.task.state";
 
-        /// <summary>The resource kind on <see cref="Metrics.ResourcesTotal"/> and <see cref="Metrics.ResourcesAvailable"/>: <c>CPU</c>, <c>GPU</c>, <c>memory</c> or a custom name.</summary>
+        /// <summary>The resource kind on <see cref="Metrics.Resources"/>: <c>CPU</c>, <c>GPU</c>, <c>memory</c> or a custom name.</summary>
         public const string Resource = "ray.resource";
+
+        /// <summary>On <see cref="Metrics.Resources"/>: <c>total</c> (the node's in all) or <c>available</c> (free now).</summary>
+        public const string ResourceState = "ray.resource.state";
     }
 
     /// <summary>Instrument names of the <see cref="MeterName"/> meter (Prometheus writes dots as underscores and adds unit suffixes).</summary>
@@ -95,10 +98,11 @@ public static class RayTelemetry
         /// <summary>Objects in a node's store. Gauge.</summary>
         public const string ObjectStoreObjects = "ray.object_store.objects";
 
-        /// <summary>A node's resources in all, by <see cref="Attributes.Resource"/>. Gauge.</summary>
-        public const string ResourcesTotal = "ray.resources.total";
-
-        /// <summary>A node's resources free now, by <see cref="Attributes.Resource"/>. Gauge.</summary>
-        public const string ResourcesAvailable = "ray.resources.available";
+        /// <summary>
+        /// A node's resources by <see cref="Attributes.Resource"/> and <see cref="Attributes.ResourceState"/>
+        /// (<c>total</c>: what it has in all; <c>available</c>: free now). Gauge. One instrument with a state, as
+        /// Ray's <c>ray_resources</c>, so Prometheus does not read a <c>_total</c> suffix as a counter's.
+        /// </summary>
+        public const string Resources = "ray.resources";
     }
 }
