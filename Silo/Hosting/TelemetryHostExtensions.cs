@@ -20,7 +20,8 @@ internal static class TelemetryHostExtensions
     /// <c>OTEL_METRICS_EXPORTER</c>, and always to the Prometheus endpoint. With no trace exporter, tracing is not
     /// registered at all, so tasks pay nothing for spans nobody would see. <c>OTEL_SERVICE_NAME</c> and
     /// <c>OTEL_RESOURCE_ATTRIBUTES</c> name the node as usual; by default the service is <c>rayorleans-node</c>
-    /// and its instance the silo's advertised endpoint (<paramref name="instanceId"/>).
+    /// and its instance the silo's advertised endpoint (<paramref name="instanceId"/>). Unless
+    /// <c>OTEL_TRACES_SAMPLER</c> says otherwise, only Ray work starts a trace (<see cref="RayRootSampler"/>).
     /// </summary>
     public static WebApplicationBuilder AddRayTelemetry(this WebApplicationBuilder builder, string instanceId)
     {
@@ -41,6 +42,12 @@ internal static class TelemetryHostExtensions
             otel.WithTracing(tracing =>
             {
                 tracing.AddSource(RayTelemetry.SourceName).AddSource([.. RayTelemetry.OrleansSourceNames]);
+                if (string.IsNullOrEmpty(configuration["OTEL_TRACES_SAMPLER"]))
+                {
+                    // Traces start at Ray work only (OTEL_TRACES_SAMPLER, when set, is the SDK's to apply).
+                    tracing.SetSampler(new ParentBasedSampler(new RayRootSampler()));
+                }
+
                 if (traces.Otlp)
                 {
                     tracing.AddOtlpExporter();
