@@ -66,7 +66,18 @@ public sealed class TelemetryTests
             }
 
             return trace.Count(s => s.Source.Name == RayTelemetry.SourceName) == 6;
-        }, "the six RayOrleans spans of the call are exported");
+        }, "the six RayOrleans spans of the call are exported", Wait.Deadline).ContinueWith(t =>
+        {
+            if (t.IsFaulted)
+            {
+                // Name what did arrive, and where: a span in another trace is a break in the propagation.
+                lock (spans)
+                {
+                    var seen = spans.Where(s => s.Source.Name == RayTelemetry.SourceName).Select(s => $"{s.DisplayName} ({(s.TraceId == traceId ? "this trace" : s.TraceId.ToString())})");
+                    throw new TimeoutException($"{t.Exception!.InnerException!.Message} Seen: {string.Join(", ", seen)}.");
+                }
+            }
+        }, TaskScheduler.Default);
 
         var byId = trace.ToDictionary(s => s.SpanId);
         var submitOuter = Single(trace, "ray.submit TracedTasks.Outer");
@@ -146,6 +157,24 @@ public sealed class TelemetryTests
         Assert.True(Value(metrics, "ray_task_scheduling_latency_seconds_count", node) >= 11, "each task that started is in the latency histogram");
         Assert.Equal(0, Value(metrics, "ray_tasks", node, "ray_task_state=\"running\""));
         Assert.Contains("# TYPE ray_tasks_finished_total counter", metrics);
+    }
+
+    [Fact]
+    public void With_no_listener_a_submitted_task_is_not_copied_and_gets_no_span()
+    {
+        // The other tests of this class (which listen) do not run at the same time as this one, and no other
+        // class listens to RayOrleans' source.
+        Assert.False(RayTracing.Source.HasListeners());
+        var spec = new Messages.TaskSpec
+        {
+            TaskId = Guid.NewGuid(), Function = "f", Name = "T.F", Args = [], Resources = Messages.ResourceSet.Empty,
+        };
+        var submitted = spec;
+
+        Assert.Null(RayTracing.StartSubmit(ref spec, "node"));
+        Assert.Same(submitted, spec);
+        Assert.Null(RayTracing.StartExecute(spec, "node", 0));
+        Assert.Equal(0, RayMetrics.QueuedTimestamp()); // no clock read for a latency nobody collects
     }
 
     private static Activity Single(List<Activity> trace, string name) =>
