@@ -127,17 +127,6 @@ internal static class RayTracing
         return false;
     }
 
-    /// <summary>Marks <paramref name="span"/> failed with a RayOrleans error record (an exception already turned into the reply).</summary>
-    public static void Failed(Activity? span, RayErrorInfo error)
-    {
-        if (span is { IsAllDataRequested: true })
-        {
-            span.SetStatus(ActivityStatusCode.Error, error.Message);
-            span.SetTag("exception.type", error.ExceptionType);
-            span.SetTag("exception.message", error.Message);
-        }
-    }
-
     private static void Describe(Activity span, Guid taskId, string name, string? nodeId)
     {
         span.SetTag(RayTelemetry.Attributes.TaskId, taskId.ToString());
