@@ -15,11 +15,18 @@ public sealed partial class Ray
 {
     /// <summary>
     /// Starts an embedded single-node cluster inside this process (on free loopback ports) and returns the
-    /// driver connected to it. Disposing the driver stops the cluster.
+    /// driver connected to it. Disposing the driver stops the cluster. When the <c>RAY_ADDRESS</c> environment
+    /// variable names a cluster (a submitted job's driver runs with it set), connects to that cluster instead,
+    /// as Ray's <c>ray.init()</c> does; <see cref="RayInitOptions.UseRayAddressVariable"/> turns that off.
     /// </summary>
     public static async Task<Ray> InitAsync(RayInitOptions? options = null)
     {
         options ??= new RayInitOptions();
+        if (options.UseRayAddressVariable && Environment.GetEnvironmentVariable(RayAddressVariable) is { Length: > 0 } address)
+        {
+            return await InitAsync(address.Trim(), options).ConfigureAwait(false);
+        }
+
         options.Runtime.Validate();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
@@ -56,6 +63,7 @@ public sealed partial class Ray
         {
             Address = $"127.0.0.1:{gatewayPort}",
         };
+        ray.Runtime.JobId = JobIdFor(options);
         Volatile.Write(ref _driver, ray);
         return ray;
     }
@@ -162,9 +170,20 @@ public sealed partial class Ray
         // The driver logs through the application's logging when it has a host (its own, or the caller's services).
         var services = host?.Services ?? client.ServiceProvider;
         var logger = services.GetService<ILoggerFactory>()?.CreateLogger<RayRuntime>() ?? (ILogger<RayRuntime>)NullLogger<RayRuntime>.Instance;
-        var runtime = new RayRuntime(client, cluster, options.Runtime, localStore: null, localNodeId: null, logger);
+        var runtime = new RayRuntime(client, cluster, options.Runtime, localStore: null, localNodeId: null, logger) { JobId = JobIdFor(options) };
         return new Ray(runtime, host);
     }
+
+    /// <summary>The environment variable naming the cluster <c>InitAsync()</c> connects to (Ray's <c>RAY_ADDRESS</c>).</summary>
+    public const string RayAddressVariable = "RAY_ADDRESS";
+
+    /// <summary>The environment variable job submission sets to the submission id, taken as the driver's job id.</summary>
+    public const string JobIdVariable = "RAYORLEANS_JOB_ID";
+
+    private static string JobIdFor(RayInitOptions options) =>
+        options.JobId is { Length: > 0 } given ? given
+        : Environment.GetEnvironmentVariable(JobIdVariable) is { Length: > 0 } submitted ? submitted
+        : Guid.NewGuid().ToString("N")[..8];
 
     /// <summary>
     /// Reads <c>redis://host:port</c> or a <c>host:port[,host:port]</c> gateway list; throws

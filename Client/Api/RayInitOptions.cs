@@ -39,6 +39,19 @@ public sealed record RayInitOptions
     /// </summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? ClusterCertificate { get; init; }
 
+    /// <summary>
+    /// The driver's job id, carried by all the work it submits (the state API filters by it). Default: the
+    /// <c>RAYORLEANS_JOB_ID</c> environment variable (set by job submission), else a fresh 8-hex-digit id.
+    /// </summary>
+    public string? JobId { get; init; }
+
+    /// <summary>
+    /// Whether <c>Ray.InitAsync()</c> without an address connects to the cluster named by the <c>RAY_ADDRESS</c>
+    /// environment variable when it is set (as Ray's <c>ray.init()</c> does, and as a submitted job's driver
+    /// relies on) instead of starting an embedded cluster. Default true.
+    /// </summary>
+    public bool UseRayAddressVariable { get; init; } = true;
+
     /// <summary>How long connecting to a cluster waits for its first node. Default 30 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

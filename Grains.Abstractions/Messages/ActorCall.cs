@@ -30,4 +30,10 @@ public sealed record ActorCall
     /// the actor runs it unless it kept a reply of this or a later rebuild (an older reply points at the lost copy).
     /// </summary>
     [Id(7)] public int Rebuild { get; init; }
+
+    /// <summary>The caller's job (see <see cref="TaskSpec.JobId"/>).</summary>
+    [Id(8)] public string JobId { get; init; } = "";
+
+    /// <summary>0 as first sent; n when its caller sends it the n-th time again (its actor's node died).</summary>
+    [Id(9)] public int Attempt { get; init; }
 }

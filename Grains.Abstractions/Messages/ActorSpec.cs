@@ -42,4 +42,7 @@ public sealed record ActorSpec
 
     /// <summary>Where the actor may live; null is <see cref="SchedulingStrategy.Default"/>.</summary>
     [Id(12)] public SchedulingStrategy? Strategy { get; init; }
+
+    /// <summary>The creator's job (see <see cref="TaskSpec.JobId"/>).</summary>
+    [Id(13)] public string JobId { get; init; } = "";
 }

@@ -45,4 +45,13 @@ public sealed record TaskSpec
 
     /// <summary>Full names of the exception types retried (with types derived from them) when <see cref="RetryExceptions"/> is false.</summary>
     [Id(13)] public string[]? RetryExceptionTypes { get; init; }
+
+    /// <summary>
+    /// The job the task belongs to (Ray's job id): the driver's, inherited by every task and actor its work
+    /// submits; empty for work the cluster itself starts. The state API groups and filters by it.
+    /// </summary>
+    [Id(14)] public string JobId { get; init; } = "";
+
+    /// <summary>0 for the first run; n when the owner sends the task again the n-th time (its node died, its memory monitor stopped it).</summary>
+    [Id(15)] public int Attempt { get; init; }
 }

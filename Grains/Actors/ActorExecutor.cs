@@ -16,12 +16,40 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
     /// <summary>The GPU ids the actor holds for its life, seen by its constructor and methods.</summary>
     public string[] GpuIds { get; set; } = [];
 
+    /// <summary>The actor's job (its creator's): work its methods submit belongs to it.</summary>
+    public string JobId { get; private set; } = "";
+
+    public ActorId ActorId { get; private set; }
+
+    /// <summary>A call of this actor as the state API shows it.</summary>
+    public static TaskState Describe(PendingCall pending, ActorId actor, string node, string state, RayErrorInfo? error)
+    {
+        var call = pending.Call;
+        return new TaskState
+        {
+            TaskId = call.CallId, Attempt = call.Attempt, Name = call.Name, Type = TaskKinds.ActorTask, State = state, JobId = call.JobId,
+            ActorId = actor.Value, ParentTaskId = call.ParentTaskId, NodeId = node, CreationTime = pending.CreationTime, StartTime = pending.StartTime,
+            EndTime = state is TaskStates.Finished or TaskStates.Failed ? DateTime.UtcNow : null, ErrorType = error?.ExceptionType, ErrorMessage = error?.Message,
+        };
+    }
+
+    /// <summary>Replies to a call and records its end for the state API (once: the first reply counts).</summary>
+    public void Reply(PendingCall pending, ObjectValue value)
+    {
+        if (pending.Reply.TrySetResult(value))
+        {
+            scheduler.Events.Add(Describe(pending, ActorId, scheduler.NodeRuntime.NodeId, value.Error is null ? TaskStates.Finished : TaskStates.Failed, value.Error));
+        }
+    }
+
     public async Task<object> ConstructAsync(ActorSpec spec)
     {
         WorkerContext.Leave();
         var ctor = FunctionInvoker.Get(spec.Constructor);
         var args = await scheduler.ResolveArgumentsAsync(spec.Args, ctor.ArgumentTypes, death).ConfigureAwait(false);
-        new WorkerContext(Guid.Empty, spec.ClassName + ".ctor", Runtime, death, null, ResourceSet.Empty, GpuIds).Enter();
+        JobId = spec.JobId;
+        ActorId = spec.ActorId;
+        new WorkerContext(Guid.Empty, spec.ClassName + ".ctor", Runtime, death, null, ResourceSet.Empty, GpuIds) { JobId = JobId }.Enter();
         return ctor.Invoke(null, args, death) ?? throw new InvalidOperationException("The constructor returned null.");
     }
 
@@ -40,8 +68,9 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
 
             var args = await scheduler.ResolveArgumentsAsync(call.Args, invoker.ArgumentTypes, death).ConfigureAwait(false);
             var target = instance() ?? throw new InvalidOperationException("the actor has no instance");
-            new WorkerContext(call.CallId, call.Name, Runtime, death, null, ResourceSet.Empty, GpuIds).Enter();
+            new WorkerContext(call.CallId, call.Name, Runtime, death, null, ResourceSet.Empty, GpuIds) { JobId = JobId }.Enter();
             inUserCode = true;
+            pending.StartTime = DateTime.UtcNow;
             var result = invoker.Invoke(target, args, death);
             if (invoker.ReturnKind == ReturnKind.Awaitable)
             {
@@ -49,7 +78,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
             }
 
             var values = await LocalScheduler.StoreReturnsAsync(Runtime, call.CallId, 1, invoker.ResultType, result).ConfigureAwait(false);
-            pending.Reply.TrySetResult(values[0]);
+            Reply(pending, values[0]);
         }
         catch (Exception) when (death.IsCancellationRequested)
         {
@@ -59,7 +88,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
         {
             // An exception in a method fails that call only; the actor lives on, as in Ray.
             var error = RayRuntime.DescribeFailure(e, inUserCode, call.Name, call.CallId, scheduler.NodeRuntime.NodeId);
-            pending.Reply.TrySetResult(new ObjectValue { Error = error, ProducerNode = scheduler.NodeRuntime.NodeId });
+            Reply(pending, new ObjectValue { Error = error, ProducerNode = scheduler.NodeRuntime.NodeId });
         }
     }
 }

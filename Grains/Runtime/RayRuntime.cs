@@ -69,6 +69,20 @@ internal sealed partial class RayRuntime
     /// <summary>Tasks and actors held back because no node can ever run them, until one that can joins.</summary>
     public InfeasibleWork Infeasible { get; }
 
+    /// <summary>
+    /// The job of the work this runtime submits outside any task (a driver's job id; empty on a node, whose
+    /// own work belongs to the job of the task that submits it).
+    /// </summary>
+    public string JobId { get; set; } = "";
+
+    /// <summary>The job new work belongs to: the running task's or actor's, else this runtime's.</summary>
+    public string CurrentJobId => WorkerContext.Current?.JobId ?? JobId;
+
+    /// <summary>Ends of attempts this runtime decides as an owner (lost with a node, cancelled before leaving), for the state API.</summary>
+    public OwnerTaskEvents OwnerEvents => _ownerEvents ??= new OwnerTaskEvents(this, _logger);
+
+    private OwnerTaskEvents? _ownerEvents;
+
     /// <summary>The public API object over this runtime (set by the client library), so nested code reuses it.</summary>
     public object? Facade { get; set; }
 

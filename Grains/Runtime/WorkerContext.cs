@@ -35,6 +35,9 @@ internal sealed class WorkerContext
 
     public Guid TaskId { get; }
 
+    /// <summary>The job of the running task or actor: the work it submits belongs to it too.</summary>
+    public string JobId { get; init; } = "";
+
     /// <summary>The ids of the GPUs the task or actor was given (empty when it asked for none).</summary>
     public string[] GpuIds { get; }
 
