@@ -133,6 +133,11 @@ public sealed partial class Ray
 
             var ray = await AttachCoreAsync(host.Services.GetRequiredService<IClusterClient>(), options, host).ConfigureAwait(false);
             ray.Address = address;
+            if (options.ShipCode)
+            {
+                await ray.ShipCodeAsync().ConfigureAwait(false);
+            }
+
             attached = ray.Runtime;
             Volatile.Write(ref _driver, ray);
             return ray;
@@ -173,6 +178,30 @@ public sealed partial class Ray
         var runtime = new RayRuntime(client, cluster, options.Runtime, localStore: null, localNodeId: null, logger) { JobId = JobIdFor(options) };
         return new Ray(runtime, host);
     }
+
+    /// <summary>
+    /// Puts this driver's assemblies into the object store, published so any node can read them, and makes
+    /// them the code every task and actor of this driver runs from. The ref is kept for the driver's life.
+    /// </summary>
+    private async Task ShipCodeAsync() => Runtime.Code = await PutCodeAsync(AppContext.BaseDirectory).ConfigureAwait(false);
+
+    /// <summary>Packs <paramref name="folder"/>'s user assemblies into a code package in the object store, held while this driver lives.</summary>
+    internal async Task<Messages.CodePackage> PutCodeAsync(string folder)
+    {
+        var (zip, hash) = Jobs.CodePackager.Pack(folder);
+        var package = await PutAsync(zip).ConfigureAwait(false);
+        Runtime.Owned.Escape(package.Id); // read by nodes through the directory, not passed as an argument
+        await Runtime.Publisher.FlushAsync().ConfigureAwait(false);
+        lock (_codePackages)
+        {
+            _codePackages.Add(package);
+        }
+
+        return new Messages.CodePackage { Hash = hash, Object = package.Id, Size = zip.Length };
+    }
+
+    /// <summary>The shipped code's objects, held so they live as long as this driver.</summary>
+    private readonly List<ObjectRef<byte[]>> _codePackages = [];
 
     /// <summary>The environment variable naming the cluster <c>InitAsync()</c> connects to (Ray's <c>RAY_ADDRESS</c>).</summary>
     public const string RayAddressVariable = "RAY_ADDRESS";

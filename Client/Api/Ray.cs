@@ -368,7 +368,11 @@ public sealed partial class Ray : IAsyncDisposable
         }
 
         var descriptor = FunctionDescriptor.For(method);
-        Described.TryAdd(method, descriptor);
+        if (!FunctionDescriptor.IsCollectible(method))
+        {
+            Described.TryAdd(method, descriptor); // a job's collectible code is not pinned by this cache
+        }
+
         return descriptor;
     }
 

@@ -52,6 +52,14 @@ public sealed record RayInitOptions
     /// </summary>
     public bool UseRayAddressVariable { get; init; } = true;
 
+    /// <summary>
+    /// Whether a driver connecting to a cluster ships its own assemblies (its application folder's .dll files,
+    /// less RayOrleans and what it references) for the nodes to run its tasks and actors from, in a load context
+    /// of the job's own (Ray's runtime_env working_dir). Default true. Turn it off when every node already has
+    /// the code (<c>--code-dir</c>): then tasks run from the nodes' copies.
+    /// </summary>
+    public bool ShipCode { get; init; } = true;
+
     /// <summary>How long connecting to a cluster waits for its first node. Default 30 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -45,4 +45,7 @@ public sealed record ActorSpec
 
     /// <summary>The creator's job (see <see cref="TaskSpec.JobId"/>).</summary>
     [Id(13)] public string JobId { get; init; } = "";
+
+    /// <summary>The job's shipped code the actor class lives in (see <see cref="TaskSpec.Code"/>).</summary>
+    [Id(14)] public CodePackage? Code { get; init; }
 }

@@ -54,4 +54,7 @@ public sealed record TaskSpec
 
     /// <summary>0 for the first run; n when the owner sends the task again the n-th time (its node died, its memory monitor stopped it).</summary>
     [Id(15)] public int Attempt { get; init; }
+
+    /// <summary>The job's shipped code the function lives in; null when the nodes load it themselves (their own or --code-dir assemblies).</summary>
+    [Id(16)] public CodePackage? Code { get; init; }
 }

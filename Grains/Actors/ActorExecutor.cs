@@ -21,6 +21,15 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
 
     public ActorId ActorId { get; private set; }
 
+    /// <summary>The job's shipped code the actor's class comes from, held while the actor lives; null for code the node has.</summary>
+    private JobLoadContext? _code;
+    private CodePackage? _package;
+
+    /// <summary>The actor died: its job's code may be unloaded once nothing else uses it.</summary>
+    public void ReleaseCode() => Interlocked.Exchange(ref _code, null)?.Release();
+
+    private FunctionInvoker InvokerOf(string key) => _code is { } code ? code.Invoker(key) : FunctionInvoker.Get(key);
+
     /// <summary>A call of this actor as the state API shows it.</summary>
     public static TaskState Describe(PendingCall pending, ActorId actor, string node, string state, RayErrorInfo? error)
     {
@@ -45,11 +54,17 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
     public async Task<object> ConstructAsync(ActorSpec spec)
     {
         WorkerContext.Leave();
-        var ctor = FunctionInvoker.Get(spec.Constructor);
-        var args = await scheduler.ResolveArgumentsAsync(spec.Args, ctor.ArgumentTypes, death).ConfigureAwait(false);
         JobId = spec.JobId;
         ActorId = spec.ActorId;
-        new WorkerContext(Guid.Empty, spec.ClassName + ".ctor", Runtime, death, null, ResourceSet.Empty, GpuIds) { JobId = JobId }.Enter();
+        if (spec.Code is { } package && _code is null)
+        {
+            _package = package;
+            _code = await scheduler.Code.AcquireAsync(package, spec.JobId, death).ConfigureAwait(false); // a restart reuses it
+        }
+
+        var ctor = InvokerOf(spec.Constructor);
+        var args = await scheduler.ResolveArgumentsAsync(spec.Args, ctor.ArgumentTypes, death).ConfigureAwait(false);
+        new WorkerContext(Guid.Empty, spec.ClassName + ".ctor", Runtime, death, null, ResourceSet.Empty, GpuIds) { JobId = JobId, Code = _package }.Enter();
         return ctor.Invoke(null, args, death) ?? throw new InvalidOperationException("The constructor returned null.");
     }
 
@@ -60,7 +75,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
         var inUserCode = false;
         try
         {
-            var invoker = FunctionInvoker.Get(call.Method);
+            var invoker = InvokerOf(call.Method);
             if (invoker.ReturnKind == ReturnKind.Stream)
             {
                 throw new NotSupportedException($"'{call.Name}' returns IAsyncEnumerable; streaming actor methods are not supported yet, use a streaming task.");
@@ -68,7 +83,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
 
             var args = await scheduler.ResolveArgumentsAsync(call.Args, invoker.ArgumentTypes, death).ConfigureAwait(false);
             var target = instance() ?? throw new InvalidOperationException("the actor has no instance");
-            new WorkerContext(call.CallId, call.Name, Runtime, death, null, ResourceSet.Empty, GpuIds) { JobId = JobId }.Enter();
+            new WorkerContext(call.CallId, call.Name, Runtime, death, null, ResourceSet.Empty, GpuIds) { JobId = JobId, Code = _package }.Enter();
             inUserCode = true;
             pending.StartTime = DateTime.UtcNow;
             var result = invoker.Invoke(target, args, death);

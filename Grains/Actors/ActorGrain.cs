@@ -238,6 +238,8 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
             await DisposeInstanceAsync(instance);
         }
 
+        _executor.ReleaseCode();
+
         if (_holdsResources && _spec is not null)
         {
             _holdsResources = false;

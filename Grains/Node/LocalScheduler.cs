@@ -48,6 +48,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
 
         Memory = new MemoryMonitor(o.MemoryUsageThreshold, o.MemoryMonitorInterval, CancelNewestRetryable, logger);
         Events = new TaskEvents(o.MaxTaskEvents);
+        Code = new JobCode(o.JobCodeDirectory, o.JobCodeIdleTimeout, () => Runtime, logger);
         node.Runtime.LocalScheduler = this;
     }
 
@@ -58,7 +59,14 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
     public MemoryMonitor Memory { get; }
 
     /// <summary>The silo stops: so does the memory monitor's loop.</summary>
-    public ValueTask DisposeAsync() => Memory.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Memory.DisposeAsync().ConfigureAwait(false);
+        await Code.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The jobs' shipped code loaded here.</summary>
+    public JobCode Code { get; }
 
     /// <summary>
     /// The memory monitor's last resort: fails the newest running task that may be retried with
@@ -265,9 +273,15 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         var spec = run.Spec;
         var token = run.Cancellation.Token;
         ObjectValue[]? returns = null;
+        JobLoadContext? code = null;
         try
         {
-            var invoker = FunctionInvoker.Get(spec.Function);
+            if (spec.Code is { } package)
+            {
+                code = await Code.AcquireAsync(package, spec.JobId, token).ConfigureAwait(false);
+            }
+
+            var invoker = code is null ? FunctionInvoker.Get(spec.Function) : code.Invoker(spec.Function);
             if (invoker.ArgumentTypes.Length != spec.Args.Length)
             {
                 throw new ArgumentException($"'{spec.Name}' takes {invoker.ArgumentTypes.Length} arguments but the task carries {spec.Args.Length}.");
@@ -327,7 +341,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
                 Interlocked.Increment(ref _running);
                 try
                 {
-                    var ctx = new WorkerContext(spec.TaskId, spec.Name, Runtime, token, pool, spec.Resources, pool.GpuIdsOf(spec.TaskId)) { JobId = spec.JobId };
+                    var ctx = new WorkerContext(spec.TaskId, spec.Name, Runtime, token, pool, spec.Resources, pool.GpuIdsOf(spec.TaskId)) { JobId = spec.JobId, Code = spec.Code };
                     run.Context = ctx;
                     returns = await ExecuteAsync(run, invoker, args, ctx).ConfigureAwait(false);
                     break;
@@ -359,6 +373,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         finally
         {
             _tasks.TryRemove(KeyValuePair.Create(spec.TaskId, run)); // only this run: a retry may already be here under the same id
+            code?.Release();
         }
 
         // The reply goes after the resources are released, since the caller may submit its next task at once.

@@ -75,6 +75,15 @@ internal sealed partial class RayRuntime
     /// </summary>
     public string JobId { get; set; } = "";
 
+    /// <summary>
+    /// The code package this driver shipped to the cluster (its own assemblies), which the work it submits
+    /// runs from; null when the nodes have the code themselves (embedded clusters, <c>--code-dir</c>).
+    /// </summary>
+    public CodePackage? Code { get; set; }
+
+    /// <summary>The code new work runs from: the running task's or actor's, else this runtime's.</summary>
+    public CodePackage? CurrentCode => WorkerContext.Current is { } worker ? worker.Code : Code;
+
     /// <summary>The job new work belongs to: the running task's or actor's, else this runtime's.</summary>
     public string CurrentJobId => WorkerContext.Current?.JobId ?? JobId;
 

@@ -38,6 +38,9 @@ internal sealed class WorkerContext
     /// <summary>The job of the running task or actor: the work it submits belongs to it too.</summary>
     public string JobId { get; init; } = "";
 
+    /// <summary>The job's shipped code the running task or actor comes from: the work it submits runs in it too.</summary>
+    public CodePackage? Code { get; init; }
+
     /// <summary>The ids of the GPUs the task or actor was given (empty when it asked for none).</summary>
     public string[] GpuIds { get; }
 

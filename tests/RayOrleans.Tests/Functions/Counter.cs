@@ -15,6 +15,11 @@ public sealed class Counter
 
     public string Node() => Ray.Current.NodeId ?? "?";
 
+    public string LoadContextName() => System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(typeof(Counter).Assembly)?.Name ?? "?";
+
+    /// <summary>A nested task from inside the actor: it runs from the same shipped code.</summary>
+    public async Task<string> NestedLoadContextName() => await Ray.Current.Task(TestTasks.LoadContextName, 0).Remote();
+
     public string Gpus() => string.Join(",", Ray.GetGpuIds());
 
     public async Task<int> AddLaterAsync(int value)

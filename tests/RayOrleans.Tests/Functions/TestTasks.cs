@@ -22,6 +22,10 @@ public static class TestTasks
 {
     public static int Square(int x) => x * x;
 
+    /// <summary>The load context this code runs in on the node: "job ..." when it was shipped with the driver.</summary>
+    public static string LoadContextName(int _) =>
+        System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(typeof(TestTasks).Assembly)?.Name ?? "?";
+
     public static int Add(int x, int y) => x + y;
 
     public static async Task<int> SquareSlowly(int x)
