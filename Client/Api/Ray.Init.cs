@@ -64,6 +64,7 @@ public sealed partial class Ray
             Address = $"127.0.0.1:{gatewayPort}",
         };
         ray.Runtime.JobId = JobIdFor(options);
+        await ray.SubscribeLogsAsync(options, host.Services.GetService<ILoggerFactory>()).ConfigureAwait(false);
         Volatile.Write(ref _driver, ray);
         return ray;
     }
@@ -138,6 +139,8 @@ public sealed partial class Ray
                 await ray.ShipCodeAsync().ConfigureAwait(false);
             }
 
+            await ray.SubscribeLogsAsync(options, host.Services.GetService<ILoggerFactory>()).ConfigureAwait(false);
+
             attached = ray.Runtime;
             Volatile.Write(ref _driver, ray);
             return ray;
@@ -155,10 +158,13 @@ public sealed partial class Ray
     /// A driver over an Orleans client this application already runs (for example in an ASP.NET host).
     /// The caller keeps owning the client; disposing the driver only kills its non-detached actors.
     /// </summary>
-    public static Task<Ray> AttachAsync(IClusterClient client, RayInitOptions? options = null)
+    public static async Task<Ray> AttachAsync(IClusterClient client, RayInitOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(client);
-        return AttachCoreAsync(client, options ?? new RayInitOptions(), host: null);
+        options ??= new RayInitOptions();
+        var ray = await AttachCoreAsync(client, options, host: null).ConfigureAwait(false);
+        await ray.SubscribeLogsAsync(options, client.ServiceProvider.GetService<ILoggerFactory>()).ConfigureAwait(false);
+        return ray;
     }
 
     private static async Task<Ray> AttachCoreAsync(IClusterClient client, RayInitOptions options, IHost? host)

@@ -436,6 +436,7 @@ public sealed partial class Ray : IAsyncDisposable
         }
 
         Interlocked.CompareExchange(ref _driver, null, this);
+        await StopLogsAsync().ConfigureAwait(false);
         try
         {
             await System.Threading.Tasks.Task.WhenAll(_ownedActors.Keys.Select(id => Runtime.Actor(id).KillAsync(noRestart: true)))

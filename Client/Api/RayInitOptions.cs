@@ -60,6 +60,15 @@ public sealed record RayInitOptions
     /// </summary>
     public bool ShipCode { get; init; } = true;
 
+    /// <summary>
+    /// Whether what this driver's tasks and actors write (console, <c>Ray.GetLogger</c>) comes back to it, as Ray's
+    /// log_to_driver: each line prefixed with the task or actor method and its node. Default true.
+    /// </summary>
+    public bool LogToDriver { get; init; } = true;
+
+    /// <summary>Where those lines go. Default: printed to this process's standard output (error lines to standard error).</summary>
+    public Action<Messages.LogLine>? OnTaskLog { get; init; }
+
     /// <summary>How long connecting to a cluster waits for its first node. Default 30 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -634,6 +634,11 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
             return;
         }
 
+        if (run.Context is { JobId.Length: > 0 } context)
+        {
+            context.FlushPendingOutput();
+        }
+
         error ??= values.Length > 0 ? values[0].Error : null;
         Events.Add(Describe(run, error is null ? TaskStates.Finished : TaskStates.Failed, error));
     }

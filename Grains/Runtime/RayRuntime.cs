@@ -92,6 +92,11 @@ internal sealed partial class RayRuntime
 
     private OwnerTaskEvents? _ownerEvents;
 
+    /// <summary>Sends the output of the tasks this process runs to their jobs' drivers.</summary>
+    public Logs.TaskLogForwarder TaskLogs => _taskLogs ??= new Logs.TaskLogForwarder(this, _logger);
+
+    private Logs.TaskLogForwarder? _taskLogs;
+
     /// <summary>The public API object over this runtime (set by the client library), so nested code reuses it.</summary>
     public object? Facade { get; set; }
 

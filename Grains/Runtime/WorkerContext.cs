@@ -50,6 +50,35 @@ internal sealed class WorkerContext
 
     public CancellationToken Cancellation { get; }
 
+    /// <summary>What the task wrote to standard output (and error) since its last complete line (see <c>TaskOutput</c>).</summary>
+    public System.Text.StringBuilder PendingOutput => LazyInitializer.EnsureInitialized(ref _pendingOutput);
+
+    public System.Text.StringBuilder PendingError => LazyInitializer.EnsureInitialized(ref _pendingError);
+
+    /// <summary>Sends what the task wrote without a final newline, as a line of its own (the task is ending).</summary>
+    public void FlushPendingOutput()
+    {
+        foreach (var (pending, isError) in new[] { (_pendingOutput, false), (_pendingError, true) })
+        {
+            if (pending is null)
+            {
+                continue;
+            }
+
+            lock (pending)
+            {
+                if (pending.Length > 0)
+                {
+                    Logs.TaskOutput.Send(this, pending.ToString(), isError);
+                    pending.Clear();
+                }
+            }
+        }
+    }
+
+    private System.Text.StringBuilder? _pendingOutput;
+    private System.Text.StringBuilder? _pendingError;
+
     /// <summary>Tasks and actor calls this task submitted, for recursive cancellation.</summary>
     public ConcurrentQueue<Guid> Children { get; } = new();
 

@@ -17,7 +17,7 @@ internal static class StateApiEndpoints
     private const int MaxLimit = 10_000;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>Maps <c>GET /api/tasks</c>, <c>/api/tasks/summary</c>, <c>/api/actors</c>, <c>/api/objects</c> and <c>/api/placement_groups</c>.</summary>
+    /// <summary>Maps <c>GET /api/tasks</c>, <c>/api/tasks/summary</c>, <c>/api/actors</c>, <c>/api/objects</c>, <c>/api/placement_groups</c> and <c>/api/logs</c>.</summary>
     public static IEndpointRouteBuilder MapStateApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/api/tasks", async (HttpRequest request, IGrainFactory grains) =>
@@ -111,6 +111,23 @@ internal static class StateApiEndpoints
                 strategy = g.Spec.Strategy.ToString(), bundles = string.Join(", ", g.Spec.Bundles.Select(b => b.ToString())),
                 bundleNodes = string.Join(", ", g.BundleNodes), g.PendingReason, g.Infeasible,
             }), filters, limit, "placement groups");
+        });
+        // A job's task and actor output as the cluster keeps it (its last 10,000 lines): ?jobId=ID (required), limit.
+        endpoints.MapGet("/api/logs", async (HttpRequest request, IGrainFactory grains) =>
+        {
+            if (!TryReadFilters(request, out var filters, out var limit, out var bad))
+            {
+                return bad;
+            }
+
+            if (Take(filters, "jobId") is not { Length: > 0 } jobId)
+            {
+                return Results.BadRequest("jobId is required: the job whose task output to read.");
+            }
+
+            var tail = await grains.GetGrain<IJobLogGrain>(jobId).TailAsync(Math.Min(limit == DefaultLimit ? 1000 : limit, MaxLimit));
+            return Filtered(tail.Lines.Select(l => new { time = l.Time, source = l.Source, nodeId = l.NodeId, pid = l.Pid, isError = l.IsError, text = l.Text, line = l.ToString() }),
+                filters, MaxLimit, "log lines");
         });
         return endpoints;
     }

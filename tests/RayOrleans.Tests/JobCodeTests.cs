@@ -23,7 +23,8 @@ public sealed class JobCodeTests
     public async Task A_driver_ships_its_assemblies_to_silo_processes_that_never_saw_them()
     {
         await using var cluster = await ProcessCluster.StartAsync(silos: 2, cpusPerSilo: 2, codeDirectory: false);
-        await using var ray = await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId, JobId = "shipper" });
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<LogLine>();
+        await using var ray = await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId, JobId = "shipper", OnTaskLog = lines.Enqueue });
         await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both silo processes report");
 
         var contexts = await ray.GetAsync(Enumerable.Range(0, 8).Select(i => ray.Task(TestTasks.LoadContextName, i).Remote()), Wait.Deadline);
@@ -33,6 +34,18 @@ public sealed class JobCodeTests
         Assert.Equal(3, await counter.Task(c => c.Add(2)).Remote().GetAsync(Wait.Deadline));
         Assert.StartsWith("job shipper ", await counter.Task(c => c.LoadContextName()).Remote().GetAsync(Wait.Deadline));
         Assert.StartsWith("job shipper ", await counter.Task(c => c.NestedLoadContextName()).Remote().GetAsync(Wait.Deadline));
+
+        // What the shipped code prints in the silo processes comes back to this driver.
+        Assert.Equal(4, await ray.Task(TestTasks.Shout, "ship").Remote().GetAsync(Wait.Deadline));
+        await Wait.UntilAsync(() => lines.Any(l => l is { Text: "out:ship", Source: "TestTasks.Shout" }) && lines.Any(l => l is { Text: "err:ship", IsError: true }),
+            "the silo processes' task output reaches the driver");
+        Assert.Contains(lines.First(l => l.Text == "out:ship").NodeId, cluster.Silos.Select(s => s.NodeId));
+        using (var http = new HttpClient())
+        {
+            var kept = await http.GetStringAsync($"http://127.0.0.1:{cluster.HttpPorts[1]}/api/logs?jobId=shipper");
+            Assert.Contains("out:ship", kept);
+            Assert.Contains("(TestTasks.Shout pid=", kept);
+        }
 
         // A driver that ships nothing to these silos gets an error naming the missing type, not a hang.
         await using var bare = await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId, ShipCode = false });
