@@ -447,6 +447,15 @@ public sealed partial class Ray : IAsyncDisposable
             // Shutting down regardless: an actor whose node is gone is already dead.
         }
 
+        if (Runtime.Code is not null)
+        {
+            // The job is over: the nodes may unload its code once its last work there is done.
+            foreach (var node in Runtime.Cluster.Reported)
+            {
+                _ = Runtime.Node(node.NodeId).JobEndedAsync(JobId);
+            }
+        }
+
         if (Runtime.LocalNodeId is null)
         {
             // An external driver made its own runtime and cluster view; a node's belong to the node.

@@ -128,6 +128,13 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<ActorInfo[]> ListActorsAsync(ActorQuery query);
 
+    /// <summary>
+    /// A job ended (its driver exited or was stopped): the node unloads the job's shipped code once its last
+    /// task here ends and its last actor here dies (detached actors keep it loaded while they live).
+    /// </summary>
+    [AlwaysInterleave, OneWay]
+    Task JobEndedAsync(string jobId);
+
     /// <summary>The placement groups with a bundle reserved on this node.</summary>
     [AlwaysInterleave]
     Task<Guid[]> PlacementGroupsAsync();

@@ -121,6 +121,26 @@ internal sealed partial class JobCode : IAsyncDisposable
         return folder;
     }
 
+    /// <summary>
+    /// The job ended (its driver exited or was stopped): its code is unloaded as soon as its last task ends and
+    /// its last actor dies, without waiting for the idle timeout. Returns how many of its contexts were loaded.
+    /// </summary>
+    public int JobEnded(string jobId)
+    {
+        var count = 0;
+        foreach (var (key, lazy) in _contexts)
+        {
+            if (key.Job == jobId && lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully)
+            {
+                count++;
+                lazy.Value.Result.Ended = true;
+            }
+        }
+
+        EnsureSweep();
+        return count;
+    }
+
     private void EnsureSweep()
     {
         if (Interlocked.Exchange(ref _sweeping, 1) == 0)
@@ -142,7 +162,8 @@ internal sealed partial class JobCode : IAsyncDisposable
                 var idleSince = Environment.TickCount64 - (long)_idle.TotalMilliseconds;
                 foreach (var (key, lazy) in _contexts)
                 {
-                    if (lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully && lazy.Value.Result.TryUnload(idleSince))
+                    if (lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully &&
+                        lazy.Value.Result.TryUnload(lazy.Value.Result.Ended ? long.MaxValue : idleSince))
                     {
                         _contexts.TryRemove(KeyValuePair.Create(key, lazy));
                         LogUnloaded(_logger, key.Job, key.Hash);

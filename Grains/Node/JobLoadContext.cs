@@ -40,6 +40,9 @@ internal sealed class JobLoadContext : AssemblyLoadContext
 
     public string Folder { get; }
 
+    /// <summary>Its job ended: it goes as soon as nothing uses it.</summary>
+    public volatile bool Ended;
+
     /// <summary>When a task or actor last let go of it (<see cref="Environment.TickCount64"/>).</summary>
     public long LastUsed { get; private set; }
 

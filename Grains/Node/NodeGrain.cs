@@ -154,6 +154,12 @@ internal sealed class NodeGrain : Grain, INodeGrain
     public Task<ActorInfo[]> ListActorsAsync(ActorQuery query) =>
         Task.FromResult(_scheduler.ActorTable.List().Where(query.Matches).Take(Math.Max(0, query.Limit)).ToArray());
 
+    public Task JobEndedAsync(string jobId)
+    {
+        _scheduler.Code.JobEnded(jobId);
+        return Task.CompletedTask;
+    }
+
     public Task<Guid[]> PlacementGroupsAsync() => Task.FromResult(_scheduler.Bundles.Groups);
 
     public Task ReportTaskEventsAsync(TaskState[] events)

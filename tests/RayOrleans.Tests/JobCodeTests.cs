@@ -55,9 +55,9 @@ public sealed class JobCodeTests
     }
 
     [Fact]
-    public async Task Two_jobs_run_two_builds_of_one_assembly_side_by_side_and_idle_code_is_unloaded()
+    public async Task Two_jobs_run_two_builds_of_one_assembly_side_by_side_and_a_jobs_code_is_unloaded_when_it_ends()
     {
-        await using var cluster = await FreshCluster.StartAsync(node => node.JobCodeIdleTimeout = TimeSpan.FromMilliseconds(300));
+        await using var cluster = await FreshCluster.StartAsync();
         await using var ray = await FreshCluster.AttachAsync(cluster);
         var first = await ray.PutCodeAsync(Build("one"));
         var second = await ray.PutCodeAsync(Build("two"));
@@ -71,20 +71,39 @@ public sealed class JobCodeTests
         var loaded = schedulers.SelectMany(s => s.Code.Loaded).ToList();
         Assert.Contains(loaded, c => c.JobId == "job-one");
         Assert.Contains(loaded, c => c.JobId == "job-two");
-        var weak = WeakContexts(loaded);
+        var weak = WeakContexts(loaded.Where(c => c.JobId == "job-one").ToList());
         loaded.Clear();
 
-        // Idle past the timeout: unloaded, and once nothing refers to them any more, collected.
-        await Wait.UntilAsync(() => schedulers.All(s => s.Code.Loaded.Count == 0), "the idle job contexts are unloaded");
+        // Job one ends: its code is unloaded on every node and, once nothing refers to it, collected; job two's stays.
+        foreach (var silo in cluster.Silos)
+        {
+            await ray.Runtime.Node(silo.SiloAddress.ToParsableString()).JobEndedAsync("job-one");
+        }
+
+        await Wait.UntilAsync(() => schedulers.All(s => s.Code.Loaded.All(c => c.JobId != "job-one")), "job one's contexts are unloaded");
         await Wait.UntilAsync(() =>
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();
             return weak.All(w => !w.IsAlive);
         }, "the unloaded contexts are collected");
+        Assert.Contains(schedulers.SelectMany(s => s.Code.Loaded), c => c.JobId == "job-two");
+        Assert.Equal("two:8", await Submit(ray, second, "job-two", 8).GetAsync(Wait.Deadline));
 
-        // A later task of the job loads its code again.
+        // A later task of the ended job loads its code again.
         Assert.Equal("one:7", await Submit(ray, first, "job-one", 7).GetAsync(Wait.Deadline));
+    }
+
+    [Fact]
+    public void A_job_context_unloads_only_when_unused_and_idle_or_its_job_ended()
+    {
+        var context = new JobLoadContext("j", new string('a', 64), Path.GetTempPath());
+        Assert.True(context.TryAcquire());
+        Assert.False(context.TryUnload(long.MaxValue)); // in use
+        context.Release();
+        Assert.False(context.TryUnload(Environment.TickCount64 - 60_000)); // used within the last minute
+        Assert.True(context.TryUnload(long.MaxValue));
+        Assert.False(context.TryAcquire()); // unloading: the next task loads a fresh one
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
