@@ -134,6 +134,11 @@ internal sealed partial class JobCode : IAsyncDisposable
             {
                 count++;
                 lazy.Value.Result.Ended = true;
+                if (lazy.Value.Result.TryUnload(long.MaxValue))
+                {
+                    _contexts.TryRemove(KeyValuePair.Create(key, lazy)); // nothing runs it now: at once (else at the next sweep)
+                    LogUnloaded(_logger, key.Job, key.Hash);
+                }
             }
         }
 
@@ -185,6 +190,6 @@ internal sealed partial class JobCode : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded the code of job {JobId} (package {Hash}) from {Folder}.")]
     private static partial void LogLoaded(ILogger logger, string jobId, string hash, string folder);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded the code of job {JobId} (package {Hash}): idle.")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded the code of job {JobId} (package {Hash}): idle, or its job ended.")]
     private static partial void LogUnloaded(ILogger logger, string jobId, string hash);
 }
