@@ -64,7 +64,7 @@ public sealed partial class Ray
             Address = $"127.0.0.1:{gatewayPort}",
         };
         ray.Runtime.JobId = JobIdFor(options);
-        await ray.SubscribeLogsAsync(options, host.Services.GetService<ILoggerFactory>()).ConfigureAwait(false);
+        await ray.StartJobAsync(options, host.Services.GetService<ILoggerFactory>()).ConfigureAwait(false);
         Volatile.Write(ref _driver, ray);
         return ray;
     }
@@ -139,7 +139,7 @@ public sealed partial class Ray
                 await ray.ShipCodeAsync().ConfigureAwait(false);
             }
 
-            await ray.SubscribeLogsAsync(options, host.Services.GetService<ILoggerFactory>()).ConfigureAwait(false);
+            await ray.StartJobAsync(options, host.Services.GetService<ILoggerFactory>()).ConfigureAwait(false);
 
             attached = ray.Runtime;
             Volatile.Write(ref _driver, ray);
@@ -163,7 +163,7 @@ public sealed partial class Ray
         ArgumentNullException.ThrowIfNull(client);
         options ??= new RayInitOptions();
         var ray = await AttachCoreAsync(client, options, host: null).ConfigureAwait(false);
-        await ray.SubscribeLogsAsync(options, client.ServiceProvider.GetService<ILoggerFactory>()).ConfigureAwait(false);
+        await ray.StartJobAsync(options, client.ServiceProvider.GetService<ILoggerFactory>()).ConfigureAwait(false);
         return ray;
     }
 
@@ -296,5 +296,7 @@ public sealed partial class Ray
         to.SameHostSharedMemory = from.SameHostSharedMemory;
         to.MaxLineageArgumentBytes = from.MaxLineageArgumentBytes;
         to.MaxInlineArgumentBytes = from.MaxInlineArgumentBytes;
+        to.DriverHeartbeatInterval = from.DriverHeartbeatInterval;
+        to.DriverTimeout = from.DriverTimeout;
     }
 }

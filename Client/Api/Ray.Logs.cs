@@ -32,9 +32,16 @@ public sealed partial class Ray
         return TransientRetry.ReadAsync(() => Runtime.Grains.GetGrain<IJobLogGrain>(jobId ?? JobId).TailAsync(max));
     }
 
-    /// <summary>Starts receiving this driver's job output (see <see cref="RayInitOptions.LogToDriver"/>).</summary>
-    private async Task SubscribeLogsAsync(RayInitOptions options, ILoggerFactory? loggers)
+    private Jobs.DriverRegistration? _registration;
+
+    /// <summary>
+    /// Registers this driver's job with the cluster (heartbeats; a lost driver's actors are cleaned up) and
+    /// starts receiving its output (see <see cref="RayInitOptions.LogToDriver"/>).
+    /// </summary>
+    private async Task StartJobAsync(RayInitOptions options, ILoggerFactory? loggers)
     {
+        _registration = new Jobs.DriverRegistration(Runtime.Grains, JobId, options.Runtime.DriverHeartbeatInterval);
+        await _registration.StartAsync().ConfigureAwait(false);
         if (!options.LogToDriver)
         {
             return;
@@ -50,8 +57,20 @@ public sealed partial class Ray
         (line.IsError ? Console.Error : Console.Out).WriteLine(line.ToString());
     }
 
-    private async ValueTask StopLogsAsync()
+    private async ValueTask StopJobAsync(bool abandon = false)
     {
+        if (_registration is { } registration)
+        {
+            if (abandon)
+            {
+                await registration.AbandonAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await registration.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
         if (_logs is { } logs)
         {
             await logs.DisposeAsync().ConfigureAwait(false);

@@ -418,6 +418,7 @@ public sealed partial class Ray : IAsyncDisposable
         }
 
         Interlocked.CompareExchange(ref _driver, null, this);
+        await StopJobAsync(abandon: true).ConfigureAwait(false);
         await Runtime.AbandonAsync().ConfigureAwait(false);
         await Runtime.Cluster.DisposeAsync().ConfigureAwait(false);
         if (_host is not null)
@@ -436,7 +437,7 @@ public sealed partial class Ray : IAsyncDisposable
         }
 
         Interlocked.CompareExchange(ref _driver, null, this);
-        await StopLogsAsync().ConfigureAwait(false);
+        await StopJobAsync().ConfigureAwait(false);
         try
         {
             await System.Threading.Tasks.Task.WhenAll(_ownedActors.Keys.Select(id => Runtime.Actor(id).KillAsync(noRestart: true)))
@@ -445,15 +446,6 @@ public sealed partial class Ray : IAsyncDisposable
         catch (Exception)
         {
             // Shutting down regardless: an actor whose node is gone is already dead.
-        }
-
-        if (Runtime.Code is not null)
-        {
-            // The job is over: the nodes may unload its code once its last work there is done.
-            foreach (var node in Runtime.Cluster.Reported)
-            {
-                _ = Runtime.Node(node.NodeId).JobEndedAsync(JobId);
-            }
         }
 
         if (Runtime.LocalNodeId is null)

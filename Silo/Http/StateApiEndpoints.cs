@@ -112,6 +112,17 @@ internal static class StateApiEndpoints
                 bundleNodes = string.Join(", ", g.BundleNodes), g.PendingReason, g.Infeasible,
             }), filters, limit, "placement groups");
         });
+        // The drivers connected to the cluster, and the recently ended (Ray's DRIVER jobs): status, pid, command line.
+        endpoints.MapGet("/api/drivers", async (HttpRequest request, IGrainFactory grains) =>
+        {
+            if (!TryReadFilters(request, out var filters, out var limit, out var bad))
+            {
+                return bad;
+            }
+
+            return Filtered(await grains.GetGrain<IJobRegistryGrain>(0).ListAsync(), filters, limit, "drivers");
+        });
+
         // A job's task and actor output as the cluster keeps it (its last 10,000 lines): ?jobId=ID (required), limit.
         endpoints.MapGet("/api/logs", async (HttpRequest request, IGrainFactory grains) =>
         {
