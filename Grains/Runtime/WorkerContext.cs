@@ -55,29 +55,32 @@ internal sealed class WorkerContext
 
     public System.Text.StringBuilder PendingError => LazyInitializer.EnsureInitialized(ref _pendingError);
 
+    private System.Text.StringBuilder? _pendingOutput;
+    private System.Text.StringBuilder? _pendingError;
+
     /// <summary>Sends what the task wrote without a final newline, as a line of its own (the task is ending).</summary>
     public void FlushPendingOutput()
     {
-        foreach (var (pending, isError) in new[] { (_pendingOutput, false), (_pendingError, true) })
-        {
-            if (pending is null)
-            {
-                continue;
-            }
+        Flush(_pendingOutput, isError: false);
+        Flush(_pendingError, isError: true);
+    }
 
-            lock (pending)
+    private void Flush(System.Text.StringBuilder? pending, bool isError)
+    {
+        if (pending is null)
+        {
+            return;
+        }
+
+        lock (pending)
+        {
+            if (pending.Length > 0)
             {
-                if (pending.Length > 0)
-                {
-                    Logs.TaskOutput.Send(this, pending.ToString(), isError);
-                    pending.Clear();
-                }
+                Logs.TaskOutput.Send(this, pending.ToString(), isError);
+                pending.Clear();
             }
         }
     }
-
-    private System.Text.StringBuilder? _pendingOutput;
-    private System.Text.StringBuilder? _pendingError;
 
     /// <summary>Tasks and actor calls this task submitted, for recursive cancellation.</summary>
     public ConcurrentQueue<Guid> Children { get; } = new();
