@@ -20,6 +20,12 @@ public interface IJobRegistryGrain : IGrainWithIntegerKey
     /// <summary>The driver exits cleanly (it killed its own actors).</summary>
     Task ExitedAsync(string jobId);
 
+    /// <summary>
+    /// Ends a job from outside (its driver was stopped: <c>job stop</c>): its non-detached actors are killed and the
+    /// nodes drop its code now, without waiting for the heartbeat timeout. Returns how many actors were killed.
+    /// </summary>
+    Task<int> StopAsync(string jobId, string reason);
+
     /// <summary>The drivers known, running and ended (the last 1,000 ended).</summary>
     [AlwaysInterleave]
     Task<DriverJob[]> ListAsync();

@@ -11,7 +11,7 @@ public sealed record DriverJob
     /// <summary>The driver's job id.</summary>
     [Id(0)] public required string JobId { get; init; }
 
-    /// <summary>RUNNING, SUCCEEDED (exited cleanly) or FAILED (lost: no heartbeat).</summary>
+    /// <summary>RUNNING, SUCCEEDED (exited cleanly), FAILED (lost: no heartbeat) or STOPPED (ended from outside).</summary>
     [Id(1)] public required string Status { get; init; }
 
     /// <summary>The driver's host name and process id.</summary>

@@ -56,6 +56,16 @@ internal sealed partial class JobRegistryGrain : Grain, IJobRegistryGrain
         }
     }
 
+    public async Task<int> StopAsync(string jobId, string reason)
+    {
+        if (_running.Remove(jobId, out var entry))
+        {
+            End(entry.Job with { Status = "STOPPED", EndTime = DateTime.UtcNow, Message = reason });
+        }
+
+        return await CleanUpAsync(jobId, reason);
+    }
+
     public Task<DriverJob[]> ListAsync() =>
         Task.FromResult(_running.Values.Select(r => r.Job).OrderBy(j => j.StartTime).Concat(_ended.Reverse()).ToArray());
 
@@ -73,7 +83,7 @@ internal sealed partial class JobRegistryGrain : Grain, IJobRegistryGrain
     }
 
     /// <summary>Kills the lost job's non-detached actors, then tells the nodes the job ended.</summary>
-    private async Task CleanUpAsync(string jobId, string why)
+    private async Task<int> CleanUpAsync(string jobId, string why)
     {
         try
         {
@@ -83,10 +93,12 @@ internal sealed partial class JobRegistryGrain : Grain, IJobRegistryGrain
             await Task.WhenAll(owned.Select(a => GrainFactory.GetGrain<IActorGrain>(a.ActorId.Value).FailAsync($"Actor {a.ClassName} ({a.ActorId}) was killed: its job's driver is gone ({why}).")));
             LogCleaned(_logger, jobId, owned.Count);
             await TellNodesAsync(jobId, nodes);
+            return owned.Count;
         }
         catch (Exception e) when (e is OrleansException or TimeoutException)
         {
             LogCleanupFailed(_logger, jobId, e.Message);
+            return 0;
         }
     }
 
@@ -113,7 +125,7 @@ internal sealed partial class JobRegistryGrain : Grain, IJobRegistryGrain
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} lost its driver: {Why}. Killing its non-detached actors.")]
     private static partial void LogLost(ILogger logger, string jobId, string why);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: killed {Count} non-detached actors of its lost driver.")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: killed {Count} non-detached actors of its ended driver.")]
     private static partial void LogCleaned(ILogger logger, string jobId, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: cleaning up after its lost driver failed ({Reason}); its actors may live on.")]

@@ -49,5 +49,16 @@ public sealed class DriverLossTests
         await tidy.DisposeAsync();
         Assert.Contains(await registry.ListAsync(), j => j is { JobId: "tidy", Status: "SUCCEEDED" });
         await observer.KillAsync(await observer.GetActorAsync<Counter>(detachedName));
+
+        // A job stopped from outside (job stop) loses its non-detached actors at once, not after the timeout.
+        var stopped = await Ray.AttachAsync(cluster.Client, new RayInitOptions { JobId = "stopped" });
+        var victim = stopped.Actor(() => new Counter(3)).Remote();
+        Assert.Equal(3, await victim.Task(c => c.Total()).Remote());
+        Assert.Equal(1, await registry.StopAsync("stopped", "stopped by the test"));
+        var killed = Assert.Single(await observer.ListActorsAsync(new ActorQuery { JobId = "stopped" }));
+        Assert.Equal("DEAD", killed.State);
+        Assert.Contains("stopped by the test", killed.DeathCause);
+        Assert.Contains(await registry.ListAsync(), j => j is { JobId: "stopped", Status: "STOPPED" });
+        await stopped.AbandonAsync();
     }
 }
