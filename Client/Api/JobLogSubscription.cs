@@ -17,12 +17,16 @@ internal sealed class JobLogSubscription : IJobLogObserver, IAsyncDisposable
     private readonly IJobLogGrain _log;
     private readonly Action<LogLine> _print;
     private readonly CancellationTokenSource _stop = new();
+    private readonly Func<IEnumerable<string>> _nodes;
+    private readonly object _gate = new();
     private IJobLogObserver? _reference;
     private Task? _renewing;
+    private long _next;
 
-    public JobLogSubscription(IGrainFactory grains, string jobId, Action<LogLine> print, ILoggerFactory? loggers)
+    public JobLogSubscription(IGrainFactory grains, string jobId, Action<LogLine> print, ILoggerFactory? loggers, Func<IEnumerable<string>> nodes)
     {
         _grains = grains;
+        _nodes = nodes;
         _log = grains.GetGrain<IJobLogGrain>(jobId);
         _print = print;
         Fallback = loggers;
@@ -38,21 +42,44 @@ internal sealed class JobLogSubscription : IJobLogObserver, IAsyncDisposable
         _renewing = RenewAsync();
     }
 
-    public Task OnLinesAsync(LogLine[] lines)
+    public Task OnLinesAsync(LogLine[] lines, long sequence)
     {
-        foreach (var line in lines)
+        lock (_gate)
         {
-            try
+            // Lines are numbered by the grain: skip those already printed (the exit's catch-up may have fetched them).
+            for (var i = Math.Max(0, _next - sequence); i < lines.Length; i++)
             {
-                _print(line);
+                try
+                {
+                    _print(lines[i]);
+                }
+                catch (Exception)
+                {
+                    // A printer that throws loses its line, not the subscription.
+                }
             }
-            catch (Exception)
-            {
-                // A printer that throws loses its line, not the subscription.
-            }
+
+            _next = Math.Max(_next, sequence + lines.Length);
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Prints what the job's tasks wrote and the driver has not been sent yet: the nodes send what they hold, then
+    /// the lines after the last one printed are read from the grain. Called as the driver exits.
+    /// </summary>
+    private async Task CatchUpAsync()
+    {
+        await Task.WhenAll(_nodes().Select(node => _grains.GetGrain<INodeGrain>(node).FlushTaskLogsAsync())).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        long next;
+        lock (_gate)
+        {
+            next = _next;
+        }
+
+        var rest = await _log.SinceAsync(next, 100_000).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        await OnLinesAsync(rest.Lines, rest.FirstSequence).ConfigureAwait(false);
     }
 
     private async Task RenewAsync()
@@ -91,9 +118,11 @@ internal sealed class JobLogSubscription : IJobLogObserver, IAsyncDisposable
             try
             {
                 await _log.UnsubscribeAsync(_reference).WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+                await CatchUpAsync().ConfigureAwait(false);
             }
             catch (Exception e) when (e is OrleansException or TimeoutException)
             {
+                // Exiting regardless: lines not yet printed stay readable with JobLogsAsync.
             }
 
             _grains.DeleteObjectReference<IJobLogObserver>(_reference);

@@ -47,7 +47,7 @@ public sealed partial class Ray
             return;
         }
 
-        _logs = new JobLogSubscription(Runtime.Grains, JobId, options.OnTaskLog ?? PrintLine, loggers);
+        _logs = new JobLogSubscription(Runtime.Grains, JobId, options.OnTaskLog ?? PrintLine, loggers, () => Runtime.Cluster.Reported.Select(n => n.NodeId));
         await _logs.StartAsync().ConfigureAwait(false);
     }
 

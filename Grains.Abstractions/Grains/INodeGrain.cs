@@ -135,6 +135,10 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave, OneWay]
     Task JobEndedAsync(string jobId);
 
+    /// <summary>Sends the task output this node still holds to the jobs' log grains now, and returns once sent.</summary>
+    [AlwaysInterleave]
+    Task FlushTaskLogsAsync();
+
     /// <summary>The placement groups with a bundle reserved on this node.</summary>
     [AlwaysInterleave]
     Task<Guid[]> PlacementGroupsAsync();

@@ -19,6 +19,7 @@ internal sealed class JobLogGrain : Grain, IJobLogGrain
     private readonly ObserverManager<IJobLogObserver> _drivers;
     private long _chars;
     private long _dropped;
+    private long _appended;
 
     public JobLogGrain(ILogger<JobLogGrain> logger) => _drivers = new ObserverManager<IJobLogObserver>(TimeSpan.FromMinutes(5), logger);
 
@@ -38,7 +39,9 @@ internal sealed class JobLogGrain : Grain, IJobLogGrain
             _dropped++;
         }
 
-        _drivers.Notify(d => d.OnLinesAsync(lines));
+        var first = _appended;
+        _appended += lines.Length;
+        _drivers.Notify(d => d.OnLinesAsync(lines, first));
         return Task.CompletedTask;
     }
 
@@ -57,6 +60,13 @@ internal sealed class JobLogGrain : Grain, IJobLogGrain
     public Task<JobLogTail> TailAsync(int max)
     {
         var skip = Math.Max(0, _kept.Count - Math.Max(0, max));
-        return Task.FromResult(new JobLogTail(_kept.Skip(skip).ToArray(), _dropped + skip));
+        return Task.FromResult(new JobLogTail(_kept.Skip(skip).ToArray(), _dropped + skip, _dropped + skip));
+    }
+
+    public Task<JobLogTail> SinceAsync(long sequence, int max)
+    {
+        // _kept holds lines numbered _dropped .. _appended - 1.
+        var skip = (int)Math.Clamp(sequence - _dropped, 0, _kept.Count);
+        return Task.FromResult(new JobLogTail(_kept.Skip(skip).Take(Math.Max(0, max)).ToArray(), _dropped, _dropped + skip));
     }
 }

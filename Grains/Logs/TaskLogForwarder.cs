@@ -47,6 +47,16 @@ internal sealed partial class TaskLogForwarder
         WorkerContext.Leave(); // the flush's own work is not the task's output
         await Task.Delay(FlushInterval).ConfigureAwait(false);
         Volatile.Write(ref _flushScheduled, 0);
+        await FlushAsync().ConfigureAwait(false);
+        if (!_queue.IsEmpty && Interlocked.Exchange(ref _flushScheduled, 1) == 0)
+        {
+            _ = FlushLaterAsync();
+        }
+    }
+
+    /// <summary>Sends every queued line now (a driver about to exit asks, so none of its output is left behind).</summary>
+    public async Task FlushAsync()
+    {
         if (Interlocked.Exchange(ref _dropped, 0) is > 0 and var dropped)
         {
             LogDropped(_logger, dropped);
@@ -68,11 +78,6 @@ internal sealed partial class TaskLogForwarder
             {
                 LogNotSent(_logger, job.Count(), job.Key, e.Message);
             }
-        }
-
-        if (!_queue.IsEmpty && Interlocked.Exchange(ref _flushScheduled, 1) == 0)
-        {
-            _ = FlushLaterAsync();
         }
     }
 

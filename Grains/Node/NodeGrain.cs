@@ -160,6 +160,8 @@ internal sealed class NodeGrain : Grain, INodeGrain
         return Task.CompletedTask;
     }
 
+    public Task FlushTaskLogsAsync() => _scheduler.NodeRuntime.Runtime.TaskLogs.FlushAsync();
+
     public Task<Guid[]> PlacementGroupsAsync() => Task.FromResult(_scheduler.Bundles.Groups);
 
     public Task ReportTaskEventsAsync(TaskState[] events)
