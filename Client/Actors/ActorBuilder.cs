@@ -69,6 +69,7 @@ public sealed class ActorBuilder<TActor> where TActor : class
             MaxRestarts = _options.MaxRestarts, MaxTaskRetries = _options.MaxTaskRetries, MaxConcurrency = _options.MaxConcurrency,
             Name = _options.Name, Namespace = _options.Namespace ?? "default", Detached = _options.Lifetime == ActorLifetime.Detached,
             Strategy = _options.SchedulingStrategy.Kind == SchedulingKind.Default ? null : _options.SchedulingStrategy,
+            JobId = _ray.Runtime.CurrentJobId, Code = _ray.Runtime.CurrentCode,
         };
         if (!spec.Detached)
         {

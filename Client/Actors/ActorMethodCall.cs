@@ -31,10 +31,11 @@ public sealed class ActorMethodCall<TR>
     /// <summary>Sends the call; the ref is ready when the method has run.</summary>
     public ObjectRef<TR> Remote()
     {
+        var worker = WorkerContext.Current;
         var call = new ActorCall
         {
             CallId = UniqueIds.Next(), Method = _method, Name = _name, Args = _args, CallerId = _caller,
-            Sequence = _sequence(), ParentTaskId = WorkerContext.Current?.TaskId ?? Guid.Empty,
+            Sequence = _sequence(), ParentTaskId = worker?.TaskId ?? Guid.Empty, JobId = worker?.JobId ?? _runtime.JobId,
         };
         _runtime.SubmitActorCall(_actor, _grain, call);
         return new ObjectRef<TR>(new ObjectId(call.CallId, 1), _runtime);

@@ -15,11 +15,18 @@ public sealed partial class Ray
 {
     /// <summary>
     /// Starts an embedded single-node cluster inside this process (on free loopback ports) and returns the
-    /// driver connected to it. Disposing the driver stops the cluster.
+    /// driver connected to it. Disposing the driver stops the cluster. When the <c>RAY_ADDRESS</c> environment
+    /// variable names a cluster (a submitted job's driver runs with it set), connects to that cluster instead,
+    /// as Ray's <c>ray.init()</c> does; <see cref="RayInitOptions.UseRayAddressVariable"/> turns that off.
     /// </summary>
     public static async Task<Ray> InitAsync(RayInitOptions? options = null)
     {
         options ??= new RayInitOptions();
+        if (options.UseRayAddressVariable && Environment.GetEnvironmentVariable(RayAddressVariable) is { Length: > 0 } address)
+        {
+            return await InitAsync(address.Trim(), options).ConfigureAwait(false);
+        }
+
         options.Runtime.Validate();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
@@ -56,6 +63,8 @@ public sealed partial class Ray
         {
             Address = $"127.0.0.1:{gatewayPort}",
         };
+        ray.Runtime.JobId = JobIdFor(options);
+        await ray.StartJobAsync(options, host.Services.GetService<ILoggerFactory>()).ConfigureAwait(false);
         Volatile.Write(ref _driver, ray);
         return ray;
     }
@@ -127,6 +136,13 @@ public sealed partial class Ray
 
             var ray = await AttachCoreAsync(host.Services.GetRequiredService<IClusterClient>(), options, host).ConfigureAwait(false);
             ray.Address = address;
+            if (options.ShipCode)
+            {
+                await ray.ShipCodeAsync().ConfigureAwait(false);
+            }
+
+            await ray.StartJobAsync(options, host.Services.GetService<ILoggerFactory>()).ConfigureAwait(false);
+
             attached = ray.Runtime;
             Volatile.Write(ref _driver, ray);
             return ray;
@@ -144,10 +160,13 @@ public sealed partial class Ray
     /// A driver over an Orleans client this application already runs (for example in an ASP.NET host).
     /// The caller keeps owning the client; disposing the driver only kills its non-detached actors.
     /// </summary>
-    public static Task<Ray> AttachAsync(IClusterClient client, RayInitOptions? options = null)
+    public static async Task<Ray> AttachAsync(IClusterClient client, RayInitOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(client);
-        return AttachCoreAsync(client, options ?? new RayInitOptions(), host: null);
+        options ??= new RayInitOptions();
+        var ray = await AttachCoreAsync(client, options, host: null).ConfigureAwait(false);
+        await ray.StartJobAsync(options, client.ServiceProvider.GetService<ILoggerFactory>()).ConfigureAwait(false);
+        return ray;
     }
 
     private static async Task<Ray> AttachCoreAsync(IClusterClient client, RayInitOptions options, IHost? host)
@@ -164,9 +183,44 @@ public sealed partial class Ray
         // The driver logs through the application's logging when it has a host (its own, or the caller's services).
         var services = host?.Services ?? client.ServiceProvider;
         var logger = services.GetService<ILoggerFactory>()?.CreateLogger<RayRuntime>() ?? (ILogger<RayRuntime>)NullLogger<RayRuntime>.Instance;
-        var runtime = new RayRuntime(client, cluster, options.Runtime, localStore: null, localNodeId: null, logger);
+        var runtime = new RayRuntime(client, cluster, options.Runtime, localStore: null, localNodeId: null, logger) { JobId = JobIdFor(options) };
         return new Ray(runtime, host);
     }
+
+    /// <summary>
+    /// Puts this driver's assemblies into the object store, published so any node can read them, and makes
+    /// them the code every task and actor of this driver runs from. The ref is kept for the driver's life.
+    /// </summary>
+    private async Task ShipCodeAsync() => Runtime.Code = await PutCodeAsync(AppContext.BaseDirectory).ConfigureAwait(false);
+
+    /// <summary>Packs <paramref name="folder"/>'s user assemblies into a code package in the object store, held while this driver lives.</summary>
+    internal async Task<Messages.CodePackage> PutCodeAsync(string folder)
+    {
+        var (zip, hash) = Jobs.CodePackager.Pack(folder);
+        var package = await PutAsync(zip).ConfigureAwait(false);
+        Runtime.Owned.Escape(package.Id); // read by nodes through the directory, not passed as an argument
+        await Runtime.Publisher.FlushAsync().ConfigureAwait(false);
+        lock (_codePackages)
+        {
+            _codePackages.Add(package);
+        }
+
+        return new Messages.CodePackage { Hash = hash, Object = package.Id, Size = zip.Length };
+    }
+
+    /// <summary>The shipped code's objects, held so they live as long as this driver.</summary>
+    private readonly List<ObjectRef<byte[]>> _codePackages = [];
+
+    /// <summary>The environment variable naming the cluster <c>InitAsync()</c> connects to (Ray's <c>RAY_ADDRESS</c>).</summary>
+    public const string RayAddressVariable = "RAY_ADDRESS";
+
+    /// <summary>The environment variable job submission sets to the submission id, taken as the driver's job id.</summary>
+    public const string JobIdVariable = "RAYORLEANS_JOB_ID";
+
+    private static string JobIdFor(RayInitOptions options) =>
+        options.JobId is { Length: > 0 } given ? given
+        : Environment.GetEnvironmentVariable(JobIdVariable) is { Length: > 0 } submitted ? submitted
+        : Guid.NewGuid().ToString("N")[..8];
 
     /// <summary>
     /// Reads <c>redis://host:port</c> or a <c>host:port[,host:port]</c> gateway list; throws
@@ -244,5 +298,7 @@ public sealed partial class Ray
         to.SameHostSharedMemory = from.SameHostSharedMemory;
         to.MaxLineageArgumentBytes = from.MaxLineageArgumentBytes;
         to.MaxInlineArgumentBytes = from.MaxInlineArgumentBytes;
+        to.DriverHeartbeatInterval = from.DriverHeartbeatInterval;
+        to.DriverTimeout = from.DriverTimeout;
     }
 }

@@ -368,7 +368,11 @@ public sealed partial class Ray : IAsyncDisposable
         }
 
         var descriptor = FunctionDescriptor.For(method);
-        Described.TryAdd(method, descriptor);
+        if (!FunctionDescriptor.IsCollectible(method))
+        {
+            Described.TryAdd(method, descriptor); // a job's collectible code is not pinned by this cache
+        }
+
         return descriptor;
     }
 
@@ -414,6 +418,7 @@ public sealed partial class Ray : IAsyncDisposable
         }
 
         Interlocked.CompareExchange(ref _driver, null, this);
+        await StopJobAsync(abandon: true).ConfigureAwait(false);
         await Runtime.AbandonAsync().ConfigureAwait(false);
         await Runtime.Cluster.DisposeAsync().ConfigureAwait(false);
         if (_host is not null)
@@ -432,6 +437,7 @@ public sealed partial class Ray : IAsyncDisposable
         }
 
         Interlocked.CompareExchange(ref _driver, null, this);
+        await StopJobAsync().ConfigureAwait(false);
         try
         {
             await System.Threading.Tasks.Task.WhenAll(_ownedActors.Keys.Select(id => Runtime.Actor(id).KillAsync(noRestart: true)))

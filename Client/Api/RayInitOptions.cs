@@ -39,6 +39,36 @@ public sealed record RayInitOptions
     /// </summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? ClusterCertificate { get; init; }
 
+    /// <summary>
+    /// The driver's job id, carried by all the work it submits (the state API filters by it). Default: the
+    /// <c>RAYORLEANS_JOB_ID</c> environment variable (set by job submission), else a fresh 8-hex-digit id.
+    /// </summary>
+    public string? JobId { get; init; }
+
+    /// <summary>
+    /// Whether <c>Ray.InitAsync()</c> without an address connects to the cluster named by the <c>RAY_ADDRESS</c>
+    /// environment variable when it is set (as Ray's <c>ray.init()</c> does, and as a submitted job's driver
+    /// relies on) instead of starting an embedded cluster. Default true.
+    /// </summary>
+    public bool UseRayAddressVariable { get; init; } = true;
+
+    /// <summary>
+    /// Whether a driver connecting to a cluster ships its own assemblies (its application folder's .dll files,
+    /// less RayOrleans and what it references) for the nodes to run its tasks and actors from, in a load context
+    /// of the job's own (Ray's runtime_env working_dir). Default true. Turn it off when every node already has
+    /// the code (<c>--code-dir</c>): then tasks run from the nodes' copies.
+    /// </summary>
+    public bool ShipCode { get; init; } = true;
+
+    /// <summary>
+    /// Whether what this driver's tasks and actors write (console, <c>Ray.GetLogger</c>) comes back to it, as Ray's
+    /// log_to_driver: each line prefixed with the task or actor method and its node. Default true.
+    /// </summary>
+    public bool LogToDriver { get; init; } = true;
+
+    /// <summary>Where those lines go. Default: printed to this process's standard output (error lines to standard error).</summary>
+    public Action<Messages.LogLine>? OnTaskLog { get; init; }
+
     /// <summary>How long connecting to a cluster waits for its first node. Default 30 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

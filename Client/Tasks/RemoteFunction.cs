@@ -49,11 +49,13 @@ public sealed class RemoteFunction<TR>
 
     internal Guid Submit(bool isGenerator)
     {
+        var worker = WorkerContext.Current;
         var spec = new TaskSpec
         {
             TaskId = UniqueIds.Next(), Function = _function.Key, Name = _options.Name ?? _function.DisplayName, Args = _args,
             NumReturns = _options.NumReturns, Resources = _options.ToResourceSet(), MaxRetries = _options.MaxRetries,
-            RetryExceptions = _options.RetryExceptions, RetryExceptionTypes = _retryTypes, ParentTaskId = WorkerContext.Current?.TaskId ?? Guid.Empty,
+            RetryExceptions = _options.RetryExceptions, RetryExceptionTypes = _retryTypes, ParentTaskId = worker?.TaskId ?? Guid.Empty,
+            JobId = worker?.JobId ?? _ray.Runtime.JobId, Code = worker is null ? _ray.Runtime.Code : worker.Code,
             IsGenerator = isGenerator, GeneratorBackpressure = _options.GeneratorBackpressure,
             Strategy = _options.SchedulingStrategy.Kind == SchedulingKind.Default ? null : _options.SchedulingStrategy,
         };

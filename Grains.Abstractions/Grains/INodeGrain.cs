@@ -112,6 +112,41 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task ReturnBundlesAsync(Guid group);
 
+    /// <summary>
+    /// The state API's task rows this node has (Ray's <c>list_tasks</c>): its queued and running tasks and
+    /// actor calls, then the ended attempts it keeps, newest first, those matching <paramref name="query"/>, at
+    /// most its <c>Limit</c>.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<TaskState[]> ListTasksAsync(TaskQuery query);
+
+    /// <summary>Counts of this node's tasks by name, type and state, ended ones counted since the node started.</summary>
+    [AlwaysInterleave]
+    Task<TaskSummary[]> SummarizeTasksAsync();
+
+    /// <summary>The actors this node hosts or hosted (the dead it keeps), those matching <paramref name="query"/>.</summary>
+    [AlwaysInterleave]
+    Task<ActorInfo[]> ListActorsAsync(ActorQuery query);
+
+    /// <summary>
+    /// A job ended (its driver exited or was stopped): the node unloads the job's shipped code once its last
+    /// task here ends and its last actor here dies (detached actors keep it loaded while they live).
+    /// </summary>
+    [AlwaysInterleave, OneWay]
+    Task JobEndedAsync(string jobId);
+
+    /// <summary>Sends the task output this node still holds to the jobs' log grains now, and returns once sent.</summary>
+    [AlwaysInterleave]
+    Task FlushTaskLogsAsync();
+
+    /// <summary>The placement groups with a bundle reserved on this node.</summary>
+    [AlwaysInterleave]
+    Task<Guid[]> PlacementGroupsAsync();
+
+    /// <summary>Attempt ends an owner saw (lost with a node, failed before reaching one), kept here for the state API.</summary>
+    [AlwaysInterleave, OneWay]
+    Task ReportTaskEventsAsync(TaskState[] events);
+
     /// <summary>This node's resources and load right now.</summary>
     [AlwaysInterleave]
     Task<NodeReport> GetReportAsync();

@@ -31,6 +31,12 @@ public sealed record ActorCall
     /// </summary>
     [Id(7)] public int Rebuild { get; init; }
 
+    /// <summary>The caller's job (see <see cref="TaskSpec.JobId"/>).</summary>
+    [Id(8)] public string JobId { get; init; } = "";
+
+    /// <summary>0 as first sent; n when its caller sends it the n-th time again (its actor's node died).</summary>
+    [Id(9)] public int Attempt { get; init; }
+
     /// <summary>
     /// The W3C trace context (<c>traceparent</c>) of the span that submitted this work, so its execute span
     /// joins the same trace wherever it runs, Orleans messaging or not; null when nothing was tracing.

@@ -42,4 +42,10 @@ public sealed record ActorSpec
 
     /// <summary>Where the actor may live; null is <see cref="SchedulingStrategy.Default"/>.</summary>
     [Id(12)] public SchedulingStrategy? Strategy { get; init; }
+
+    /// <summary>The creator's job (see <see cref="TaskSpec.JobId"/>).</summary>
+    [Id(13)] public string JobId { get; init; } = "";
+
+    /// <summary>The job's shipped code the actor class lives in (see <see cref="TaskSpec.Code"/>).</summary>
+    [Id(14)] public CodePackage? Code { get; init; }
 }

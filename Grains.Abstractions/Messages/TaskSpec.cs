@@ -47,6 +47,18 @@ public sealed record TaskSpec
     [Id(13)] public string[]? RetryExceptionTypes { get; init; }
 
     /// <summary>
+    /// The job the task belongs to (Ray's job id): the driver's, inherited by every task and actor its work
+    /// submits; empty for work the cluster itself starts. The state API groups and filters by it.
+    /// </summary>
+    [Id(14)] public string JobId { get; init; } = "";
+
+    /// <summary>0 for the first run; n when the owner sends the task again the n-th time (its node died, its memory monitor stopped it).</summary>
+    [Id(15)] public int Attempt { get; init; }
+
+    /// <summary>The job's shipped code the function lives in; null when the nodes load it themselves (their own or --code-dir assemblies).</summary>
+    [Id(16)] public CodePackage? Code { get; init; }
+
+    /// <summary>
     /// The W3C trace context (<c>traceparent</c>) of the span that submitted this work, so its execute span
     /// joins the same trace wherever it runs, Orleans messaging or not; null when nothing was tracing.
     /// </summary>

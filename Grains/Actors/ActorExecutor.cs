@@ -16,16 +16,55 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
     /// <summary>The GPU ids the actor holds for its life, seen by its constructor and methods.</summary>
     public string[] GpuIds { get; set; } = [];
 
-    /// <summary>The actor's id, from its spec when it is built: the execute spans of its calls carry it.</summary>
-    private ActorId? _actorId;
+    /// <summary>The actor's job (its creator's): work its methods submit belongs to it.</summary>
+    public string JobId { get; private set; } = "";
+
+    public ActorId ActorId { get; private set; }
+
+    /// <summary>The job's shipped code the actor's class comes from, held while the actor lives; null for code the node has.</summary>
+    private JobLoadContext? _code;
+    private CodePackage? _package;
+
+    /// <summary>The actor died: its job's code may be unloaded once nothing else uses it.</summary>
+    public void ReleaseCode() => Interlocked.Exchange(ref _code, null)?.Release();
+
+    private FunctionInvoker InvokerOf(string key) => _code is { } code ? code.Invoker(key) : FunctionInvoker.Get(key);
+
+    /// <summary>A call of this actor as the state API shows it.</summary>
+    public static TaskState Describe(PendingCall pending, ActorId actor, string node, string state, RayErrorInfo? error)
+    {
+        var call = pending.Call;
+        return new TaskState
+        {
+            TaskId = call.CallId, Attempt = call.Attempt, Name = call.Name, Type = TaskKinds.ActorTask, State = state, JobId = call.JobId,
+            ActorId = actor.Value, ParentTaskId = call.ParentTaskId, NodeId = node, CreationTime = pending.CreationTime, StartTime = pending.StartTime,
+            EndTime = state is TaskStates.Finished or TaskStates.Failed ? DateTime.UtcNow : null, ErrorType = error?.ExceptionType, ErrorMessage = error?.Message,
+        };
+    }
+
+    /// <summary>Replies to a call and records its end for the state API (once: the first reply counts).</summary>
+    public void Reply(PendingCall pending, ObjectValue value)
+    {
+        if (pending.Reply.TrySetResult(value))
+        {
+            scheduler.Events.Add(Describe(pending, ActorId, scheduler.NodeRuntime.NodeId, value.Error is null ? TaskStates.Finished : TaskStates.Failed, value.Error));
+        }
+    }
 
     public async Task<object> ConstructAsync(ActorSpec spec)
     {
         WorkerContext.Leave();
-        _actorId = spec.ActorId;
-        var ctor = FunctionInvoker.Get(spec.Constructor);
+        JobId = spec.JobId;
+        ActorId = spec.ActorId;
+        if (spec.Code is { } package && _code is null)
+        {
+            _package = package;
+            _code = await scheduler.Code.AcquireAsync(package, spec.JobId, death).ConfigureAwait(false); // a restart reuses it
+        }
+
+        var ctor = InvokerOf(spec.Constructor);
         var args = await scheduler.ResolveArgumentsAsync(spec.Args, ctor.ArgumentTypes, death).ConfigureAwait(false);
-        new WorkerContext(Guid.Empty, spec.ClassName + ".ctor", Runtime, death, null, ResourceSet.Empty, GpuIds).Enter();
+        new WorkerContext(Guid.Empty, spec.ClassName + ".ctor", Runtime, death, null, ResourceSet.Empty, GpuIds) { JobId = JobId, Code = _package }.Enter();
         return ctor.Invoke(null, args, death) ?? throw new InvalidOperationException("The constructor returned null.");
     }
 
@@ -36,10 +75,10 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
         var inUserCode = false;
         // Started in this async method: the span is Activity.Current for the method's code (its calls and tasks
         // become its children) and is gone for the next call this runner takes.
-        using var span = Telemetry.RayTracing.StartExecute(call, _actorId, scheduler.NodeRuntime.NodeId);
+        using var span = Telemetry.RayTracing.StartExecute(call, ActorId, scheduler.NodeRuntime.NodeId);
         try
         {
-            var invoker = FunctionInvoker.Get(call.Method);
+            var invoker = InvokerOf(call.Method);
             if (invoker.ReturnKind == ReturnKind.Stream)
             {
                 throw new NotSupportedException($"'{call.Name}' returns IAsyncEnumerable; streaming actor methods are not supported yet, use a streaming task.");
@@ -47,8 +86,9 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
 
             var args = await scheduler.ResolveArgumentsAsync(call.Args, invoker.ArgumentTypes, death).ConfigureAwait(false);
             var target = instance() ?? throw new InvalidOperationException("the actor has no instance");
-            new WorkerContext(call.CallId, call.Name, Runtime, death, null, ResourceSet.Empty, GpuIds).Enter();
+            new WorkerContext(call.CallId, call.Name, Runtime, death, null, ResourceSet.Empty, GpuIds) { JobId = JobId, Code = _package }.Enter();
             inUserCode = true;
+            pending.StartTime = DateTime.UtcNow;
             var result = invoker.Invoke(target, args, death);
             if (invoker.ReturnKind == ReturnKind.Awaitable)
             {
@@ -56,7 +96,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
             }
 
             var values = await LocalScheduler.StoreReturnsAsync(Runtime, call.CallId, 1, invoker.ResultType, result).ConfigureAwait(false);
-            pending.Reply.TrySetResult(values[0]);
+            Reply(pending, values[0]);
         }
         catch (Exception) when (death.IsCancellationRequested)
         {
@@ -67,7 +107,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
             // An exception in a method fails that call only; the actor lives on, as in Ray.
             var error = RayRuntime.DescribeFailure(e, inUserCode, call.Name, call.CallId, scheduler.NodeRuntime.NodeId);
             Telemetry.RayTracing.Failed(span, e);
-            pending.Reply.TrySetResult(new ObjectValue { Error = error, ProducerNode = scheduler.NodeRuntime.NodeId });
+            Reply(pending, new ObjectValue { Error = error, ProducerNode = scheduler.NodeRuntime.NodeId });
         }
     }
 }

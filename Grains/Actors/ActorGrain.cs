@@ -31,6 +31,8 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
     private int _restarts;
     private bool _holdsResources;
     private bool _deadlineArmed;
+    private DateTime? _startTime;
+    private DateTime? _endTime;
 
     public ActorGrain(LocalScheduler scheduler, ILogger<ActorGrain> logger)
     {
@@ -57,6 +59,8 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
 
         _spec = spec;
         _restarts = spec.Restarts;
+        _startTime = DateTime.UtcNow;
+        _scheduler.ActorTable.Hosted(Id, Describe);
         if (spec.Restarts > 0)
         {
             _mailbox.StartRebased(); // a re-creation after the node died
@@ -191,10 +195,19 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
             : $"Actor {spec?.ClassName} ({Id}) was killed and has no restarts left (MaxRestarts = {spec?.MaxRestarts}).");
     }
 
-    public Task<ActorInfo> GetInfoAsync() => Task.FromResult(new ActorInfo
+    public Task<ActorInfo> GetInfoAsync() => Task.FromResult(Describe());
+
+    /// <summary>This actor as the state API shows it (read from other threads: every field is a single read).</summary>
+    private ActorInfo Describe()
     {
-        ActorId = Id, State = _state, Node = _scheduler.NodeRuntime.NodeId, Restarts = _restarts, DeathCause = _deathCause, ClassName = _spec?.ClassName,
-    });
+        var spec = _spec;
+        return new ActorInfo
+        {
+            ActorId = Id, State = _state, Node = _scheduler.NodeRuntime.NodeId, Restarts = _restarts, DeathCause = _deathCause, ClassName = spec?.ClassName,
+            Name = spec?.Name, Namespace = spec?.Namespace, JobId = spec?.JobId ?? "", Resources = spec?.Resources, MaxRestarts = spec?.MaxRestarts ?? 0,
+            Detached = spec?.Detached ?? false, PendingCalls = _mailbox.HeldCount, StartTime = _startTime, EndTime = _endTime,
+        };
+    }
 
     /// <param name="cause">Why, for every call that finds it dead.</param>
     /// <param name="final">
@@ -211,6 +224,11 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         LogDeath(_logger, Id, cause);
         _state = "DEAD";
         _deathCause = cause;
+        _endTime = DateTime.UtcNow;
+        if (_spec is not null)
+        {
+            _scheduler.ActorTable.Died(Id, Describe());
+        }
         _death.Cancel();
         _scheduler.LocalActors.Remove(Id, _mailbox);
         var pending = _mailbox.Close();
@@ -219,6 +237,8 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         {
             await DisposeInstanceAsync(instance);
         }
+
+        _executor.ReleaseCode();
 
         if (_holdsResources && _spec is not null)
         {
@@ -251,7 +271,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         }
     }
 
-    private void ReplyDead(PendingCall pending) => pending.Reply.TrySetResult(DeadValue(pending.Call));
+    private void ReplyDead(PendingCall pending) => _executor.Reply(pending, DeadValue(pending.Call));
 
     private ObjectValue DeadValue(ActorCall call) => new() { Error = DeathError(call.CallId, call.Name), ProducerNode = _scheduler.NodeRuntime.NodeId };
 

@@ -102,6 +102,27 @@ internal sealed class ActorMailbox
         return pending.Reply.Task;
     }
 
+    /// <summary>Calls waiting or running here (a racy read, for the state API).</summary>
+    public int HeldCount => _held.Count;
+
+    /// <summary>The calls waiting or running here, described for the state API.</summary>
+    public List<TaskState> Live(ActorId actor, string node)
+    {
+        lock (_gate)
+        {
+            var live = new List<TaskState>(_held.Count);
+            foreach (var pending in _held.Values)
+            {
+                if (!pending.Reply.Task.IsCompleted)
+                {
+                    live.Add(ActorExecutor.Describe(pending, actor, node, pending.StartTime is null ? TaskStates.PendingNodeAssignment : TaskStates.Running, null));
+                }
+            }
+
+            return live;
+        }
+    }
+
     /// <summary>
     /// Which of <paramref name="calls"/> this mailbox holds (waiting or running), the kept replies of answered
     /// ones, and which never arrived (their caller's order has not reached them).

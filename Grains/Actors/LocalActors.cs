@@ -31,4 +31,7 @@ internal sealed class LocalActors
         _named.Values.Where(n => n.Namespace == @namespace && _alive.ContainsKey(n.Named.Actor)).Select(n => n.Named).ToArray();
 
     public bool TryGet(ActorId id, out ActorMailbox mailbox) => _alive.TryGetValue(id, out mailbox!);
+
+    /// <summary>Every live actor's mailbox (the state API lists their calls).</summary>
+    public IEnumerable<KeyValuePair<ActorId, ActorMailbox>> All => _alive;
 }

@@ -12,4 +12,10 @@ internal sealed class PendingCall(ActorCall call)
     /// Orleans posts to the grain's scheduler) or a local caller's continuation, queued to the thread pool.
     /// </summary>
     public TaskCompletionSource<ObjectValue> Reply { get; } = new();
+
+    /// <summary>When it reached the actor's node (UTC), for the state API.</summary>
+    public DateTime CreationTime { get; } = DateTime.UtcNow;
+
+    /// <summary>When its method started (UTC); null while it waits its turn.</summary>
+    public DateTime? StartTime { get; set; }
 }

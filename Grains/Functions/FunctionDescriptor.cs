@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.Loader;
 
 namespace RayOrleans.Functions;
 
@@ -11,6 +13,12 @@ namespace RayOrleans.Functions;
 internal sealed class FunctionDescriptor
 {
     private static readonly ConcurrentDictionary<MethodBase, FunctionDescriptor> Cache = new();
+
+    /// <summary>
+    /// Members of a job's collectible code (see <c>JobLoadContext</c>) are cached weakly, so the cache never
+    /// keeps a job's code loaded after the job is done.
+    /// </summary>
+    private static readonly ConditionalWeakTable<MethodBase, FunctionDescriptor> CollectibleCache = new();
 
     private FunctionDescriptor(MethodBase member, string key, string displayName)
     {
@@ -27,7 +35,13 @@ internal sealed class FunctionDescriptor
     public string DisplayName { get; }
 
     /// <summary>The descriptor of <paramref name="member"/>, after checking it can be called remotely.</summary>
-    public static FunctionDescriptor For(MethodBase member) => Cache.GetOrAdd(member, Create);
+    public static FunctionDescriptor For(MethodBase member) =>
+        IsCollectible(member) ? CollectibleCache.GetValue(member, Create) : Cache.GetOrAdd(member, Create);
+
+    /// <summary>Whether the member belongs to (or is instantiated over) collectible code.</summary>
+    public static bool IsCollectible(MethodBase member) =>
+        member.IsCollectible || member.DeclaringType?.IsCollectible == true ||
+        (member is MethodInfo { IsGenericMethod: true } generic && generic.GetGenericArguments().Any(t => t.IsCollectible));
 
     private static FunctionDescriptor Create(MethodBase member)
     {
@@ -42,8 +56,11 @@ internal sealed class FunctionDescriptor
         return new FunctionDescriptor(member, key, display);
     }
 
-    /// <summary>Finds the member a key names; throws with the key's parts when it cannot.</summary>
-    public static MethodBase Resolve(string key)
+    /// <summary>
+    /// Finds the member a key names; throws with the key's parts when it cannot. With <paramref name="context"/>
+    /// (a job's shipped code), the key's assemblies are looked up there first.
+    /// </summary>
+    public static MethodBase Resolve(string key, AssemblyLoadContext? context = null)
     {
         var parts = key.Split('|');
         if (parts.Length != 5 || parts[0] is not ("M" or "C"))
@@ -51,8 +68,8 @@ internal sealed class FunctionDescriptor
             throw new ArgumentException($"'{key}' is not a RayOrleans function descriptor.");
         }
 
-        var type = LoadType(parts[1]);
-        var parameterTypes = Split(parts[4]).Select(LoadType).ToArray();
+        var type = LoadType(parts[1], context);
+        var parameterTypes = Split(parts[4]).Select(t => LoadType(t, context)).ToArray();
         const BindingFlags flags = BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static;
         if (parts[0] == "C")
         {
@@ -60,7 +77,7 @@ internal sealed class FunctionDescriptor
                 ?? throw new MissingMethodException($"{type} has no public constructor ({string.Join(", ", parameterTypes.Select(t => t.Name))}).");
         }
 
-        var genericArgs = Split(parts[3]).Select(LoadType).ToArray();
+        var genericArgs = Split(parts[3]).Select(t => LoadType(t, context)).ToArray();
         foreach (var method in type.GetMethods(flags))
         {
             if (method.Name != parts[2] || method.IsGenericMethodDefinition != genericArgs.Length > 0)
@@ -85,7 +102,11 @@ internal sealed class FunctionDescriptor
     private static string TypeName(Type type) =>
         type.AssemblyQualifiedName ?? throw new ArgumentException($"Type {type} cannot be named across processes (open generic or dynamic).");
 
-    private static Type LoadType(string name) =>
-        Type.GetType(name, throwOnError: false)
-        ?? throw new TypeLoadException($"Type '{name}' is not loaded on this node; ship its assembly to the cluster.");
+    private static Type LoadType(string name, AssemblyLoadContext? context) =>
+        (context is null
+            ? Type.GetType(name, throwOnError: false)
+            : Type.GetType(name, assembly => context.LoadFromAssemblyName(assembly), typeResolver: null, throwOnError: false))
+        ?? throw new TypeLoadException(context is null
+            ? $"Type '{name}' is not loaded on this node; ship its assembly to the cluster."
+            : $"Type '{name}' is not in the job's shipped code ({context.Name}) nor on this node.");
 }

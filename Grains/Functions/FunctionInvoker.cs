@@ -77,6 +77,16 @@ internal sealed class FunctionInvoker
         return new FunctionInvoker(member, FunctionDescriptor.For(member).DisplayName);
     });
 
+    /// <summary>
+    /// An invoker for a member of a job's shipped code, resolved in <paramref name="context"/>; not cached
+    /// here (the job's load context caches its own, so they go when it is unloaded).
+    /// </summary>
+    public static FunctionInvoker Create(string key, System.Runtime.Loader.AssemblyLoadContext context)
+    {
+        var member = FunctionDescriptor.Resolve(key, context);
+        return new FunctionInvoker(member, FunctionDescriptor.For(member).DisplayName);
+    }
+
     /// <summary>Runs the member; for an awaitable it awaits; for a stream it returns the stream unstarted.</summary>
     public object? Invoke(object? target, object?[] args, CancellationToken cancellationToken) => _call(target, args, cancellationToken);
 }

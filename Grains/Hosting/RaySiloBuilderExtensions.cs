@@ -38,6 +38,8 @@ public static class RaySiloBuilderExtensions
         }
 
         services.Configure<ClusterMembershipOptions>(FailureDetection.Apply);
+        // What tasks print goes to their job's driver (Ray's log_to_driver); the node's own output is unchanged.
+        Logs.TaskOutput.Install();
         // The strongly consistent grain directory: the default one loses the entries its crashed silo held,
         // and a call can then start a second activation of a grain that lives on; for an actor that is a
         // second, never-constructed copy that its calls would wait on.

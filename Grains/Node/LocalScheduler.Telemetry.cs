@@ -27,7 +27,8 @@ internal sealed partial class LocalScheduler
     {
         // Started here, in an async method, so the span is Activity.Current for the user's code and no longer
         // once this returns: the reply's continuations do not run inside it.
-        using var span = RayTracing.StartExecute(run.Spec, NodeRuntime.NodeId, attempt);
+        // The attempt as the state API numbers it: the owner's sends, then the retries here after exceptions.
+        using var span = RayTracing.StartExecute(run.Spec, NodeRuntime.NodeId, run.Spec.Attempt + attempt);
         try
         {
             return await ExecuteAsync(run, invoker, args, ctx).ConfigureAwait(false);

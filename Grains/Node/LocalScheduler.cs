@@ -47,14 +47,26 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         }
 
         Memory = new MemoryMonitor(o.MemoryUsageThreshold, o.MemoryMonitorInterval, CancelNewestRetryable, logger);
+        Events = new TaskEvents(o.MaxTaskEvents);
+        Code = new JobCode(o.JobCodeDirectory, o.JobCodeIdleTimeout, () => Runtime, logger);
         node.Runtime.LocalScheduler = this;
     }
+
+    /// <summary>The ended task attempts this node keeps for the state API.</summary>
+    public TaskEvents Events { get; }
 
     /// <summary>The node's memory monitor: no task starts while it reports pressure.</summary>
     public MemoryMonitor Memory { get; }
 
     /// <summary>The silo stops: so does the memory monitor's loop.</summary>
-    public ValueTask DisposeAsync() => Memory.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Memory.DisposeAsync().ConfigureAwait(false);
+        await Code.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The jobs' shipped code loaded here.</summary>
+    public JobCode Code { get; }
 
     /// <summary>
     /// The memory monitor's last resort: fails the newest running task that may be retried with
@@ -125,6 +137,9 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         return Bundles.Return(group);
     }
 
+    /// <summary>Every actor hosted here and the recently dead, for the state API.</summary>
+    public Actors.ActorTable ActorTable { get; } = new();
+
     /// <summary>The actors alive on this node, for callers in this process to reach without a grain call.</summary>
     public Actors.LocalActors LocalActors { get; } = new();
 
@@ -190,7 +205,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         // The cancelled error is the reply at once, so it is what every get sees even if the code finishes
         // anyway. .NET cannot abort a thread: the task's resources stay held until its code returns, so
         // nothing is ever over-committed.
-        Reply(run, Cancelled(run.Spec));
+        Reply(run, Cancelled(run.Spec), RayRuntime.CancelledError(taskId, run.Spec.Name, NodeRuntime.NodeId));
         run.Cancellation.Cancel();
         if (recursive && run.Context is { } ctx)
         {
@@ -258,15 +273,22 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         var spec = run.Spec;
         var token = run.Cancellation.Token;
         ObjectValue[]? returns = null;
+        JobLoadContext? code = null;
         try
         {
-            var invoker = FunctionInvoker.Get(spec.Function);
+            if (spec.Code is { } package)
+            {
+                code = await Code.AcquireAsync(package, spec.JobId, token).ConfigureAwait(false);
+            }
+
+            var invoker = code is null ? FunctionInvoker.Get(spec.Function) : code.Invoker(spec.Function);
             if (invoker.ArgumentTypes.Length != spec.Args.Length)
             {
                 throw new ArgumentException($"'{spec.Name}' takes {invoker.ArgumentTypes.Length} arguments but the task carries {spec.Args.Length}.");
             }
 
             var args = await ResolveArgumentsAsync(spec.Args, invoker.ArgumentTypes, token).ConfigureAwait(false);
+            run.Phase = TaskPhase.WaitingForResources;
             if (PoolFor(spec.Strategy, spec.Resources, out var noPool) is not { } pool)
             {
                 Fail(run, RayRuntime.SystemError(spec.TaskId, spec.Name, "RayOrleans.InfeasibleTask", $"Task '{spec.Name}' cannot run in its placement group: {noPool}."));
@@ -292,6 +314,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
                 // pass its reply back. Its arguments are resolved there again, from wherever they live.
                 _forwarding.TryAdd(spec.TaskId, 0);
                 _tasks.TryRemove(KeyValuePair.Create(spec.TaskId, run));
+                run.Forwarded = true; // the node it goes to records it
                 try
                 {
                     Reply(run, await Runtime.Node(other).ExecuteAsync(spec with { Spillbacks = 1 }).ConfigureAwait(false));
@@ -318,7 +341,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
                 Interlocked.Increment(ref _running);
                 try
                 {
-                    var ctx = new WorkerContext(spec.TaskId, spec.Name, Runtime, token, pool, spec.Resources, pool.GpuIdsOf(spec.TaskId));
+                    var ctx = new WorkerContext(spec.TaskId, spec.Name, Runtime, token, pool, spec.Resources, pool.GpuIdsOf(spec.TaskId)) { JobId = spec.JobId, Code = spec.Code };
                     run.Context = ctx;
                     returns = await ExecuteTracedAsync(run, invoker, args, ctx, attempt).ConfigureAwait(false);
                     break;
@@ -327,6 +350,10 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
                                           e is not RaySerializationException && IsRetried(spec, e))
                 {
                     LogRetry(_logger, spec.Name, spec.TaskId, attempt + 1, spec.MaxRetries, e);
+                    Events.Add(Describe(run, TaskStates.Failed, RayRuntime.DescribeFailure(e, run.InUserCode, spec.Name, spec.TaskId, NodeRuntime.NodeId)) with { Retried = true });
+                    run.LocalRetries++;
+                    run.InUserCode = false;
+                    run.Phase = TaskPhase.WaitingForResources;
                 }
                 finally
                 {
@@ -337,7 +364,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         }
         catch (Exception) when (token.IsCancellationRequested)
         {
-            Reply(run, Cancelled(spec));
+            Reply(run, Cancelled(spec), RayRuntime.CancelledError(spec.TaskId, spec.Name, NodeRuntime.NodeId));
         }
         catch (Exception e)
         {
@@ -346,6 +373,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         finally
         {
             _tasks.TryRemove(KeyValuePair.Create(spec.TaskId, run)); // only this run: a retry may already be here under the same id
+            code?.Release();
         }
 
         // The reply goes after the resources are released, since the caller may submit its next task at once.
@@ -538,6 +566,8 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         var spec = run.Spec;
         ctx.Enter();
         run.StartedAt = Environment.TickCount64;
+        run.StartTime = DateTime.UtcNow;
+        run.Phase = TaskPhase.Running;
         run.InUserCode = true;
         var returned = invoker.Invoke(null, args, ctx.Cancellation);
         switch (invoker.ReturnKind)
@@ -594,8 +624,80 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         await Runtime.PublishValueAsync(new ObjectId(spec.TaskId, 0), null, typeof(object), generatorCount: count).ConfigureAwait(false);
     }
 
-    /// <summary>Answers the task's caller (the first answer counts: a cancel may have answered already).</summary>
-    private static void Reply(TaskRun run, ObjectValue[] values) => run.Reply.TrySetResult(values);
+    /// <summary>
+    /// Answers the task's caller (the first answer counts: a cancel may have answered already), and records the
+    /// attempt's end for the state API.
+    /// </summary>
+    private void Reply(TaskRun run, ObjectValue[] values, RayErrorInfo? error = null)
+    {
+        if (!run.Reply.TrySetResult(values) || run.Forwarded)
+        {
+            return;
+        }
+
+        if (run.Context is { JobId.Length: > 0 } context)
+        {
+            context.FlushPendingOutput();
+        }
+
+        error ??= values.Length > 0 ? values[0].Error : null;
+        Events.Add(Describe(run, error is null ? TaskStates.Finished : TaskStates.Failed, error));
+    }
+
+    /// <summary>
+    /// The state API's rows here: live tasks and actor calls first, then ended attempts newest first, those
+    /// matching <paramref name="query"/>, at most its limit.
+    /// </summary>
+    public TaskState[] ListTasks(TaskQuery query)
+    {
+        var live = LiveTasks();
+        if (query.Type is null || !string.Equals(query.Type, TaskKinds.NormalTask, StringComparison.OrdinalIgnoreCase))
+        {
+            live = live.Concat(LocalActors.All
+                .Where(a => query.ActorId is null || query.ActorId == a.Key.Value)
+                .SelectMany(a => a.Value.Live(a.Key, NodeRuntime.NodeId)));
+        }
+
+        return live.Concat(Events.Recent()).Where(query.Matches).Take(Math.Max(0, query.Limit)).ToArray();
+    }
+
+    /// <summary>Counts by name, type and state: ended attempts since the node started, and what is live now.</summary>
+    public TaskSummary[] SummarizeTasks()
+    {
+        var live = LiveTasks().Concat(LocalActors.All.SelectMany(a => a.Value.Live(a.Key, NodeRuntime.NodeId)))
+            .GroupBy(t => (t.Name, t.Type, t.State))
+            .Select(g => new TaskSummary(g.Key.Name, g.Key.Type, g.Key.State, g.LongCount()));
+        return Events.Summary().Concat(live).ToArray();
+    }
+
+    /// <summary>The tasks queued or running here now, for the state API.</summary>
+    public IEnumerable<TaskState> LiveTasks()
+    {
+        foreach (var run in _tasks.Values)
+        {
+            if (!run.Reply.Task.IsCompleted && !run.Forwarded)
+            {
+                yield return Describe(run, run.Phase switch
+                {
+                    TaskPhase.ResolvingArguments => TaskStates.PendingArgsAvail,
+                    TaskPhase.WaitingForResources => TaskStates.PendingNodeAssignment,
+                    _ => TaskStates.Running,
+                }, null);
+            }
+        }
+    }
+
+    private TaskState Describe(TaskRun run, string state, RayErrorInfo? error)
+    {
+        var spec = run.Spec;
+        return new TaskState
+        {
+            TaskId = spec.TaskId, Attempt = spec.Attempt + run.LocalRetries, Name = spec.Name, Type = TaskKinds.NormalTask, State = state,
+            JobId = spec.JobId, ParentTaskId = spec.ParentTaskId, NodeId = NodeRuntime.NodeId, CreationTime = run.CreationTime,
+            StartTime = run.StartTime, EndTime = state is TaskStates.Finished or TaskStates.Failed ? DateTime.UtcNow : null,
+            ErrorType = error?.ExceptionType, ErrorMessage = error?.Message,
+        };
+    }
 
     /// <summary>
     /// Fails the task: its returns become <paramref name="error"/>. A generator's consumer reads the
@@ -608,7 +710,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         if (spec.IsGenerator)
         {
             Runtime.FailReturns(spec, error);
-            Reply(run, []);
+            Reply(run, [], error);
             return;
         }
 
@@ -629,9 +731,24 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         return Enumerable.Repeat(value, Math.Max(spec.NumReturns, 1)).ToArray();
     }
 
+    private enum TaskPhase : byte
+    {
+        ResolvingArguments,
+        WaitingForResources,
+        Running,
+    }
+
     private sealed class TaskRun(TaskSpec spec)
     {
         public TaskSpec Spec { get; } = spec;
+        /// <summary>When the node received it; with <see cref="StartTime"/> and <see cref="Phase"/>, what the state API shows.</summary>
+        public DateTime CreationTime { get; } = DateTime.UtcNow;
+        public DateTime? StartTime { get; set; }
+        public TaskPhase Phase { get; set; }
+        /// <summary>Runs here after its code threw a retried exception (each is an attempt of its own).</summary>
+        public int LocalRetries { get; set; }
+        /// <summary>Passed on to another node (spillback): that node records it.</summary>
+        public bool Forwarded { get; set; }
         // Completed inline: its one awaiter is the grain call's reply, which Orleans posts to its own scheduler.
         public TaskCompletionSource<ObjectValue[]> Reply { get; } = new();
         public CancellationTokenSource Cancellation { get; } = new();

@@ -17,6 +17,9 @@ internal sealed class NodeBundles(NodeResources node)
     /// <summary>How many bundles are reserved here.</summary>
     public int Count => _bundles.Count;
 
+    /// <summary>The placement groups with a bundle reserved here.</summary>
+    public Guid[] Groups => _bundles.Keys.Select(k => k.Group).Distinct().ToArray();
+
     /// <summary>Reserves a bundle if the node has room now; true when it is (or already was) reserved.</summary>
     public bool Reserve(Guid group, int index, ResourceSet demand)
     {

@@ -146,4 +146,31 @@ internal sealed class NodeGrain : Grain, INodeGrain
     }
 
     public Task<NodeReport> GetReportAsync() => Task.FromResult(_reporter.CreateReport());
+
+    public Task<TaskState[]> ListTasksAsync(TaskQuery query) => Task.FromResult(_scheduler.ListTasks(query));
+
+    public Task<TaskSummary[]> SummarizeTasksAsync() => Task.FromResult(_scheduler.SummarizeTasks());
+
+    public Task<ActorInfo[]> ListActorsAsync(ActorQuery query) =>
+        Task.FromResult(_scheduler.ActorTable.List().Where(query.Matches).Take(Math.Max(0, query.Limit)).ToArray());
+
+    public Task JobEndedAsync(string jobId)
+    {
+        _scheduler.Code.JobEnded(jobId);
+        return Task.CompletedTask;
+    }
+
+    public Task FlushTaskLogsAsync() => _scheduler.NodeRuntime.Runtime.TaskLogs.FlushAsync();
+
+    public Task<Guid[]> PlacementGroupsAsync() => Task.FromResult(_scheduler.Bundles.Groups);
+
+    public Task ReportTaskEventsAsync(TaskState[] events)
+    {
+        foreach (var ended in events)
+        {
+            _scheduler.Events.Add(ended);
+        }
+
+        return Task.CompletedTask;
+    }
 }

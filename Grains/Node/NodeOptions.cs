@@ -51,6 +51,26 @@ public sealed class NodeOptions
     /// <summary>How often the memory monitor reads memory use. Default 250 ms, as Ray's memory_monitor_refresh_ms; zero turns it off.</summary>
     public TimeSpan MemoryMonitorInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// How many ended task attempts (tasks and actor calls) the node keeps for the state API (Ray's
+    /// task_events_max_num_task_in_gcs), oldest dropped first; running and queued ones are always listed, and
+    /// the per-name counts of <c>SummarizeTasksAsync</c> include the dropped. Default 10,000 (a few MiB);
+    /// 0 keeps none.
+    /// </summary>
+    public int MaxTaskEvents { get; set; } = 10_000;
+
+    /// <summary>
+    /// Where jobs' shipped code packages are unpacked, a folder per package hash (shared by the node processes of
+    /// a host, reused by later jobs with the same code). Default <c>rayorleans-code</c> in the temporary folder.
+    /// </summary>
+    public string? JobCodeDirectory { get; set; }
+
+    /// <summary>
+    /// How long a job's code stays loaded on this node after its last task ended and its last actor died
+    /// (then its collectible load context is unloaded; a later task loads it again). Default 5 minutes.
+    /// </summary>
+    public TimeSpan JobCodeIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Labels of the node, key to value (for example <c>{"zone": "a"}</c>), matched by <c>SchedulingStrategy.NodeLabels</c>.</summary>
     public Dictionary<string, string> Labels { get; set; } = new(StringComparer.Ordinal);
 

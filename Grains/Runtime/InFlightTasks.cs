@@ -123,18 +123,24 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
             return;
         }
 
+        var lostOn = node ?? entry.Node;
         if (spec.IsGenerator || (spec.MaxRetries >= 0 && attempt >= spec.MaxRetries))
         {
             Drop(id);
             var why = spec.IsGenerator ? "a streaming generator is not retried, since its values would repeat" : $"MaxRetries = {spec.MaxRetries} retries are used up";
-            _runtime.FailReturns(spec, RayRuntime.SystemError(spec.TaskId, spec.Name, replyLost ? "RayOrleans.ReplyLost" : "RayOrleans.NodeDied",
+            var error = RayRuntime.SystemError(spec.TaskId, spec.Name, replyLost ? "RayOrleans.ReplyLost" : "RayOrleans.NodeDied",
                 replyLost
-                    ? $"The reply of task '{spec.Name}' from node {node ?? entry.Node} was lost (a gateway died carrying it), and {why}."
-                    : $"Node {node ?? entry.Node} died while running task '{spec.Name}', and {why}."));
+                    ? $"The reply of task '{spec.Name}' from node {lostOn} was lost (a gateway died carrying it), and {why}."
+                    : $"Node {lostOn} died while running task '{spec.Name}', and {why}.");
+            _runtime.OwnerEvents.TaskEnded(spec, attempt, lostOn, error, retried: false);
+            _runtime.FailReturns(spec, error);
             return;
         }
 
-        LogRetry(_logger, spec.Name, spec.TaskId, node ?? entry.Node ?? "?", attempt + 1);
+        LogRetry(_logger, spec.Name, spec.TaskId, lostOn ?? "?", attempt + 1);
+        _runtime.OwnerEvents.TaskEnded(spec, attempt, lostOn, RayRuntime.SystemError(spec.TaskId, spec.Name, replyLost ? "RayOrleans.ReplyLost" : "RayOrleans.NodeDied",
+            replyLost ? $"The reply of task '{spec.Name}' from node {lostOn} was lost (a gateway died carrying it); running it again."
+                      : $"Node {lostOn} died while running task '{spec.Name}'; running it again."), retried: true);
         entry.Node = null;
         _runtime.Dispatch(spec with { Spillbacks = 0 }, attempt + 1);
     }
@@ -152,6 +158,11 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         }
 
         LogMemoryRetry(_logger, spec.Name, spec.TaskId, node, attempt + 1, why);
+        _runtime.OwnerEvents.TaskEnded(spec, attempt, node, new RayErrorInfo
+        {
+            Kind = RayErrorKind.OutOfMemory, ExceptionType = typeof(NodeOutOfMemoryException).FullName!, TaskName = spec.Name, TaskId = spec.TaskId, Node = node,
+            Message = $"Task '{spec.Name}' was cancelled on node {node}: {why}; running it again.",
+        }, retried: true);
         entry.Node = null;
         _runtime.Dispatch(spec with { Spillbacks = 0 }, attempt + 1);
         return true;
@@ -181,6 +192,11 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         entry.MayHaveRun |= delivered;
         if (_entries.TryGetValue(target.Value, out var actor) && actor.Actor is not null)
         {
+            _runtime.OwnerEvents.CallEnded(call, target, attempt, node ?? actor.Node, new RayErrorInfo
+            {
+                Kind = RayErrorKind.ActorUnavailable, ExceptionType = "RayOrleans.CallLost", TaskName = call.Name, TaskId = call.CallId, Node = node ?? actor.Node,
+                Message = $"'{call.Name}' could not be carried to its actor on node {node ?? actor.Node ?? "?"}; it waits for the actor's node to be declared alive or dead, then is sent again or fails.",
+            }, retried: true);
             if (entry.ParkedAt == 0)
             {
                 entry.ParkedAt = Environment.TickCount64; // the wait counts from the first loss, however often a send is refused
@@ -199,12 +215,19 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     {
         var call = entry.Call!;
         Drop(entry.Id);
-        _runtime.FailReturns(call.CallId, 1, false, new RayErrorInfo
+        var error = new RayErrorInfo
         {
             Kind = kind, TaskName = call.Name, TaskId = call.CallId, Node = node,
             ExceptionType = (kind == RayErrorKind.ActorUnavailable ? typeof(ActorUnavailableException) : typeof(ActorDiedException)).FullName!,
             Message = $"'{call.Name}' could not be carried to its actor{(node is null ? "" : " on node " + node)}, and {why}.",
-        });
+        };
+        if (entry.Target is { } target)
+        {
+            // The last attempt that was lost: its row now says the call failed for good.
+            _runtime.OwnerEvents.CallEnded(call, target, Math.Max(0, entry.Attempt - 1), node, error, retried: false);
+        }
+
+        _runtime.FailReturns(call.CallId, 1, false, error);
     }
 
     /// <summary>How long a parked call waits for its actor to be reachable again before it fails.</summary>

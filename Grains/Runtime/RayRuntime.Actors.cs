@@ -224,6 +224,11 @@ internal sealed partial class RayRuntime
     /// <summary>Sends (or sends again, on <paramref name="attempt"/>) a call to its actor.</summary>
     public void SendCall(ActorId actor, ActorCall call, int attempt, IActorGrain? grain = null)
     {
+        if (call.Attempt != attempt)
+        {
+            call = call with { Attempt = attempt }; // what the state API shows; only sends again pay for the copy
+        }
+
         InFlight.CallSent(call.CallId); // from now on the driver's reconcile may ask the actor about it
         if (LocalScheduler is { } local && local.LocalActors.TryGet(actor, out var mailbox) && mailbox.Post(call) is { } direct)
         {

@@ -274,8 +274,10 @@ internal sealed partial class RayRuntime
     private void FailInfeasible(TaskSpec spec)
     {
         InFlight.Finished(spec.TaskId);
-        FailReturns(spec, SystemError(spec.TaskId, spec.Name,
-            "RayOrleans.InfeasibleTask", $"No node can ever run task '{spec.Name}': {Cluster.DescribeInfeasible(spec.Resources, spec.Strategy)}."));
+        var error = SystemError(spec.TaskId, spec.Name,
+            "RayOrleans.InfeasibleTask", $"No node can ever run task '{spec.Name}': {Cluster.DescribeInfeasible(spec.Resources, spec.Strategy)}.");
+        OwnerEvents.TaskEnded(spec, spec.Attempt, null, error, retried: false);
+        FailReturns(spec, error);
     }
 
     private void SendTo(TaskSpec spec, string node, int attempt)
@@ -283,6 +285,11 @@ internal sealed partial class RayRuntime
         if (!InFlight.Sent(spec.TaskId, node))
         {
             return; // cancelled before it left
+        }
+
+        if (spec.Attempt != attempt)
+        {
+            spec = spec with { Attempt = attempt }; // what the state API shows; only sends again pay for the copy
         }
 
         var reply = node == LocalNodeId && LocalScheduler is { } local ? local.Enqueue(spec) : Node(node).ExecuteAsync(spec);
@@ -349,7 +356,9 @@ internal sealed partial class RayRuntime
 
         LogSubmitFailed(_logger, spec.Name, spec.TaskId, e);
         InFlight.Finished(spec.TaskId);
-        FailReturns(spec, RayErrors.FromException(e, spec.Name, spec.TaskId, node));
+        var failure = RayErrors.FromException(e, spec.Name, spec.TaskId, node);
+        OwnerEvents.TaskEnded(spec, attempt, node, failure, retried: false);
+        FailReturns(spec, failure);
     }
 
     /// <summary>
@@ -422,7 +431,9 @@ internal sealed partial class RayRuntime
     {
         if (InFlight.TryCancelUnsent(taskId) is { } unsent)
         {
-            FailReturns(unsent, CancelledError(unsent.TaskId, unsent.Name, LocalNodeId));
+            var cancelled = CancelledError(unsent.TaskId, unsent.Name, LocalNodeId);
+            OwnerEvents.TaskEnded(unsent, unsent.Attempt, null, cancelled, retried: false);
+            FailReturns(unsent, cancelled);
             return true;
         }
 

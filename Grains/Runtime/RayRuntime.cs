@@ -69,6 +69,34 @@ internal sealed partial class RayRuntime
     /// <summary>Tasks and actors held back because no node can ever run them, until one that can joins.</summary>
     public InfeasibleWork Infeasible { get; }
 
+    /// <summary>
+    /// The job of the work this runtime submits outside any task (a driver's job id; empty on a node, whose
+    /// own work belongs to the job of the task that submits it).
+    /// </summary>
+    public string JobId { get; set; } = "";
+
+    /// <summary>
+    /// The code package this driver shipped to the cluster (its own assemblies), which the work it submits
+    /// runs from; null when the nodes have the code themselves (embedded clusters, <c>--code-dir</c>).
+    /// </summary>
+    public CodePackage? Code { get; set; }
+
+    /// <summary>The code new work runs from: the running task's or actor's, else this runtime's.</summary>
+    public CodePackage? CurrentCode => WorkerContext.Current is { } worker ? worker.Code : Code;
+
+    /// <summary>The job new work belongs to: the running task's or actor's, else this runtime's.</summary>
+    public string CurrentJobId => WorkerContext.Current?.JobId ?? JobId;
+
+    /// <summary>Ends of attempts this runtime decides as an owner (lost with a node, cancelled before leaving), for the state API.</summary>
+    public OwnerTaskEvents OwnerEvents => _ownerEvents ??= new OwnerTaskEvents(this, _logger);
+
+    private OwnerTaskEvents? _ownerEvents;
+
+    /// <summary>Sends the output of the tasks this process runs to their jobs' drivers.</summary>
+    public Logs.TaskLogForwarder TaskLogs => _taskLogs ??= new Logs.TaskLogForwarder(this, _logger);
+
+    private Logs.TaskLogForwarder? _taskLogs;
+
     /// <summary>The public API object over this runtime (set by the client library), so nested code reuses it.</summary>
     public object? Facade { get; set; }
 

@@ -51,6 +51,15 @@ public sealed class RuntimeOptions
     /// </summary>
     public int MaxInlineArgumentBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>How often a driver tells the cluster it is alive. Default 5 s.</summary>
+    public TimeSpan DriverHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long the cluster waits for a driver's heartbeat before declaring it lost and killing its job's
+    /// non-detached actors (read on the silos). Default 30 s; at least twice <see cref="DriverHeartbeatInterval"/>.
+    /// </summary>
+    public TimeSpan DriverTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Checks the values are in range; throws naming the bad one.</summary>
     public void Validate()
     {
@@ -77,6 +86,11 @@ public sealed class RuntimeOptions
         if (DirectoryShards < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(DirectoryShards), DirectoryShards, "DirectoryShards must be at least 1.");
+        }
+
+        if (DriverHeartbeatInterval <= TimeSpan.Zero || DriverTimeout < 2 * DriverHeartbeatInterval)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DriverTimeout), DriverTimeout, "DriverHeartbeatInterval must be positive and DriverTimeout at least twice it.");
         }
 
         if (LongPollInterval <= TimeSpan.Zero || LongPollInterval > TimeSpan.FromSeconds(25))

@@ -35,6 +35,12 @@ internal sealed class WorkerContext
 
     public Guid TaskId { get; }
 
+    /// <summary>The job of the running task or actor: the work it submits belongs to it too.</summary>
+    public string JobId { get; init; } = "";
+
+    /// <summary>The job's shipped code the running task or actor comes from: the work it submits runs in it too.</summary>
+    public CodePackage? Code { get; init; }
+
     /// <summary>The ids of the GPUs the task or actor was given (empty when it asked for none).</summary>
     public string[] GpuIds { get; }
 
@@ -43,6 +49,38 @@ internal sealed class WorkerContext
     public RayRuntime Runtime { get; }
 
     public CancellationToken Cancellation { get; }
+
+    /// <summary>What the task wrote to standard output (and error) since its last complete line (see <c>TaskOutput</c>).</summary>
+    public System.Text.StringBuilder PendingOutput => LazyInitializer.EnsureInitialized(ref _pendingOutput);
+
+    public System.Text.StringBuilder PendingError => LazyInitializer.EnsureInitialized(ref _pendingError);
+
+    private System.Text.StringBuilder? _pendingOutput;
+    private System.Text.StringBuilder? _pendingError;
+
+    /// <summary>Sends what the task wrote without a final newline, as a line of its own (the task is ending).</summary>
+    public void FlushPendingOutput()
+    {
+        Flush(_pendingOutput, isError: false);
+        Flush(_pendingError, isError: true);
+    }
+
+    private void Flush(System.Text.StringBuilder? pending, bool isError)
+    {
+        if (pending is null)
+        {
+            return;
+        }
+
+        lock (pending)
+        {
+            if (pending.Length > 0)
+            {
+                Logs.TaskOutput.Send(this, pending.ToString(), isError);
+                pending.Clear();
+            }
+        }
+    }
 
     /// <summary>Tasks and actor calls this task submitted, for recursive cancellation.</summary>
     public ConcurrentQueue<Guid> Children { get; } = new();

@@ -29,6 +29,12 @@ internal sealed class ObjectSerializer
 
     public static readonly ObjectSerializer Instance = new();
 
+    /// <summary>
+    /// Options for types of a job's collectible code, one set per load context: System.Text.Json caches what it
+    /// learns about each type in its options, so one shared set would keep every job's code loaded forever.
+    /// </summary>
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<System.Runtime.Loader.AssemblyLoadContext, JsonSerializerOptions> _contextOptions = new();
+
     private readonly JsonSerializerOptions _json = new()
     {
         IncludeFields = true,
@@ -55,7 +61,7 @@ internal sealed class ObjectSerializer
             // Serialize with the runtime type only when it is the declared one or more specific within a
             // sealed hierarchy; polymorphic values are written as the declared type, which is what the
             // receiver will ask for.
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(value, declaredType, _json);
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(value, declaredType, OptionsFor(declaredType));
             var result = new byte[bytes.Length + 1];
             result[0] = JsonTag;
             bytes.CopyTo(result, 1);
@@ -83,7 +89,7 @@ internal sealed class ObjectSerializer
             case JsonTag:
                 try
                 {
-                    return JsonSerializer.Deserialize(data[1..], type, _json);
+                    return JsonSerializer.Deserialize(data[1..], type, OptionsFor(type));
                 }
                 catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException)
                 {
@@ -169,4 +175,30 @@ internal sealed class ObjectSerializer
     });
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, int> RawSizes = new();
+
+    private JsonSerializerOptions OptionsFor(Type type)
+    {
+        if (!type.IsCollectible || ContextOf(type) is not { } context)
+        {
+            return _json;
+        }
+
+        return _contextOptions.GetValue(context, _ => new JsonSerializerOptions(_json));
+    }
+
+    /// <summary>The collectible load context a type (or one of its element or generic argument types) comes from.</summary>
+    private static System.Runtime.Loader.AssemblyLoadContext? ContextOf(Type type)
+    {
+        if (type.Assembly.IsCollectible)
+        {
+            return System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(type.Assembly);
+        }
+
+        if (type.HasElementType && ContextOf(type.GetElementType()!) is { } element)
+        {
+            return element;
+        }
+
+        return type.IsGenericType ? type.GetGenericArguments().Select(ContextOf).FirstOrDefault(c => c is not null) : null;
+    }
 }

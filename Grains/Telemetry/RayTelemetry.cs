@@ -55,8 +55,14 @@ public static class RayTelemetry
         /// <summary>The node: the one that submits (absent on a driver) on a submit span, the one that runs it on an execute span; on every node metric.</summary>
         public const string NodeId = "ray.node.id";
 
-        /// <summary>0 for a task's first run on its node, n for its n-th retry there after an exception (<c>RetryExceptions</c>).</summary>
+        /// <summary>
+        /// On execute spans: 0 for the first run, n for the n-th run again, numbered as the state API does (the
+        /// owner's sends after a node died or its memory monitor stopped the task, then retries after exceptions on the node).
+        /// </summary>
         public const string Attempt = "ray.attempt";
+
+        /// <summary>The job the work belongs to (the driver's job id), when it has one.</summary>
+        public const string JobId = "ray.job.id";
 
         /// <summary>The state on <see cref="Metrics.Tasks"/>: <c>queued</c> or <c>running</c>.</summary>
         public const string TaskState = "ray.task.state";

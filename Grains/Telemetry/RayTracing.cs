@@ -40,7 +40,7 @@ internal static class RayTracing
 
         if (span is { IsAllDataRequested: true })
         {
-            Describe(span, spec.TaskId, spec.Name, nodeId);
+            Describe(span, spec.TaskId, spec.Name, spec.JobId, nodeId);
         }
 
         return span;
@@ -62,7 +62,7 @@ internal static class RayTracing
 
         if (span is { IsAllDataRequested: true })
         {
-            Describe(span, call.CallId, call.Name, nodeId);
+            Describe(span, call.CallId, call.Name, call.JobId, nodeId);
             span.SetTag(RayTelemetry.Attributes.ActorId, actor.Value.ToString());
         }
 
@@ -70,7 +70,8 @@ internal static class RayTracing
     }
 
     /// <summary>
-    /// Starts the execute span of a task on <paramref name="nodeId"/>, the child of its submit span (from
+    /// Starts the execute span of a task on <paramref name="nodeId"/>, run <paramref name="attempt"/> of it (the
+    /// state API's number: the owner's sends plus the retries on the node), the child of its submit span (from
     /// <see cref="TaskSpec.TraceParent"/>; a root span when the owner was not traced). It becomes
     /// <see cref="Activity.Current"/>, so call it inside the async method that runs the user's code.
     /// </summary>
@@ -84,7 +85,7 @@ internal static class RayTracing
         var span = Source.StartActivity(RayTelemetry.Spans.Execute + " " + spec.Name, ActivityKind.Consumer, ParentOf(spec.TraceParent));
         if (span is { IsAllDataRequested: true })
         {
-            Describe(span, spec.TaskId, spec.Name, nodeId);
+            Describe(span, spec.TaskId, spec.Name, spec.JobId, nodeId);
             span.SetTag(RayTelemetry.Attributes.Attempt, attempt);
         }
 
@@ -92,7 +93,7 @@ internal static class RayTracing
     }
 
     /// <summary>Starts the execute span of an actor call on the actor's node (see the task's overload).</summary>
-    public static Activity? StartExecute(ActorCall call, ActorId? actor, string nodeId)
+    public static Activity? StartExecute(ActorCall call, ActorId actor, string nodeId)
     {
         if (!Source.HasListeners())
         {
@@ -102,11 +103,9 @@ internal static class RayTracing
         var span = Source.StartActivity(RayTelemetry.Spans.Execute + " " + call.Name, ActivityKind.Consumer, ParentOf(call.TraceParent));
         if (span is { IsAllDataRequested: true })
         {
-            Describe(span, call.CallId, call.Name, nodeId);
-            if (actor is { } id)
-            {
-                span.SetTag(RayTelemetry.Attributes.ActorId, id.Value.ToString());
-            }
+            Describe(span, call.CallId, call.Name, call.JobId, nodeId);
+            span.SetTag(RayTelemetry.Attributes.ActorId, actor.Value.ToString());
+            span.SetTag(RayTelemetry.Attributes.Attempt, call.Attempt);
         }
 
         return span;
@@ -127,10 +126,15 @@ internal static class RayTracing
         return false;
     }
 
-    private static void Describe(Activity span, Guid taskId, string name, string? nodeId)
+    private static void Describe(Activity span, Guid taskId, string name, string jobId, string? nodeId)
     {
         span.SetTag(RayTelemetry.Attributes.TaskId, taskId.ToString());
         span.SetTag(RayTelemetry.Attributes.TaskName, name);
+        if (jobId.Length > 0)
+        {
+            span.SetTag(RayTelemetry.Attributes.JobId, jobId);
+        }
+
         if (nodeId is not null)
         {
             span.SetTag(RayTelemetry.Attributes.NodeId, nodeId);

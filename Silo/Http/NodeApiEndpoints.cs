@@ -37,6 +37,8 @@ internal static class NodeApiEndpoints
             var memory = await Task.WhenAll(nodes.Select(n => grains.GetGrain<INodeGrain>(n.NodeId).GetMemoryAsync(top ?? 10)));
             return Results.Json(memory.OrderBy(m => m.NodeId, StringComparer.Ordinal));
         });
+        // Tasks, actors, objects and placement groups (Ray's state API).
+        endpoints.MapStateApi();
         return endpoints;
     }
 }

@@ -1,3 +1,4 @@
+using RayOrleans.Messages;
 using RayOrleans.Tests.Fixtures;
 using RayOrleans.Tests.Functions;
 
@@ -25,6 +26,15 @@ public sealed class NodeFailureTests
         var nodes = await ray.GetAsync(refs, TimeSpan.FromMinutes(2));
         Assert.DoesNotContain(victimNode, nodes);
         Assert.True(Probe.Count(key + ":started") >= 6, $"expected the two lost tasks to start again, saw {Probe.Count(key + ":started")} starts");
+
+        // The retries are in the tasks' history (the owner reports the lost attempts, about a second later).
+        await Wait.UntilAsync(async () =>
+        {
+            var histories = await Task.WhenAll(refs.Select(r => ray.GetTaskAsync(r)));
+            return histories.Count(h => h.Count == 2 && h[0] is { State: TaskStates.Failed, Retried: true, ErrorType: "RayOrleans.NodeDied" } &&
+                                        h[0].NodeId == victimNode && h[1] is { State: TaskStates.Finished, Attempt: 1 }) == 2 &&
+                   histories.Count(h => h.Count == 1 && h[0].State == TaskStates.Finished) == 2;
+        }, "two tasks show a failed attempt on the dead node, then a finished retry");
     }
 
     [Fact]

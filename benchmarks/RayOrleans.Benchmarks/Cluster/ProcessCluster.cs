@@ -24,6 +24,9 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// <summary>Whether the silos read each other's objects through shared memory (see <see cref="StartAsync"/>).</summary>
     public bool SameHostShm { get; private init; } = true;
 
+    /// <summary>Whether the silos load this program's folder as user code (see <see cref="StartAsync"/>).</summary>
+    public bool CodeDirectory { get; private init; } = true;
+
     public string ClusterId { get; }
 
     /// <summary>The cluster certificate the silos use (--tls-certificate), or null.</summary>
@@ -50,9 +53,17 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// membership table survives a restart of the server (<see cref="KillRedisAsync"/>, <see cref="StartRedisAsync"/>).
     /// </param>
     /// <param name="tlsCertificate">A cluster certificate file (.pfx, no password) the silos close the cluster with; null for plain connections.</param>
-    public static async Task<ProcessCluster> StartAsync(int silos, int cpusPerSilo, bool sameHostShm = true, bool persistRedis = false, string? tlsCertificate = null)
+    /// <param name="codeDirectory">
+    /// Whether the silos get this program's folder as their code directory (<c>--code-dir</c>); without it they
+    /// run only the code drivers ship them.
+    /// </param>
+    public static async Task<ProcessCluster> StartAsync(int silos, int cpusPerSilo, bool sameHostShm = true, bool persistRedis = false, string? tlsCertificate = null,
+        bool codeDirectory = true)
     {
-        var cluster = new ProcessCluster(FreePort.Next(), "proc-" + Guid.NewGuid().ToString("N")[..8]) { SameHostShm = sameHostShm, TlsCertificate = tlsCertificate };
+        var cluster = new ProcessCluster(FreePort.Next(), "proc-" + Guid.NewGuid().ToString("N")[..8])
+        {
+            SameHostShm = sameHostShm, TlsCertificate = tlsCertificate, CodeDirectory = codeDirectory,
+        };
         try
         {
             cluster._redisArgs = $"--port {cluster.RedisPort} --bind 127.0.0.1 --save \"\" " + (persistRedis
@@ -80,7 +91,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         var codeDir = AppContext.BaseDirectory;
         var httpPort = FreePort.Next();
         var args = $"exec \"{SiloPath()}\" --clustering redis --redis 127.0.0.1:{RedisPort} --cluster-id {ClusterId} " +
-                   $"--silo-port {FreePort.Next()} --gateway-port {FreePort.Next()} --http-port {httpPort} --num-cpus {cpus} --code-dir \"{codeDir}\" " +
+                   $"--silo-port {FreePort.Next()} --gateway-port {FreePort.Next()} --http-port {httpPort} --num-cpus {cpus} " + (CodeDirectory ? $"--code-dir \"{codeDir}\" " : "") +
                    $"--object-store-dir \"{StoreDirectory}\" --same-host-shm {(SameHostShm ? "true" : "false")}" +
                    (TlsCertificate is null ? "" : $" --tls-certificate \"{TlsCertificate}\"") +
                    (labelsJson is null ? "" : $" --labels \"{labelsJson.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");

@@ -9,10 +9,16 @@ namespace RayOrleans.Tests.Fixtures;
 /// </summary>
 public static class FreshCluster
 {
-    public static async Task<InProcessTestCluster> StartAsync()
+    public static async Task<InProcessTestCluster> StartAsync(Action<RayOrleans.Node.NodeOptions>? configure = null, Action<RayOrleans.Runtime.RuntimeOptions>? configureRuntime = null)
     {
         var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
+        builder.ConfigureSilo((_, silo) => silo.AddRayNode(
+            node =>
+            {
+                node.NumCpus = 2;
+                configure?.Invoke(node);
+            },
+            configureRuntime));
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return cluster;

@@ -15,6 +15,17 @@ public sealed class Counter
 
     public string Node() => Ray.Current.NodeId ?? "?";
 
+    public int Say(string text)
+    {
+        Console.WriteLine($"counter says {text}");
+        return _total;
+    }
+
+    public string LoadContextName() => System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(typeof(Counter).Assembly)?.Name ?? "?";
+
+    /// <summary>A nested task from inside the actor: it runs from the same shipped code.</summary>
+    public async Task<string> NestedLoadContextName() => await Ray.Current.Task(TestTasks.LoadContextName, 0).Remote();
+
     public string Gpus() => string.Join(",", Ray.GetGpuIds());
 
     public async Task<int> AddLaterAsync(int value)

@@ -22,6 +22,20 @@ public static class TestTasks
 {
     public static int Square(int x) => x * x;
 
+    /// <summary>Writes to standard output and error, a logger, and a last line without a newline.</summary>
+    public static int Shout(string text)
+    {
+        Console.WriteLine($"out:{text}");
+        Console.Error.WriteLine($"err:{text}");
+        Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(Ray.GetLogger("Shouter"), "warn:{Text}", text);
+        Console.Write($"tail:{text}");
+        return text.Length;
+    }
+
+    /// <summary>The load context this code runs in on the node: "job ..." when it was shipped with the driver.</summary>
+    public static string LoadContextName(int _) =>
+        System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(typeof(TestTasks).Assembly)?.Name ?? "?";
+
     public static int Add(int x, int y) => x + y;
 
     public static async Task<int> SquareSlowly(int x)

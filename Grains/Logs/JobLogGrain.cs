@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Utilities;
+using RayOrleans.Grains;
+using RayOrleans.Messages;
+
+namespace RayOrleans.Logs;
+
+/// <summary>
+/// A job's output on the cluster: the last <see cref="KeptLines"/> lines (at most <see cref="KeptChars"/>
+/// characters) for readers that come later (the dashboard, <c>ray.JobLogsAsync</c>), and every new batch
+/// passed on to the subscribed drivers. In memory: lost if its silo dies (the driver has printed them).
+/// </summary>
+internal sealed class JobLogGrain : Grain, IJobLogGrain
+{
+    private const int KeptLines = 10_000;
+    private const long KeptChars = 4 << 20;
+
+    private readonly Queue<LogLine> _kept = new();
+    private readonly ObserverManager<IJobLogObserver> _drivers;
+    private long _chars;
+    private long _dropped;
+    private long _appended;
+
+    public JobLogGrain(ILogger<JobLogGrain> logger) => _drivers = new ObserverManager<IJobLogObserver>(TimeSpan.FromMinutes(5), logger);
+
+    public Task AppendAsync(LogLine[] lines)
+    {
+        // Kept for readers after the driver is gone, for an hour past the job's last line.
+        DelayDeactivation(TimeSpan.FromHours(1));
+        foreach (var line in lines)
+        {
+            _kept.Enqueue(line);
+            _chars += line.Text.Length;
+        }
+
+        while (_kept.Count > KeptLines || (_chars > KeptChars && _kept.Count > 1))
+        {
+            _chars -= _kept.Dequeue().Text.Length;
+            _dropped++;
+        }
+
+        var first = _appended;
+        _appended += lines.Length;
+        _drivers.Notify(d => d.OnLinesAsync(lines, first));
+        return Task.CompletedTask;
+    }
+
+    public Task SubscribeAsync(IJobLogObserver observer)
+    {
+        _drivers.Subscribe(observer, observer);
+        return Task.CompletedTask;
+    }
+
+    public Task UnsubscribeAsync(IJobLogObserver observer)
+    {
+        _drivers.Unsubscribe(observer);
+        return Task.CompletedTask;
+    }
+
+    public Task<JobLogTail> TailAsync(int max)
+    {
+        var skip = Math.Max(0, _kept.Count - Math.Max(0, max));
+        return Task.FromResult(new JobLogTail(_kept.Skip(skip).ToArray(), _dropped + skip, _dropped + skip));
+    }
+
+    public Task<JobLogTail> SinceAsync(long sequence, int max)
+    {
+        // _kept holds lines numbered _dropped .. _appended - 1.
+        var skip = (int)Math.Clamp(sequence - _dropped, 0, _kept.Count);
+        return Task.FromResult(new JobLogTail(_kept.Skip(skip).Take(Math.Max(0, max)).ToArray(), _dropped, _dropped + skip));
+    }
+}

@@ -1,0 +1,195 @@
+using System.Collections.Concurrent;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using RayOrleans.Messages;
+using RayOrleans.Runtime;
+
+namespace RayOrleans.Node;
+
+/// <summary>
+/// The jobs' shipped code on this node (Ray's runtime_env working_dir, per node): on a job's first task or
+/// actor here, its package is read from the object store (once per hash), checked against its SHA-256,
+/// unpacked under <see cref="NodeOptions.JobCodeDirectory"/>, and loaded into a collectible context of the
+/// job's own (<see cref="JobLoadContext"/>). A context no task or actor has used for
+/// <see cref="NodeOptions.JobCodeIdleTimeout"/> is unloaded; a later task of the job loads it again.
+/// </summary>
+internal sealed partial class JobCode : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<(string Job, string Hash), Lazy<Task<JobLoadContext>>> _contexts = new();
+    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _folders = new(StringComparer.Ordinal);
+    private readonly Func<RayRuntime> _runtime;
+    private readonly ILogger _logger;
+    private readonly string _root;
+    private readonly TimeSpan _idle;
+    private readonly CancellationTokenSource _stop = new();
+    private int _sweeping;
+
+    public JobCode(string? root, TimeSpan idle, Func<RayRuntime> runtime, ILogger logger)
+    {
+        if (idle <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(idle), idle, "JobCodeIdleTimeout must be positive.");
+        }
+
+        _root = Path.GetFullPath(root ?? Path.Combine(Path.GetTempPath(), "rayorleans-code"));
+        _idle = idle;
+        _runtime = runtime;
+        _logger = logger;
+    }
+
+    /// <summary>The job contexts loaded now.</summary>
+    public IReadOnlyCollection<JobLoadContext> Loaded =>
+        _contexts.Values.Where(l => l.IsValueCreated && l.Value.IsCompletedSuccessfully).Select(l => l.Value.Result).ToList();
+
+    /// <summary>The job's code context, counted as used until <see cref="JobLoadContext.Release"/>.</summary>
+    public async Task<JobLoadContext> AcquireAsync(CodePackage code, string jobId, CancellationToken cancellation)
+    {
+        EnsureSweep();
+        while (true)
+        {
+            var key = (jobId, code.Hash);
+            var lazy = _contexts.GetOrAdd(key, k => new Lazy<Task<JobLoadContext>>(() => LoadAsync(code, k.Job)));
+            JobLoadContext context;
+            try
+            {
+                context = await lazy.Value.WaitAsync(cancellation).ConfigureAwait(false);
+            }
+            catch when (!cancellation.IsCancellationRequested)
+            {
+                _contexts.TryRemove(KeyValuePair.Create(key, lazy)); // the next task tries again
+                throw;
+            }
+
+            if (context.TryAcquire())
+            {
+                return context;
+            }
+
+            _contexts.TryRemove(KeyValuePair.Create(key, lazy)); // unloaded meanwhile: load a fresh one
+        }
+    }
+
+    private async Task<JobLoadContext> LoadAsync(CodePackage code, string jobId)
+    {
+        var folder = await _folders.GetOrAdd(code.Hash, h => new Lazy<Task<string>>(() => UnpackAsync(code))).Value.ConfigureAwait(false);
+        LogLoaded(_logger, jobId, code.Hash, folder);
+        return new JobLoadContext(jobId, code.Hash, folder);
+    }
+
+    /// <summary>Reads the package and unpacks it into a folder named by its hash (kept: a later job with the same code reuses it).</summary>
+    private async Task<string> UnpackAsync(CodePackage code)
+    {
+        WorkerContext.Leave();
+        if (code.Hash.Length != 64 || !code.Hash.All(Uri.IsHexDigit))
+        {
+            throw new InvalidDataException($"'{code.Hash}' is not a SHA-256 code package hash.");
+        }
+
+        var folder = Path.Combine(_root, code.Hash);
+        if (Directory.Exists(folder))
+        {
+            return folder;
+        }
+
+        var zip = (byte[]?)await _runtime().GetAsync(code.Object, typeof(byte[]), TimeSpan.FromMinutes(5), CancellationToken.None).ConfigureAwait(false)
+            ?? throw new InvalidDataException($"The code package {code.Hash} is empty.");
+        var hash = Convert.ToHexStringLower(SHA256.HashData(zip));
+        if (hash != code.Hash)
+        {
+            throw new InvalidDataException($"The code package read has SHA-256 {hash}, not {code.Hash}: it was changed or damaged.");
+        }
+
+        // Unpacked beside its final place, then moved in one step: a process on this host unpacking the same
+        // package at the same time finds either nothing or the whole folder.
+        Directory.CreateDirectory(_root);
+        var scratch = folder + ".part-" + Guid.NewGuid().ToString("N")[..8];
+        using (var stream = new MemoryStream(zip, writable: false))
+        {
+            ZipFile.ExtractToDirectory(stream, scratch); // throws on an entry that would land outside the folder
+        }
+
+        try
+        {
+            Directory.Move(scratch, folder);
+        }
+        catch (IOException) when (Directory.Exists(folder))
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+
+        return folder;
+    }
+
+    /// <summary>
+    /// The job ended (its driver exited or was stopped): its code is unloaded as soon as its last task ends and
+    /// its last actor dies, without waiting for the idle timeout. Returns how many of its contexts were loaded.
+    /// </summary>
+    public int JobEnded(string jobId)
+    {
+        var count = 0;
+        foreach (var (key, lazy) in _contexts)
+        {
+            if (key.Job == jobId && lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully)
+            {
+                count++;
+                lazy.Value.Result.Ended = true;
+                if (lazy.Value.Result.TryUnload(long.MaxValue))
+                {
+                    _contexts.TryRemove(KeyValuePair.Create(key, lazy)); // nothing runs it now: at once (else at the next sweep)
+                    LogUnloaded(_logger, key.Job, key.Hash);
+                }
+            }
+        }
+
+        EnsureSweep();
+        return count;
+    }
+
+    private void EnsureSweep()
+    {
+        if (Interlocked.Exchange(ref _sweeping, 1) == 0)
+        {
+            _ = SweepAsync();
+        }
+    }
+
+    /// <summary>Unloads contexts idle for longer than the timeout, checking a few times per timeout.</summary>
+    private async Task SweepAsync()
+    {
+        WorkerContext.Leave();
+        var period = TimeSpan.FromTicks(Math.Clamp(_idle.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(30).Ticks));
+        using var timer = new PeriodicTimer(period);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                var idleSince = Environment.TickCount64 - (long)_idle.TotalMilliseconds;
+                foreach (var (key, lazy) in _contexts)
+                {
+                    if (lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully &&
+                        lazy.Value.Result.TryUnload(lazy.Value.Result.Ended ? long.MaxValue : idleSince))
+                    {
+                        _contexts.TryRemove(KeyValuePair.Create(key, lazy));
+                        LogUnloaded(_logger, key.Job, key.Hash);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        return ValueTask.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded the code of job {JobId} (package {Hash}) from {Folder}.")]
+    private static partial void LogLoaded(ILogger logger, string jobId, string hash, string folder);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded the code of job {JobId} (package {Hash}): idle, or its job ended.")]
+    private static partial void LogUnloaded(ILogger logger, string jobId, string hash);
+}

@@ -1,0 +1,144 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Loader;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.Extensions.DependencyInjection;
+using RayOrleans.Benchmarks.Cluster;
+using RayOrleans.Messages;
+using RayOrleans.Node;
+using RayOrleans.Serialization;
+using RayOrleans.Tests.Fixtures;
+using RayOrleans.Tests.Functions;
+
+namespace RayOrleans.Tests;
+
+/// <summary>
+/// Code shipping (Ray's runtime_env working_dir): a driver's assemblies reach nodes that never saw them, each
+/// job's code loads into a collectible context of its own, two builds of one assembly run side by side, and a
+/// job's code is unloaded when idle.
+/// </summary>
+public sealed class JobCodeTests
+{
+    [Fact]
+    public async Task A_driver_ships_its_assemblies_to_silo_processes_that_never_saw_them()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2, cpusPerSilo: 2, codeDirectory: false);
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<LogLine>();
+        await using var ray = await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId, JobId = "shipper", OnTaskLog = lines.Enqueue });
+        await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both silo processes report");
+
+        var contexts = await ray.GetAsync(Enumerable.Range(0, 8).Select(i => ray.Task(TestTasks.LoadContextName, i).Remote()), Wait.Deadline);
+        Assert.All(contexts, c => Assert.StartsWith("job shipper ", c));
+
+        var counter = ray.Actor(() => new Counter(1)).Remote();
+        Assert.Equal(3, await counter.Task(c => c.Add(2)).Remote().GetAsync(Wait.Deadline));
+        Assert.StartsWith("job shipper ", await counter.Task(c => c.LoadContextName()).Remote().GetAsync(Wait.Deadline));
+        Assert.StartsWith("job shipper ", await counter.Task(c => c.NestedLoadContextName()).Remote().GetAsync(Wait.Deadline));
+
+        // What the shipped code prints in the silo processes comes back to this driver.
+        Assert.Equal(4, await ray.Task(TestTasks.Shout, "ship").Remote().GetAsync(Wait.Deadline));
+        await Wait.UntilAsync(() => lines.Any(l => l is { Text: "out:ship", Source: "TestTasks.Shout" }) && lines.Any(l => l is { Text: "err:ship", IsError: true }),
+            "the silo processes' task output reaches the driver");
+        Assert.Contains(lines.First(l => l.Text == "out:ship").NodeId, cluster.Silos.Select(s => s.NodeId));
+        using (var http = new HttpClient())
+        {
+            var kept = await http.GetStringAsync($"http://127.0.0.1:{cluster.HttpPorts[1]}/api/logs?jobId=shipper");
+            Assert.Contains("out:ship", kept);
+            Assert.Contains("(TestTasks.Shout pid=", kept);
+        }
+
+        // A driver that ships nothing to these silos gets an error naming the missing type, not a hang.
+        await using var bare = await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId, ShipCode = false });
+        var error = await Assert.ThrowsAnyAsync<RayException>(() => bare.Task(TestTasks.LoadContextName, 0).Remote().GetAsync(Wait.Deadline));
+        Assert.Contains("TestTasks", error.Message);
+        Assert.Contains("ship", error.Message);
+    }
+
+    [Fact]
+    public async Task Two_jobs_run_two_builds_of_one_assembly_side_by_side_and_a_jobs_code_is_unloaded_when_it_ends()
+    {
+        await using var cluster = await FreshCluster.StartAsync();
+        await using var ray = await FreshCluster.AttachAsync(cluster);
+        var first = await ray.PutCodeAsync(Build("one"));
+        var second = await ray.PutCodeAsync(Build("two"));
+        Assert.NotEqual(first.Hash, second.Hash);
+
+        var refs = Enumerable.Range(0, 6).Select(i => Submit(ray, i % 2 == 0 ? first : second, i % 2 == 0 ? "job-one" : "job-two", i)).ToList();
+        var answers = await ray.GetAsync(refs, Wait.Deadline);
+        Assert.Equal(["one:0", "two:1", "one:2", "two:3", "one:4", "two:5"], answers);
+
+        var schedulers = cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<LocalScheduler>()).ToList();
+        var loaded = schedulers.SelectMany(s => s.Code.Loaded).ToList();
+        Assert.Contains(loaded, c => c.JobId == "job-one");
+        Assert.Contains(loaded, c => c.JobId == "job-two");
+        var weak = WeakContexts(loaded.Where(c => c.JobId == "job-one").ToList());
+        loaded.Clear();
+
+        // Job one ends: its code is unloaded on every node and, once nothing refers to it, collected; job two's stays.
+        foreach (var silo in cluster.Silos)
+        {
+            await ray.Runtime.Node(silo.SiloAddress.ToParsableString()).JobEndedAsync("job-one");
+        }
+
+        await Wait.UntilAsync(() => schedulers.All(s => s.Code.Loaded.All(c => c.JobId != "job-one")), "job one's contexts are unloaded");
+        await Wait.UntilAsync(() =>
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            return weak.All(w => !w.IsAlive);
+        }, "the unloaded contexts are collected");
+        Assert.Contains(schedulers.SelectMany(s => s.Code.Loaded), c => c.JobId == "job-two");
+        Assert.Equal("two:8", await Submit(ray, second, "job-two", 8).GetAsync(Wait.Deadline));
+
+        // A later task of the ended job loads its code again.
+        Assert.Equal("one:7", await Submit(ray, first, "job-one", 7).GetAsync(Wait.Deadline));
+    }
+
+    [Fact]
+    public void A_job_context_unloads_only_when_unused_and_idle_or_its_job_ended()
+    {
+        var context = new JobLoadContext("j", new string('a', 64), Path.GetTempPath());
+        Assert.True(context.TryAcquire());
+        Assert.False(context.TryUnload(long.MaxValue)); // in use
+        context.Release();
+        Assert.False(context.TryUnload(Environment.TickCount64 - 60_000)); // used within the last minute
+        Assert.True(context.TryUnload(long.MaxValue));
+        Assert.False(context.TryAcquire()); // unloading: the next task loads a fresh one
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static List<WeakReference> WeakContexts(List<JobLoadContext> contexts) => contexts.Select(c => new WeakReference(c)).ToList();
+
+    /// <summary>Submits <c>VersionedLib.Api.Which(i)</c> from the given package as a task of <paramref name="job"/>.</summary>
+    private static ObjectRef<string> Submit(Ray ray, CodePackage code, string job, int i)
+    {
+        var spec = new TaskSpec
+        {
+            TaskId = UniqueIds.Next(),
+            Function = $"M|VersionedLib.Api, VersionedLib, Version=1.0.0.0, Culture=neutral, PublicKeyToken=null|Which||{typeof(int).AssemblyQualifiedName}",
+            Name = "Api.Which", Args = [new TaskArg { Value = ObjectSerializer.Instance.Serialize(i, typeof(int)) }],
+            Resources = new ResourceSet(new Dictionary<string, double> { [ResourceSet.Cpu] = 1 }), JobId = job, Code = code,
+        };
+        ray.Runtime.SubmitTask(spec);
+        return new ObjectRef<string>(new ObjectId(spec.TaskId, 1), ray.Runtime);
+    }
+
+    /// <summary>Compiles one build of "VersionedLib" 1.0.0.0 whose <c>Api.Which</c> answers with <paramref name="label"/>, in a folder of its own.</summary>
+    private static string Build(string label)
+    {
+        var source = $$"""
+            [assembly: System.Reflection.AssemblyVersion("1.0.0.0")]
+            namespace VersionedLib;
+            public static class Api { public static string Which(int i) => "{{label}}:" + i; }
+            """;
+        var references = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(p => Path.GetFileName(p) is "System.Runtime.dll" or "System.Private.CoreLib.dll")
+            .Select(p => MetadataReference.CreateFromFile(p));
+        var compilation = CSharpCompilation.Create("VersionedLib", [CSharpSyntaxTree.ParseText(source)], references,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, deterministic: true));
+        var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "rayorleans-versioned-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        var emitted = compilation.Emit(Path.Combine(folder, "VersionedLib.dll"));
+        Assert.True(emitted.Success, string.Join("; ", emitted.Diagnostics));
+        return folder;
+    }
+}
