@@ -48,4 +48,10 @@ public sealed record ActorSpec
 
     /// <summary>The job's shipped code the actor class lives in (see <see cref="TaskSpec.Code"/>).</summary>
     [Id(14)] public CodePackage? Code { get; init; }
+
+    /// <summary>
+    /// The W3C trace context (<c>traceparent</c>) of the span that created the actor, so its constructor's span
+    /// joins the creator's trace; null when nothing was tracing.
+    /// </summary>
+    [Id(20)] public string? TraceParent { get; init; }
 }

@@ -54,6 +54,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
     public async Task<object> ConstructAsync(ActorSpec spec)
     {
         WorkerContext.Leave();
+        using var span = Telemetry.RayTracing.StartConstruct(spec, scheduler.NodeRuntime.NodeId); // the constructor's code runs inside it
         JobId = spec.JobId;
         ActorId = spec.ActorId;
         if (spec.Code is { } package && _code is null)

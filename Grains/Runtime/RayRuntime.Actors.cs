@@ -13,6 +13,7 @@ internal sealed partial class RayRuntime
     /// </summary>
     public async Task CreateActorAsync(ActorSpec spec)
     {
+        using var span = Telemetry.RayTracing.StartCreate(ref spec, LocalNodeId);
         // Owned refs among the constructor's arguments go as their records when ready; the rest escape to
         // the directory, so the creation leaves now and calls queued behind it are not held up here.
         // The actor holds them (and the refs inside value arguments) in the directory, since a restart builds

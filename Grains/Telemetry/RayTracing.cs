@@ -70,6 +70,50 @@ internal static class RayTracing
     }
 
     /// <summary>
+    /// Starts the submit span of an actor's creation (<c>ray.submit Class.ctor</c>), from <c>Remote()</c> until
+    /// its node has it, and writes its context into <paramref name="spec"/>. Call it in the async method that
+    /// creates the actor. Null, with <paramref name="spec"/> unchanged, when nothing listens.
+    /// </summary>
+    public static Activity? StartCreate(ref ActorSpec spec, string? nodeId)
+    {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
+        var span = Source.StartActivity(RayTelemetry.Spans.Submit + " " + ConstructorName(spec), ActivityKind.Producer);
+        if (TraceParentOf(span) is { } parent)
+        {
+            spec = spec with { TraceParent = parent };
+        }
+
+        if (span is { IsAllDataRequested: true })
+        {
+            DescribeActor(span, spec, nodeId);
+        }
+
+        return span;
+    }
+
+    /// <summary>Starts the execute span of an actor's constructor on its node (<c>ray.execute Class.ctor</c>), the child of its creation's submit span.</summary>
+    public static Activity? StartConstruct(ActorSpec spec, string nodeId)
+    {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
+        var span = Source.StartActivity(RayTelemetry.Spans.Execute + " " + ConstructorName(spec), ActivityKind.Consumer, ParentOf(spec.TraceParent));
+        if (span is { IsAllDataRequested: true })
+        {
+            DescribeActor(span, spec, nodeId);
+            span.SetTag(RayTelemetry.Attributes.Attempt, spec.Restarts);
+        }
+
+        return span;
+    }
+
+    /// <summary>
     /// Starts the execute span of a task on <paramref name="nodeId"/>, run <paramref name="attempt"/> of it (the
     /// state API's number: the owner's sends plus the retries on the node), the child of its submit span (from
     /// <see cref="TaskSpec.TraceParent"/>; a root span when the owner was not traced). It becomes
@@ -124,6 +168,24 @@ internal static class RayTracing
         }
 
         return false;
+    }
+
+    /// <summary><c>Class.ctor</c>, the class without its namespace, as actor calls are named (<c>Class.Method</c>).</summary>
+    private static string ConstructorName(ActorSpec spec) => spec.ClassName[(spec.ClassName.LastIndexOf('.') + 1)..] + ".ctor";
+
+    private static void DescribeActor(Activity span, ActorSpec spec, string? nodeId)
+    {
+        span.SetTag(RayTelemetry.Attributes.ActorId, spec.ActorId.Value.ToString());
+        span.SetTag(RayTelemetry.Attributes.TaskName, ConstructorName(spec));
+        if (spec.JobId.Length > 0)
+        {
+            span.SetTag(RayTelemetry.Attributes.JobId, spec.JobId);
+        }
+
+        if (nodeId is not null)
+        {
+            span.SetTag(RayTelemetry.Attributes.NodeId, nodeId);
+        }
     }
 
     private static void Describe(Activity span, Guid taskId, string name, string jobId, string? nodeId)

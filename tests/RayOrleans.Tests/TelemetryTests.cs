@@ -42,15 +42,16 @@ public sealed class TelemetryTests
         await cluster.DeployAsync();
         await using var ray = await FreshCluster.AttachAsync(cluster);
         var nodeIds = (await ray.NodesAsync()).Select(n => n.NodeId).ToHashSet();
-        var counter = ray.Actor(() => new Counter(100)).Remote();
 
         // The application's own span around the driver call: the trace every RayOrleans span must join. Other
         // tests run beside this one in the process, so only spans of this trace are looked at.
         ObjectRef<int> outer;
+        ActorHandle<Counter> counter;
         ActivityTraceId traceId;
         using (var root = Driver.StartActivity("driver call")!)
         {
             traceId = root.TraceId;
+            counter = ray.Actor(() => new Counter(100)).Remote();
             outer = ray.Task(TracedTasks.Outer, counter, 5).Remote();
         }
 
@@ -65,8 +66,8 @@ public sealed class TelemetryTests
                 trace = spans.Where(s => s.TraceId == traceId).ToList();
             }
 
-            return trace.Count(s => s.Source.Name == RayTelemetry.SourceName) == 6;
-        }, "the six RayOrleans spans of the call are exported", Wait.Deadline).ContinueWith(t =>
+            return trace.Count(s => s.Source.Name == RayTelemetry.SourceName) == 8;
+        }, "the eight RayOrleans spans of the driver's calls are exported", Wait.Deadline).ContinueWith(t =>
         {
             if (t.IsFaulted)
             {
@@ -86,10 +87,14 @@ public sealed class TelemetryTests
         var executeInner = Single(trace, "ray.execute TracedTasks.Inner");
         var submitCall = Single(trace, "ray.submit Counter.Add");
         var executeCall = Single(trace, "ray.execute Counter.Add");
+        var createActor = Single(trace, "ray.submit Counter.ctor");
+        var constructActor = Single(trace, "ray.execute Counter.ctor");
 
         // Each execute span is a child of its submit span; the nested submits are children of the execute span
         // whose code made them (directly: the task's code runs with its execute span current).
         Assert.Equal(Driver.Name, byId[submitOuter.ParentSpanId].Source.Name);
+        Assert.Equal(submitOuter.ParentSpanId, createActor.ParentSpanId);
+        Assert.Equal(createActor.SpanId, constructActor.ParentSpanId);
         Assert.Equal(submitOuter.SpanId, executeOuter.ParentSpanId);
         Assert.Equal(executeOuter.SpanId, submitInner.ParentSpanId);
         Assert.Equal(submitInner.SpanId, executeInner.ParentSpanId);
@@ -108,6 +113,8 @@ public sealed class TelemetryTests
         Assert.Equal("Counter.Add", Tag(executeCall, RayTelemetry.Attributes.TaskName));
         Assert.Equal(counter.Id.Value.ToString(), Tag(submitCall, RayTelemetry.Attributes.ActorId));
         Assert.Equal(counter.Id.Value.ToString(), Tag(executeCall, RayTelemetry.Attributes.ActorId));
+        Assert.Equal(counter.Id.Value.ToString(), Tag(constructActor, RayTelemetry.Attributes.ActorId));
+        Assert.Equal(Tag(executeCall, RayTelemetry.Attributes.NodeId), Tag(constructActor, RayTelemetry.Attributes.NodeId));
         Assert.Equal("0", Tag(executeOuter, RayTelemetry.Attributes.Attempt));
         Assert.Null(Tag(submitOuter, RayTelemetry.Attributes.NodeId)); // submitted by the driver, which is no node
         Assert.Contains(Tag(submitInner, RayTelemetry.Attributes.NodeId)!, nodeIds); // submitted by the node running Outer
