@@ -23,11 +23,19 @@ if (args is ["microbenchmark", .. var benchmarkArgs] && !benchmarkArgs.Any(a => 
     return await Run(() => MicrobenchmarkCommand.RunAsync(benchmarkArgs, interrupted.Token));
 }
 
+// Piped into a file or another program, Spectre would assume 80 columns and wrap every table cell; rows
+// stay whole at any width instead (a terminal's own width is used as it is).
+if (Console.IsOutputRedirected)
+{
+    Spectre.Console.AnsiConsole.Profile.Width = 1000;
+}
+
 var app = new CommandApp();
 app.Configure(config =>
 {
     config.SetApplicationName("rayo");
     config.PropagateExceptions();
+    config.UseStrictParsing(); // a mistyped option is an error, not silently ignored
     config.AddCommand<StartCommand>("start")
         .WithDescription("Start a node on this machine: the head of a new cluster (--head) or a worker joining one (--address).")
         .WithExample("start", "--head")
@@ -61,7 +69,7 @@ app.Configure(config =>
 
 return await Run(() => app.RunAsync(args, interrupted.Token));
 
-static async Task<int> Run(Func<Task<int>> command)
+async Task<int> Run(Func<Task<int>> command)
 {
     try
     {
@@ -75,7 +83,7 @@ static async Task<int> Run(Func<Task<int>> command)
     catch (CommandAppException e)
     {
         // Spectre's parse and conversion errors: an unknown option, a missing argument, "abc" for a number.
-        Console.Error.WriteLine($"error: {e.Message}");
+        Console.Error.WriteLine($"error: {NameTheOption(e.Message)}");
         Console.Error.WriteLine("Run with --help for the usage.");
         return ExitCodes.BadInput;
     }
@@ -95,4 +103,31 @@ static async Task<int> Run(Func<Task<int>> command)
 
         return ExitCodes.Failure;
     }
+}
+
+// Spectre says "Failed to convert 'abc' to Nullable`1." without the option; the option is the word before
+// the value on the command line (or the --name of --name=abc).
+string NameTheOption(string message)
+{
+    var match = System.Text.RegularExpressions.Regex.Match(message, "^Failed to convert '(?<value>.*)' to (?<type>[^.]+)\\.");
+    if (!match.Success)
+    {
+        return message;
+    }
+
+    var value = match.Groups["value"].Value;
+    for (var i = 0; i < args.Length; i++)
+    {
+        if (args[i] == value && i > 0 && args[i - 1].StartsWith('-'))
+        {
+            return $"{args[i - 1]}: '{value}' is not a number.";
+        }
+
+        if (args[i].EndsWith("=" + value, StringComparison.Ordinal) && args[i].StartsWith('-'))
+        {
+            return $"{args[i][..args[i].IndexOf('=')]}: '{value}' is not a number.";
+        }
+    }
+
+    return $"'{value}' is not a number.";
 }

@@ -5,7 +5,6 @@ using System.Net.Sockets;
 using System.Text.Json;
 using RayOrleans.Cli.Nodes;
 using RayOrleans.Cli.Session;
-using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace RayOrleans.Cli.Commands;
@@ -77,6 +76,14 @@ internal sealed class StartCommand : AsyncCommand<StartCommand.Settings>
         [Description("The IP other machines reach this node at. Default: 127.0.0.1 (this machine only).")]
         public string? NodeIpAddress { get; set; }
 
+        [CommandOption("--object-store-memory <BYTES>")]
+        [Description("Bytes the node's object store may hold. Default: 30% of the memory the node may use.")]
+        public long? ObjectStoreMemory { get; set; }
+
+        [CommandOption("--object-store-dir <DIR>")]
+        [Description("Folder of the object store's shared-memory segments. Default: /dev/shm/rayorleans.")]
+        public string? ObjectStoreDir { get; set; }
+
         [CommandOption("--silo-path <PATH>")]
         [Description("The silo host (RayOrleans.Silo.dll or its folder). Default: RAYO_SILO_PATH, else the one shipped with rayo.")]
         public string? SiloPath { get; set; }
@@ -133,24 +140,26 @@ internal sealed class StartCommand : AsyncCommand<StartCommand.Settings>
     {
         var clusterIdOption = plan.ClusterId == DefaultClusterId ? "" : $" --cluster-id {plan.ClusterId}";
         var driverAddress = plan.Redis is null ? node.GatewayEndpoint : node.ClusterAddress;
-        var grid = new Grid().AddColumn().AddColumn();
-        grid.AddRow(new Text("node"), new Text($"{node.Role}, pid {node.Pid}, silo {node.SiloEndpoint}, cluster {node.ClusterId}"));
-        grid.AddRow(new Text("cluster address"), new Text(node.ClusterAddress));
-        grid.AddRow(new Text("HTTP (state, jobs)"), new Text(node.HttpAddress));
-        grid.AddRow(new Text("driver address"), new Text($"{driverAddress}   (Ray.InitAsync(\"{driverAddress}\"){(plan.ClusterId == DefaultClusterId ? "" : $" with ClusterId = \"{plan.ClusterId}\"")})"));
-        grid.AddRow(new Text("log"), new Text(node.LogFile));
-        AnsiConsole.MarkupLine(node.IsHead ? "[green]RayOrleans head node started.[/]" : "[green]RayOrleans worker node started.[/]");
-        AnsiConsole.Write(grid);
-        AnsiConsole.WriteLine();
+        var driverClusterId = plan.ClusterId == DefaultClusterId ? "" : $" with RayInitOptions.ClusterId = \"{plan.ClusterId}\"";
+
+        // Plain lines, not a Spectre grid: they are copied into other commands and scripts, unwrapped.
+        var output = Console.Out;
+        output.WriteLine($"RayOrleans {node.Role} node started: pid {node.Pid}, cluster {node.ClusterId}.");
+        output.WriteLine($"  cluster address:  {node.ClusterAddress}");
+        output.WriteLine($"  silo:             {node.SiloEndpoint}");
+        output.WriteLine($"  HTTP (state/job): {node.HttpAddress}");
+        output.WriteLine($"  driver address:   {driverAddress}   (Ray.InitAsync(\"{driverAddress}\"){driverClusterId})");
+        output.WriteLine($"  log:              {node.LogFile}");
+        output.WriteLine();
         if (node.IsHead)
         {
-            AnsiConsole.WriteLine("Next:");
-            AnsiConsole.WriteLine($"  add a worker node:        rayo start --address {node.ClusterAddress}{clusterIdOption}");
-            AnsiConsole.WriteLine("  see the cluster:          rayo status");
-            AnsiConsole.WriteLine($"  submit a job:             rayo job submit --address {node.HttpAddress} --working-dir . -- dotnet MyDriver.dll");
+            output.WriteLine("Next:");
+            output.WriteLine($"  add a worker node:         rayo start --address {node.ClusterAddress}{clusterIdOption}");
+            output.WriteLine($"  see the cluster:           rayo status --address {node.HttpAddress}");
+            output.WriteLine($"  submit a job:              rayo job submit --address {node.HttpAddress} --working-dir . -- dotnet MyDriver.dll");
         }
 
-        AnsiConsole.WriteLine("  stop this machine's nodes: rayo stop");
+        output.WriteLine("  stop this machine's nodes: rayo stop");
     }
 
     /// <summary>What to start, worked out from the settings and the session; bad input throws before anything starts.</summary>
@@ -287,6 +296,16 @@ internal sealed class StartCommand : AsyncCommand<StartCommand.Settings>
         if (settings.Labels is { } labels)
         {
             arguments.AddRange(["--labels", labels]);
+        }
+
+        if (settings.ObjectStoreMemory is { } storeBytes)
+        {
+            arguments.AddRange(["--object-store-memory", storeBytes.ToString(CultureInfo.InvariantCulture)]);
+        }
+
+        if (settings.ObjectStoreDir is { } storeDir)
+        {
+            arguments.AddRange(["--object-store-dir", Path.GetFullPath(storeDir)]);
         }
 
         if (settings.CodeDir is { } codeDir)

@@ -33,6 +33,7 @@ internal sealed record SessionNode
     /// <summary>When rayo started it.</summary>
     public required DateTimeOffset Started { get; init; }
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsHead => Role == SessionRoles.Head;
 }
 
