@@ -108,7 +108,7 @@ internal sealed class ClusterApiClient : IDisposable
             body = body[..300] + "...";
         }
 
-        var where = $"{Address.ToString().TrimEnd('/')}{path}";
+        var where = $"{Address.ToString().TrimEnd('/')}{path.Split('?')[0]}";
         throw response.StatusCode switch
         {
             HttpStatusCode.NotFound => CliException.Failure(body.Length > 0

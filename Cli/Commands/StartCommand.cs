@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using RayOrleans.Cli.Nodes;
 using RayOrleans.Cli.Session;
+using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace RayOrleans.Cli.Commands;
@@ -119,7 +120,16 @@ internal sealed class StartCommand : AsyncCommand<StartCommand.Settings>
         session.Update(nodes => { nodes.Add(node); return 0; });
         try
         {
-            await SiloLauncher.WaitUntilHealthyAsync(process, node.HttpAddress, logFile, TimeSpan.FromSeconds(settings.Timeout), cancellationToken);
+            var waiting = SiloLauncher.WaitUntilHealthyAsync(process, node.HttpAddress, logFile, TimeSpan.FromSeconds(settings.Timeout), cancellationToken);
+            if (Console.IsOutputRedirected)
+            {
+                await waiting;
+            }
+            else
+            {
+                // A spinner in a terminal only; scripts and logs get just the report.
+                await AnsiConsole.Status().StartAsync($"Starting the {plan.Role} node (pid {node.Pid}), waiting for {node.HttpAddress}/healthz...", _ => waiting);
+            }
         }
         catch
         {
