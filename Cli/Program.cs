@@ -23,13 +23,6 @@ if (args is ["microbenchmark", .. var benchmarkArgs] && !benchmarkArgs.Any(a => 
     return await Run(() => MicrobenchmarkCommand.RunAsync(benchmarkArgs, interrupted.Token));
 }
 
-// Piped into a file or another program, Spectre would assume 80 columns and wrap every table cell; rows
-// stay whole at any width instead (a terminal's own width is used as it is).
-if (Console.IsOutputRedirected)
-{
-    Spectre.Console.AnsiConsole.Profile.Width = 1000;
-}
-
 var app = new CommandApp();
 app.Configure(config =>
 {

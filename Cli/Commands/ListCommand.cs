@@ -100,7 +100,7 @@ internal sealed class ListCommand : AsyncCommand<ListCommand.Settings>
         AnsiConsole.WriteLine($"{rows.Count} {kind}{(rows.Count == settings.Limit ? $" (the first {settings.Limit}; --limit shows more)" : "")}");
         if (rows.Count > 0)
         {
-            AnsiConsole.Write(JsonTable.Build(rows, shape.Columns));
+            TableOutput.Write(JsonTable.Build(rows, shape.Columns));
         }
 
         return ExitCodes.Success;

@@ -45,7 +45,7 @@ internal sealed class MemoryCommand : AsyncCommand<MemoryCommand.Settings>
                 new Text(Bytes(node, "pooled")), new Text(Bytes(node, "spilled")), new Text(Bytes(node, "capacity")));
         }
 
-        AnsiConsole.Write(summary);
+        TableOutput.Write(summary);
         foreach (var node in nodes)
         {
             var largest = JsonTable.Find(node, "largest") is { ValueKind: JsonValueKind.Array } array ? array.EnumerateArray().ToList() : [];
@@ -63,7 +63,7 @@ internal sealed class MemoryCommand : AsyncCommand<MemoryCommand.Settings>
                     new Text(Text(item, "owner")), new Text(Text(item, "creator")), new Text(Text(item, "copies")));
             }
 
-            AnsiConsole.Write(table);
+            TableOutput.Write(table);
         }
 
         return ExitCodes.Success;

@@ -46,7 +46,7 @@ internal sealed class StatusCommand : AsyncCommand<ListingSettings>
 
         if (nodes.Count > 0)
         {
-            AnsiConsole.Write(table);
+            TableOutput.Write(table);
         }
 
         AnsiConsole.WriteLine();

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using RayOrleans.Cli.Nodes;
 using RayOrleans.Cli.Session;
+using RayOrleans.Cli.Rendering;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -95,7 +96,7 @@ internal sealed class StopCommand : AsyncCommand<StopCommand.Settings>
             table.AddRow(new Text(node.Role), new Text(node.Pid.ToString(CultureInfo.InvariantCulture)), new Text(node.SiloEndpoint), new Text(node.HttpAddress), new Text(outcome[node.Pid]));
         }
 
-        AnsiConsole.Write(table);
+        TableOutput.Write(table);
         var stopped = running.Count - survivors.Count;
         AnsiConsole.WriteLine($"Stopped {stopped} node{(stopped == 1 ? "" : "s")}.");
         if (survivors.Count > 0)

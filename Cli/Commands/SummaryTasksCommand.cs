@@ -38,7 +38,7 @@ internal sealed class SummaryTasksCommand : AsyncCommand<ListingSettings>
 
         if (byName.Count > 0)
         {
-            AnsiConsole.Write(table);
+            TableOutput.Write(table);
         }
 
         return ExitCodes.Success;

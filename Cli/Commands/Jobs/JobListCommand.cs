@@ -29,7 +29,7 @@ internal sealed class JobListCommand : AsyncCommand<ListingSettings>
         AnsiConsole.WriteLine($"{rows.Count} job{(rows.Count == 1 ? "" : "s")}");
         if (rows.Count > 0)
         {
-            AnsiConsole.Write(JsonTable.Build(rows, Columns));
+            TableOutput.Write(JsonTable.Build(rows, Columns));
         }
 
         return ExitCodes.Success;

@@ -23,7 +23,7 @@ internal sealed class JobStatusCommand : AsyncCommand<JobIdSettings>
             grid.AddRow(new Text(property.Name), new Text(JsonTable.Format(property.Value)));
         }
 
-        AnsiConsole.Write(grid);
+        TableOutput.Write(grid);
         return ExitCodes.Success;
     }
 }
