@@ -11,7 +11,7 @@ namespace RayOrleans.Cli.Commands;
 /// <summary>
 /// <c>rayo stop</c>: Ray's <c>ray stop</c>. Every node this machine's session started gets SIGTERM (the host
 /// leaves the cluster gracefully), then SIGKILL if still running after the grace period; what was stopped is
-/// reported and removed from the session. Workers go first, so they do not see their head vanish.
+/// reported and removed from the session. Workers go first, then the head.
 /// </summary>
 internal sealed class StopCommand : AsyncCommand<StopCommand.Settings>
 {
@@ -42,43 +42,13 @@ internal sealed class StopCommand : AsyncCommand<StopCommand.Settings>
         }
 
         var outcome = recorded.ToDictionary(n => n.Pid, n => NodeProcesses.IsAlive(n) ? "" : "was not running");
-        var running = recorded.Where(n => outcome[n.Pid] == "").OrderBy(n => n.IsHead).ToList();
-        foreach (var node in running)
-        {
-            if (settings.Force)
-            {
-                NodeProcesses.Kill(node);
-            }
-            else
-            {
-                NodeProcesses.Terminate(node);
-            }
-        }
+        var running = recorded.Where(n => outcome[n.Pid] == "").ToList();
 
-        // Wait for them to go, up to the grace period; then kill what is left and wait for that too.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(settings.Force ? 0 : settings.GracePeriod);
-        while (running.Any(NodeProcesses.IsAlive) && DateTime.UtcNow < deadline)
+        // Workers first, then the head: with development clustering the head holds the membership table, and
+        // a worker whose head is gone cannot leave the cluster gracefully.
+        foreach (var phase in new[] { running.Where(n => !n.IsHead).ToList(), running.Where(n => n.IsHead).ToList() })
         {
-            await Task.Delay(100, cancellationToken); // poll interval, bounded by the grace period
-        }
-
-        foreach (var node in running)
-        {
-            if (NodeProcesses.IsAlive(node))
-            {
-                NodeProcesses.Kill(node);
-                outcome[node.Pid] = "killed (SIGKILL)";
-            }
-            else
-            {
-                outcome[node.Pid] = settings.Force ? "killed (SIGKILL)" : "stopped (SIGTERM)";
-            }
-        }
-
-        var killDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (running.Any(NodeProcesses.IsAlive) && DateTime.UtcNow < killDeadline)
-        {
-            await Task.Delay(50, cancellationToken);
+            await StopAsync(phase, settings, outcome, cancellationToken);
         }
 
         var survivors = running.Where(NodeProcesses.IsAlive).ToList();
@@ -105,5 +75,46 @@ internal sealed class StopCommand : AsyncCommand<StopCommand.Settings>
         }
 
         return ExitCodes.Success;
+    }
+
+    /// <summary>SIGTERM (or SIGKILL with --force), wait up to the grace period, SIGKILL what is left and wait for that too.</summary>
+    private static async Task StopAsync(List<SessionNode> nodes, Settings settings, Dictionary<int, string> outcome, CancellationToken cancellationToken)
+    {
+        foreach (var node in nodes)
+        {
+            if (settings.Force)
+            {
+                NodeProcesses.Kill(node);
+            }
+            else
+            {
+                NodeProcesses.Terminate(node);
+            }
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(settings.Force ? 0 : settings.GracePeriod);
+        while (nodes.Any(NodeProcesses.IsAlive) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100, cancellationToken); // poll interval, bounded by the grace period
+        }
+
+        foreach (var node in nodes)
+        {
+            if (NodeProcesses.IsAlive(node))
+            {
+                NodeProcesses.Kill(node);
+                outcome[node.Pid] = "killed (SIGKILL)";
+            }
+            else
+            {
+                outcome[node.Pid] = settings.Force ? "killed (SIGKILL)" : "stopped (SIGTERM)";
+            }
+        }
+
+        var killDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (nodes.Any(NodeProcesses.IsAlive) && DateTime.UtcNow < killDeadline)
+        {
+            await Task.Delay(50, cancellationToken); // a SIGKILLed process is gone within milliseconds
+        }
     }
 }
