@@ -117,7 +117,12 @@ internal sealed class StartCommand : AsyncCommand<StartCommand.Settings>
         };
 
         // Recorded before it is up, so `rayo stop` finds even a node that hangs while starting.
-        session.Update(nodes => { nodes.Add(node); return 0; });
+        session.Update(nodes =>
+        {
+            nodes.RemoveAll(n => !NodeProcesses.IsAlive(n)); // nodes that died since: nothing left to stop
+            nodes.Add(node);
+            return 0;
+        });
         try
         {
             var waiting = SiloLauncher.WaitUntilHealthyAsync(process, node.HttpAddress, logFile, TimeSpan.FromSeconds(settings.Timeout), cancellationToken);
