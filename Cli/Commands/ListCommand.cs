@@ -11,8 +11,8 @@ namespace RayOrleans.Cli.Commands;
 
 /// <summary>
 /// <c>rayo list KIND</c>: Ray's <c>ray list</c>, from <c>GET /api/{kind}</c> with the filters and the limit as
-/// query parameters. The filters and the limit are applied here as well, so an endpoint that ignores them
-/// (<c>/api/nodes</c>) still shows only what was asked for.
+/// query parameters, which the node applies (a 400 naming a property the rows lack is bad input). <c>/api/nodes</c>
+/// takes neither, so for nodes they are applied here, by the same rule.
 /// </summary>
 internal sealed class ListCommand : AsyncCommand<ListCommand.Settings>
 {
@@ -28,17 +28,18 @@ internal sealed class ListCommand : AsyncCommand<ListCommand.Settings>
         ["actors"] = ("actors",
         [
             new("ACTOR_ID", "actorId"), new("CLASS_NAME", "className"), new("NAME", "name"), new("STATE", "state"),
-            new("NODE_ID", "nodeId"), new("PID", "pid"), new("RESTARTS", "numRestarts"),
+            new("NODE_ID", "nodeId"), new("JOB_ID", "jobId"), new("RESTARTS", "restarts"), new("PENDING_CALLS", "pendingCalls"),
+            new("DEATH_CAUSE", "deathCause"),
         ]),
         ["tasks"] = ("tasks",
         [
-            new("TASK_ID", "taskId"), new("NAME", "name"), new("STATE", "state"), new("TYPE", "type"), new("NODE_ID", "nodeId"),
-            new("ACTOR_ID", "actorId"), new("JOB_ID", "jobId"), new("ERROR_TYPE", "errorType"),
+            new("TASK_ID", "taskId"), new("ATTEMPT", "attempt"), new("NAME", "name"), new("STATE", "state"), new("TYPE", "type"),
+            new("NODE_ID", "nodeId"), new("ACTOR_ID", "actorId"), new("JOB_ID", "jobId"), new("ERROR_TYPE", "errorType"),
         ]),
         ["objects"] = ("objects",
         [
-            new("OBJECT_ID", "objectId"), new("SIZE", "size"), new("NODE_ID", "nodeId"), new("OWNER", "owner"), new("REFERENCE_TYPE", "referenceType"),
-            new("SPILLED", "spilled"), new("TASK_STATUS", "taskStatus"),
+            new("OBJECT_ID", "objectId"), new("SIZE_BYTES", "sizeBytes"), new("NODE_ID", "nodeId"), new("SPILLED", "spilled"),
+            new("READERS", "readers"), new("PULLED_FROM", "pulledFrom"), new("COPIES", "copies"),
         ]),
         ["jobs"] = ("jobs",
         [
@@ -48,7 +49,7 @@ internal sealed class ListCommand : AsyncCommand<ListCommand.Settings>
         ["placement-groups"] = ("placement_groups",
         [
             new("PLACEMENT_GROUP_ID", "placementGroupId"), new("NAME", "name"), new("STATE", "state"), new("STRATEGY", "strategy"),
-            new("BUNDLES", "bundles"), new("NODES", "nodeIds"),
+            new("BUNDLES", "bundles"), new("BUNDLE_NODES", "bundleNodes"), new("PENDING_REASON", "pendingReason"),
         ]),
     };
 
@@ -75,9 +76,9 @@ internal sealed class ListCommand : AsyncCommand<ListCommand.Settings>
             throw CliException.BadInput($"unknown list kind '{settings.Kind}'; expected one of {string.Join(", ", Kinds.Keys)}.");
         }
 
-        if (settings.Limit < 1)
+        if (settings.Limit is < 1 or > 10_000)
         {
-            throw CliException.BadInput($"--limit: {settings.Limit} is not a positive number of rows.");
+            throw CliException.BadInput($"--limit: {settings.Limit} is not a number of rows from 1 to 10000.");
         }
 
         var filters = ParseFilters(settings.Filters);
@@ -90,7 +91,9 @@ internal sealed class ListCommand : AsyncCommand<ListCommand.Settings>
             throw CliException.Failure($"{api.Address}api/{shape.Path} answered a JSON {document.ValueKind.ToString().ToLowerInvariant()}, not an array.");
         }
 
-        var rows = document.EnumerateArray().Where(row => filters.All(f => Matches(row, f.Key, f.Value))).Take(settings.Limit).ToList();
+        var rows = document.EnumerateArray()
+            .Where(row => shape.Path != "nodes" || filters.All(f => Matches(row, f.Key, f.Value)))
+            .Take(settings.Limit).ToList();
         if (settings.Json)
         {
             Console.Out.WriteLine(JsonSerializer.Serialize(rows));
@@ -113,8 +116,8 @@ internal sealed class ListCommand : AsyncCommand<ListCommand.Settings>
                 : throw CliException.BadInput($"--filter: '{f}' is not key=value, for example state=RUNNING."))
             .ToList();
 
-    /// <summary>The server's rule: the property, by name ignoring case, equals the value ignoring case.</summary>
+    /// <summary>The state API's rule: the property, by name ignoring case, equals the value ignoring case (a string as it is, else its JSON).</summary>
     private static bool Matches(JsonElement row, string key, string value) =>
         row.ValueKind == JsonValueKind.Object && JsonTable.TryGetProperty(row, key, out var property) &&
-        JsonTable.Format(property).Equals(value, StringComparison.OrdinalIgnoreCase);
+        (property.ValueKind == JsonValueKind.String ? property.GetString() : property.GetRawText())!.Equals(value, StringComparison.OrdinalIgnoreCase);
 }
