@@ -48,6 +48,14 @@ internal sealed class SiloHostOptions
     public string Redis { get; set; } = "127.0.0.1:6379";
 
     /// <summary>
+    /// With <see cref="ClusteringProvider.Localhost"/>: the silo endpoint (<c>IP:port</c>) of the cluster's
+    /// primary silo, whose in-memory membership table this silo joins (what <c>rayo start --address</c> passes a
+    /// worker). Default: none, so this silo is the primary of its own cluster. Not valid with Redis membership,
+    /// where every silo is equal.
+    /// </summary>
+    public string? PrimarySilo { get; set; }
+
+    /// <summary>
     /// IP address other silos and drivers reach this silo at; it is published in the membership table.
     /// Default 127.0.0.1, so a node is reachable from this machine only until told otherwise.
     /// </summary>
@@ -115,6 +123,9 @@ internal sealed class SiloHostOptions
     /// <summary>The folders of <see cref="CodeDir"/>.</summary>
     public IReadOnlyList<string> CodeDirectories =>
         (CodeDir ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>The parsed <see cref="PrimarySilo"/>, or null when this silo is its own primary; valid after <see cref="Validate"/>.</summary>
+    public IPEndPoint? PrimarySiloEndpoint => string.IsNullOrWhiteSpace(PrimarySilo) ? null : IPEndPoint.Parse(PrimarySilo.Trim());
 
     /// <summary>The parsed <see cref="AdvertisedIp"/>; valid after <see cref="Validate"/>.</summary>
     public IPAddress AdvertisedAddress => IPAddress.Parse(AdvertisedIp);
@@ -198,6 +209,20 @@ internal sealed class SiloHostOptions
         if (Clustering == ClusteringProvider.Redis)
         {
             ToRedisConfiguration();
+        }
+
+        if (!string.IsNullOrWhiteSpace(PrimarySilo))
+        {
+            if (Clustering != ClusteringProvider.Localhost)
+            {
+                throw InvalidSiloOptionException.For(nameof(PrimarySilo), "only --clustering localhost has a primary silo; with Redis membership every silo joins through Redis.");
+            }
+
+            // An IP and a port: the primary's advertised silo endpoint, as its start line prints it.
+            if (!IPEndPoint.TryParse(PrimarySilo.Trim(), out var primary) || primary.Port == 0 || primary.Address.Equals(IPAddress.Any) || primary.Address.Equals(IPAddress.IPv6Any))
+            {
+                throw InvalidSiloOptionException.For(nameof(PrimarySilo), $"'{PrimarySilo}' is not a silo endpoint; expected IP:port, for example 127.0.0.1:11111.");
+            }
         }
 
         RequireAddress(nameof(AdvertisedIp), AdvertisedIp);

@@ -39,6 +39,7 @@ internal static class SiloHostSwitches
         new("--http-port", nameof(SiloHostOptions.HttpPort), "PORT", "Port of /healthz and /api/nodes, on 127.0.0.1 only. Default: 8265."),
         new("--clustering", nameof(SiloHostOptions.Clustering), "localhost|redis", "Membership: this one silo in memory, or Redis for a multi-node cluster. Default: localhost."),
         new("--redis", nameof(SiloHostOptions.Redis), "CONNECTION", "Redis connection string for --clustering redis (host:port[,options]). Default: 127.0.0.1:6379."),
+        new("--primary-silo", nameof(SiloHostOptions.PrimarySilo), "IP:PORT", "With --clustering localhost: the primary (head) silo's endpoint to join. Default: none (this silo is the primary)."),
         new("--advertised-ip", nameof(SiloHostOptions.AdvertisedIp), "IP", "Address other silos and drivers reach this silo at. Default: 127.0.0.1."),
         new("--listen-ip", nameof(SiloHostOptions.ListenIp), "IP", "Address the silo and gateway listeners bind to. Default: the advertised address."),
         new("--num-cpus", nameof(SiloHostOptions.NumCpus), "N", "CPUs the node offers. Default: the machine's processor count."),

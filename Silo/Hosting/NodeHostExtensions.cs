@@ -36,9 +36,11 @@ internal static class NodeHostExtensions
                     silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
                     break;
                 default:
-                    // Development membership with this silo as the primary: what UseLocalhostClustering does,
-                    // but at the advertised address rather than always 127.0.0.1.
-                    silo.UseDevelopmentClustering(new IPEndPoint(options.AdvertisedAddress, options.SiloPort));
+                    // Development membership: the primary silo holds the membership table in memory and every
+                    // other silo joins through it. Without --primary-silo this silo is the primary (what
+                    // UseLocalhostClustering does, but at the advertised address rather than always 127.0.0.1);
+                    // with it, this silo is a worker of the head at that endpoint (`rayo start --address`).
+                    silo.UseDevelopmentClustering(options.PrimarySiloEndpoint ?? new IPEndPoint(options.AdvertisedAddress, options.SiloPort));
                     break;
             }
 
