@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Orleans.Configuration;
 using RayOrleans.Hosting;
+using RayOrleans.Silo.Dashboard;
 
 namespace RayOrleans.Silo.Hosting;
 
@@ -76,6 +77,11 @@ internal static class NodeHostExtensions
                 }
             },
             runtime => runtime.SameHostSharedMemory = options.SameHostShm);
+
+            if (options.OrleansDashboard)
+            {
+                silo.AddOrleansGrainDashboard();
+            }
         });
 
         // The HTTP endpoint has no authentication, so it listens on loopback only, whatever ASPNETCORE_URLS says.
