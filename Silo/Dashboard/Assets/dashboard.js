@@ -136,6 +136,12 @@ const Dash = (() => {
     return el("span", { class: "id", title: text }, text.length > 12 ? text.slice(0, 8) + "…" : text);
   }
 
+  /** An object id as the API's text form writes it (task id without dashes, colon, index). */
+  function objectId(id) {
+    if (!id || typeof id === "string") return id || "";
+    return `${String(id.taskId).replaceAll("-", "")}:${id.index}`;
+  }
+
   /** A state or status as a coloured label (the colour comes from the stylesheet, by value). */
   function badge(state) {
     if (!state) return "";
@@ -201,14 +207,12 @@ const Dash = (() => {
   async function frame(current) {
     const links = pages.map(p => el("a", { href: p.href, class: p.href === current ? "current" : null }, p.title));
     const nav = el("nav", null, links);
-    const header = el("header", null,
-      el("a", { class: "brand", href: "./" }, "RayOrleans"),
-      nav,
-      el("span", { id: "refresh", class: "refresh" }));
+    const status = el("span", { class: "status" }, el("span", { id: "refresh", class: "refresh" }));
+    const header = el("header", null, el("a", { class: "brand", href: "./" }, "RayOrleans"), nav, status);
     document.body.prepend(header);
     const { orleansDashboard, nodeId } = await hostConfig();
     if (orleansDashboard) nav.appendChild(el("a", { href: orleansDashboard, class: "external" }, "Orleans grains"));
-    if (nodeId) header.appendChild(el("span", { class: "host", title: "The node whose HTTP endpoint serves this page" }, `via ${nodeId}`));
+    if (nodeId) header.title = `Served by node ${nodeId}`;
   }
 
   /**
@@ -239,7 +243,7 @@ const Dash = (() => {
       toggle.textContent = paused ? "resume" : "pause";
       if (!paused) round();
     });
-    document.querySelector("header").appendChild(toggle);
+    document.querySelector("header .status").appendChild(toggle);
     document.addEventListener("visibilitychange", round);
     round();
     setInterval(round, refreshMs);
@@ -284,7 +288,7 @@ const Dash = (() => {
   }
 
   return {
-    refreshMs, finishedJobStatuses, el, fill, get, getJson, withQuery, number, bytes, amount, time, duration, shortId, badge, bar,
+    refreshMs, finishedJobStatuses, el, fill, get, getJson, withQuery, number, bytes, amount, time, duration, shortId, objectId, badge, bar,
     resources, table, card, frame, refresh, query, setQuery, filters, hostConfig, ApiError,
   };
 })();

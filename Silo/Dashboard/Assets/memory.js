@@ -3,7 +3,7 @@
 "use strict";
 
 (async () => {
-  const { el, fill, getJson, table, card, bar, bytes, number } = Dash;
+  const { el, fill, getJson, table, card, bar, bytes, number, objectId } = Dash;
   await Dash.frame("memory");
 
   Dash.refresh(async () => {
@@ -25,7 +25,7 @@
 
     const objects = stores.flatMap(m => m.largest.map(o => ({ ...o, nodeId: m.nodeId }))).sort((a, b) => b.size - a.size);
     fill("objects", table([
-      { title: "Object", cell: o => el("span", { class: "mono" }, String(o.id)) },
+      { title: "Object", cell: o => el("span", { class: "mono" }, objectId(o.id)) },
       { title: "Node", cell: o => el("span", { class: "mono" }, o.nodeId) },
       { title: "Size", class: "num", cell: o => bytes(o.size) },
       { title: "Where", cell: o => o.spilled ? "spilled" : "memory" },
