@@ -179,6 +179,25 @@ public sealed class DashboardTests(DashboardTests.LiveCluster live) : IClassFixt
         Assert.Empty(live.PageErrors(page));
     }
 
+    [Fact]
+    public async Task With_the_Orleans_Dashboard_off_the_node_serves_no_such_page_and_the_overview_says_so()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 0, cpusPerSilo: 1);
+        await cluster.StartSiloAsync(1, extraArgs: "--orleans-dashboard false");
+        var baseUrl = $"http://127.0.0.1:{cluster.HttpPorts[0]}";
+        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/orleans/")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/orleans/DashboardCounters")).StatusCode);
+
+        var page = await live.NewPageAsync();
+        await page.GotoAsync(baseUrl + "/dashboard/");
+        await Expect(page.Locator("#pages")).ToContainTextAsync("The Orleans Dashboard is turned off on this node");
+        await Expect(page.Locator("#pages").GetByRole(AriaRole.Link, new() { Name = "Orleans Dashboard" })).ToHaveCountAsync(0);
+        await Expect(Card(page, "nodes")).ToHaveTextAsync("1");
+        await Expect(page.Locator("header nav a")).ToHaveCountAsync(7); // the seven RayOrleans pages, no Orleans link
+        await AssertHealthyAsync(page);
+    }
+
     private static ILocator Card(IPage page, string caption) =>
         page.Locator(".card", new() { Has = page.Locator(".card-caption", new() { HasTextRegex = new Regex($"^{Regex.Escape(caption)}$") }) }).Locator(".card-value");
 
