@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using RayOrleans.Benchmarks.Cluster;
@@ -164,6 +165,61 @@ public sealed class DashboardTests(DashboardTests.LiveCluster live) : IClassFixt
         var page = await OpenAsync("/dashboard/jobs");
         await Expect(page.Locator("#jobs")).ToContainTextAsync(served ? "Submission" : "No jobs: this node does not serve job submission");
         await AssertHealthyAsync(page);
+    }
+
+    [Fact]
+    public async Task A_jobs_logs_are_followed_as_the_driver_writes_them_until_it_ends()
+    {
+        // A driver (a shell, run by the head without a shell of its own) that writes a line, waits for the
+        // test's go-ahead file, writes another and exits; one line looks like HTML.
+        var gate = Path.Combine(Directory.CreateTempSubdirectory("rayorleans-dashboard-job-").FullName, "go");
+        using var http = new HttpClient { BaseAddress = new Uri(live.BaseUrl) };
+        var script = $"echo 'first line'; echo '<b id=\"injected-log\">not bold</b>'; while [ ! -e '{gate}' ]; do sleep 0.05; done; echo 'second line'";
+        using var submitted = await http.PostAsJsonAsync("/api/jobs", new { entrypoint = new[] { "/bin/sh", "-c", script } });
+        var page = await live.NewPageAsync();
+        if (submitted.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed)
+        {
+            // A host without job submission: the page says so (the contract the Jobs page is written against).
+            await page.GotoAsync(live.BaseUrl + "/dashboard/jobs?id=missing");
+            await Expect(page.Locator("#job")).ToContainTextAsync("No job 'missing' here");
+            return;
+        }
+
+        Assert.True(submitted.IsSuccessStatusCode, await submitted.Content.ReadAsStringAsync());
+        var id = System.Text.Json.JsonDocument.Parse(await submitted.Content.ReadAsStringAsync()).RootElement.GetProperty("submissionId").GetString()!;
+        try
+        {
+            await page.GotoAsync(live.BaseUrl + "/dashboard/jobs");
+            var row = page.Locator("#jobs tbody tr", new() { HasText = id });
+            await Expect(row).ToContainTextAsync("RUNNING");
+            await row.GetByRole(AriaRole.Link, new() { Name = id, Exact = true }).ClickAsync();
+            await Expect(page).ToHaveURLAsync(new Regex($"jobs\\?id={Regex.Escape(id)}$"));
+
+            // While the driver waits, the page shows what it wrote so far and keeps following.
+            await Expect(page.Locator("#logs")).ToHaveTextAsync("first line\n<b id=\"injected-log\">not bold</b>\n");
+            await Expect(page.Locator("#log-state")).ToContainTextAsync("Following the logs");
+            await Expect(page.Locator("#job")).ToContainTextAsync("RUNNING");
+
+            // The rest arrives once, after what was there, and the page stops when the job has ended.
+            File.WriteAllText(gate, "");
+            await Expect(page.Locator("#logs")).ToHaveTextAsync("first line\n<b id=\"injected-log\">not bold</b>\nsecond line\n");
+            await Expect(page.Locator("#log-state")).ToContainTextAsync("The job is SUCCEEDED; its logs are complete");
+            await Expect(page.Locator("#job")).ToContainTextAsync("SUCCEEDED");
+            await Expect(page.Locator("#injected-log")).ToHaveCountAsync(0);
+            await AssertHealthyAsync(page);
+        }
+        finally
+        {
+            // Whatever happened above, the driver ends before its folder goes (it would wait for the file forever).
+            File.WriteAllText(gate, "");
+            await http.PostAsync($"/api/jobs/{id}/stop", null);
+            await Wait.UntilAsync(async () =>
+            {
+                var job = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"/api/jobs/{id}")).RootElement;
+                return job.GetProperty("status").GetString() is "SUCCEEDED" or "FAILED" or "STOPPED";
+            }, "the job's driver has ended");
+            Directory.Delete(Path.GetDirectoryName(gate)!, recursive: true);
+        }
     }
 
     [Fact]
