@@ -46,25 +46,36 @@
 
   let offset = 0;
   let ended = false;
+  // One decoder for the whole log: a character split between two reads is completed by the second.
+  const decoder = new TextDecoder();
 
-  async function readLogs() {
-    if (ended) return;
+  /** Reads from `offset` once; returns how many bytes came. */
+  async function readChunk() {
     const response = await get(Dash.withQuery(`/api/jobs/${encodeURIComponent(id)}/logs`, { offset }));
-    const text = await response.text();
-    const next = Number(response.headers.get("X-Log-Offset"));
+    const chunk = await response.arrayBuffer();
     const status = response.headers.get("X-Job-Status") || "";
+    const next = Number(response.headers.get("X-Log-Offset"));
+    const text = decoder.decode(chunk, { stream: true });
     if (text.length > 0) {
       // Keep the view at the bottom only when the reader is there: scrolling up to read stops the jump.
       const atBottom = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 4;
       logs.appendChild(document.createTextNode(text));
       if (atBottom) logs.scrollTop = logs.scrollHeight;
     }
-    if (Number.isFinite(next) && next >= offset) offset = next;
-    // A finished job's last read returns what is left; the one after it comes back empty.
-    ended = Dash.finishedJobStatuses.has(status) && text.length === 0;
+    offset = Number.isFinite(next) && next >= offset ? next : offset + chunk.byteLength;
+    // The status is read before the bytes: a terminal status with nothing after it means the log is complete.
+    ended = Dash.finishedJobStatuses.has(status) && chunk.byteLength === 0;
     logState.textContent = ended
       ? `The job is ${status}; its logs are complete (${number(offset)} bytes).`
       : `Following the logs (${number(offset)} bytes so far; job ${status || "status unknown"}).`;
+    return chunk.byteLength;
+  }
+
+  /** Reads what the log has gained since the last round: chunk after chunk (the server caps each), a few per round. */
+  async function readLogs() {
+    for (let i = 0; i < 8 && !ended; i++) {
+      if ((await readChunk()) === 0) break;
+    }
   }
 
   Dash.refresh(async () => {
