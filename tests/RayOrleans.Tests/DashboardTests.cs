@@ -254,6 +254,41 @@ public sealed class DashboardTests(DashboardTests.LiveCluster live) : IClassFixt
         await AssertHealthyAsync(page);
     }
 
+    [Fact]
+    public async Task The_host_serves_the_pages_from_its_assembly_with_revalidation()
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(live.BaseUrl) };
+        using (var root = await http.GetAsync("/"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, root.StatusCode);
+            Assert.Equal("/dashboard/", root.Headers.Location?.OriginalString);
+        }
+
+        using (var folder = await http.GetAsync("/dashboard?x=1"))
+        {
+            Assert.Equal("/dashboard/?x=1", folder.Headers.Location?.OriginalString); // relative links resolve inside the folder
+        }
+
+        using var tasks = await http.GetAsync("/dashboard/tasks");
+        Assert.Equal(HttpStatusCode.OK, tasks.StatusCode);
+        Assert.Equal("text/html", tasks.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("<script src=\"tasks.js\"", await tasks.Content.ReadAsStringAsync());
+        Assert.Contains("script-src 'self'", tasks.Headers.GetValues("Content-Security-Policy").Single());
+        var etag = tasks.Headers.ETag!;
+
+        using var again = new HttpRequestMessage(HttpMethod.Get, "/dashboard/tasks.html");
+        again.Headers.IfNoneMatch.Add(etag);
+        using (var notModified = await http.SendAsync(again))
+        {
+            Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/dashboard/no-such-page")).StatusCode);
+        var config = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/dashboard/config.json")).RootElement;
+        Assert.Equal(live.Cluster.Silos[0].NodeId, config.GetProperty("nodeId").GetString());
+        Assert.Equal("/orleans/", config.GetProperty("orleansDashboard").GetString());
+    }
+
     private static ILocator Card(IPage page, string caption) =>
         page.Locator(".card", new() { Has = page.Locator(".card-caption", new() { HasTextRegex = new Regex($"^{Regex.Escape(caption)}$") }) }).Locator(".card-value");
 
