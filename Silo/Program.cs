@@ -1,5 +1,6 @@
 using RayOrleans.Silo;
 using RayOrleans.Silo.Configuration;
+using RayOrleans.Silo.Dashboard;
 using RayOrleans.Silo.Hosting;
 using RayOrleans.Silo.Http;
 
@@ -49,6 +50,12 @@ catch (NodeStartException e)
 await using var app = builder.Build();
 app.MapNodeApi();
 app.MapRayTelemetry();
+if (options.OrleansDashboard)
+{
+    app.MapOrleansGrainDashboard();
+}
+
+app.MapRayDashboard(options.OrleansDashboard ? OrleansDashboardHosting.Path : null);
 
 try
 {

@@ -117,6 +117,14 @@ internal sealed class SiloHostOptions
     /// </summary>
     public bool SameHostShm { get; set; } = true;
 
+    /// <summary>
+    /// Whether the node hosts the Orleans Dashboard (grain types, activations, method calls, silo counters)
+    /// under <c>/orleans/</c> of its HTTP endpoint, beside the RayOrleans dashboard at <c>/dashboard/</c>. Its
+    /// services run on every silo that has it on and it asks every silo for their statistics, so the silos of
+    /// one cluster should agree. Its call profiler runs only while someone views it. Default true.
+    /// </summary>
+    public bool OrleansDashboard { get; set; } = true;
+
     /// <summary>Folders, separated by ';', searched for user assemblies (tasks and actors). Default: none.</summary>
     public string? CodeDir { get; set; }
 

@@ -10,9 +10,11 @@ export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 # --- System packages: "command package" pairs; a package is installed only when its command is missing.
 # redis-server: Redis membership for the multi-node tests (they start their own server on a free port).
+# chromium: the headless browser the dashboard tests drive through Playwright (never downloaded by Playwright).
 required=(
   "redis-server redis-server"
   "redis-cli redis-tools"
+  "chromium chromium"
 )
 
 missing=()

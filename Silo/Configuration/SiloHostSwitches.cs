@@ -36,7 +36,7 @@ internal static class SiloHostSwitches
         new("--service-id", nameof(SiloHostOptions.ServiceId), "ID", "Orleans service id. Default: rayorleans."),
         new("--silo-port", nameof(SiloHostOptions.SiloPort), "PORT", "Port silos talk to each other on. Default: 11111."),
         new("--gateway-port", nameof(SiloHostOptions.GatewayPort), "PORT", "Port drivers connect to. Default: 30000."),
-        new("--http-port", nameof(SiloHostOptions.HttpPort), "PORT", "Port of /healthz and /api/nodes, on 127.0.0.1 only. Default: 8265."),
+        new("--http-port", nameof(SiloHostOptions.HttpPort), "PORT", "Port of the dashboard (/dashboard/), /api/* and /healthz, on 127.0.0.1 only. Default: 8265."),
         new("--clustering", nameof(SiloHostOptions.Clustering), "localhost|redis", "Membership: this one silo in memory, or Redis for a multi-node cluster. Default: localhost."),
         new("--redis", nameof(SiloHostOptions.Redis), "CONNECTION", "Redis connection string for --clustering redis (host:port[,options]). Default: 127.0.0.1:6379."),
         new("--primary-silo", nameof(SiloHostOptions.PrimarySilo), "IP:PORT", "With --clustering localhost: the primary (head) silo's endpoint to join. Default: none (this silo is the primary)."),
@@ -52,6 +52,7 @@ internal static class SiloHostSwitches
         new("--resources", nameof(SiloHostOptions.Resources), "JSON", "Custom resources as a JSON object, e.g. '{\"accelerator_x\": 2}'. Default: none."),
         new("--labels", nameof(SiloHostOptions.Labels), "JSON", "Node labels as a JSON object, e.g. '{\"zone\": \"a\"}', for NodeLabels scheduling. Default: none."),
         new("--same-host-shm", nameof(SiloHostOptions.SameHostShm), "true|false", "Read other same-host nodes' large objects through shared memory (true) or in chunks as across hosts (false). Default: true."),
+        new("--orleans-dashboard", nameof(SiloHostOptions.OrleansDashboard), "true|false", "Host the Orleans Dashboard (grain-level view) at /orleans/ on the HTTP port; every silo of a cluster should agree. Default: true."),
         new("--code-dir", nameof(SiloHostOptions.CodeDir), "DIRS", "Folders (separated by ';') searched for the assemblies of user tasks and actors. Default: none."),
     ];
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Orleans.Configuration;
 using RayOrleans.Hosting;
+using RayOrleans.Silo.Dashboard;
 
 namespace RayOrleans.Silo.Hosting;
 
@@ -78,6 +79,11 @@ internal static class NodeHostExtensions
                 }
             },
             runtime => runtime.SameHostSharedMemory = options.SameHostShm);
+
+            if (options.OrleansDashboard)
+            {
+                silo.AddOrleansGrainDashboard();
+            }
         });
 
         builder.AddRayTelemetry(instanceId: $"{options.AdvertisedAddress}:{options.SiloPort}");

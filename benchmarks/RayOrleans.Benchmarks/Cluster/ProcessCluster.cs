@@ -86,7 +86,8 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     /// <param name="cpus">CPUs the silo offers.</param>
     /// <param name="labelsJson">Its node labels as a JSON object, or null for none.</param>
-    public async Task StartSiloAsync(int cpus, string? labelsJson = null)
+    /// <param name="extraArgs">More switches for this silo (<c>--orleans-dashboard false</c>), or null.</param>
+    public async Task StartSiloAsync(int cpus, string? labelsJson = null, string? extraArgs = null)
     {
         var codeDir = AppContext.BaseDirectory;
         var httpPort = FreePort.Next();
@@ -94,7 +95,8 @@ public sealed class ProcessCluster : IAsyncDisposable
                    $"--silo-port {FreePort.Next()} --gateway-port {FreePort.Next()} --http-port {httpPort} --num-cpus {cpus} " + (CodeDirectory ? $"--code-dir \"{codeDir}\" " : "") +
                    $"--object-store-dir \"{StoreDirectory}\" --same-host-shm {(SameHostShm ? "true" : "false")}" +
                    (TlsCertificate is null ? "" : $" --tls-certificate \"{TlsCertificate}\"") +
-                   (labelsJson is null ? "" : $" --labels \"{labelsJson.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
+                   (labelsJson is null ? "" : $" --labels \"{labelsJson.Replace("\"", "\\\"", StringComparison.Ordinal)}\"") +
+                   (extraArgs is null ? "" : " " + extraArgs);
         var process = Start("dotnet", args, " started: ", out var started);
         var line = await started.WaitAsync(TimeSpan.FromSeconds(60));
         // "RayOrleans node <id> started: ..."
