@@ -14,9 +14,10 @@ namespace RayOrleans.Tests;
 /// </summary>
 public sealed class CliTests : IAsyncLifetime
 {
-    private readonly string _session = Path.Combine(Path.GetTempPath(), $"rayo-test-{Guid.NewGuid():N}");
-    private readonly string _store = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"rayo-test-{Guid.NewGuid():N}");
-    private readonly string _clusterId = "cli-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly RayoSession _rayo = new("cli");
+    private string _session => _rayo.SessionDirectory;
+    private string _store => _rayo.StoreDirectory;
+    private string _clusterId => _rayo.ClusterId;
 
     [Fact]
     public async Task Start_head_and_worker_then_status_list_and_stop_see_and_end_both_silos()
@@ -144,140 +145,24 @@ public sealed class CliTests : IAsyncLifetime
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(Path.Combine(Path.GetDirectoryName(RayoDll())!, "silo", "RayOrleans.Silo.dll"));
+        start.ArgumentList.Add(Path.Combine(Path.GetDirectoryName(RayoSession.RayoDll())!, "silo", "RayOrleans.Silo.dll"));
         foreach (var argument in arguments.Split(' '))
         {
             start.ArgumentList.Add(argument);
         }
 
-        var result = await RunAsync(start);
+        var result = await RayoSession.RunProcessAsync(start);
         Assert.True(result.ExitCode == 2, result.ToString());
         Assert.Contains(message, result.Stderr);
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    /// <summary>Kills every silo the session recorded (by pid, when it is still the process recorded), then removes the folders.</summary>
-    public Task DisposeAsync()
-    {
-        foreach (var node in SessionNodes())
-        {
-            try
-            {
-                using var process = Process.GetProcessById(node.Pid);
-                if (Math.Abs((process.StartTime.ToUniversalTime() - node.ProcessStartTime).TotalSeconds) < 2)
-                {
-                    process.Kill(entireProcessTree: true);
-                }
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-            {
-                // Already gone.
-            }
-        }
+    public async Task DisposeAsync() => await _rayo.DisposeAsync();
 
-        foreach (var directory in new[] { _session, _store })
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
+    private List<RayoSession.Node> SessionNodes() => _rayo.Nodes();
 
-        return Task.CompletedTask;
-    }
+    private static bool IsRunning(int pid) => RayoSession.IsRunning(pid);
 
-    private sealed record Node(string Role, int Pid, DateTime ProcessStartTime, string HttpAddress);
-
-    private List<Node> SessionNodes()
-    {
-        var file = Path.Combine(_session, "session.json");
-        if (!File.Exists(file))
-        {
-            return [];
-        }
-
-        using var document = JsonDocument.Parse(File.ReadAllText(file));
-        return document.RootElement.GetProperty("nodes").EnumerateArray()
-            .Select(n => new Node(
-                n.GetProperty("role").GetString()!, n.GetProperty("pid").GetInt32(),
-                n.GetProperty("processStartTime").GetDateTime().ToUniversalTime(), n.GetProperty("httpAddress").GetString()!))
-            .ToList();
-    }
-
-    /// <summary>Whether the pid is a live process: a zombie (an orphaned silo that init has not reaped) is not.</summary>
-    private static bool IsRunning(int pid)
-    {
-        var stat = $"/proc/{pid}/stat";
-        if (File.Exists(stat))
-        {
-            try
-            {
-                var text = File.ReadAllText(stat);
-                return text[(text.LastIndexOf(')') + 2)..][0] is not ('Z' or 'X');
-            }
-            catch (IOException)
-            {
-                return false;
-            }
-        }
-
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
-    private sealed record Result(int ExitCode, string Stdout, string Stderr)
-    {
-        public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
-    }
-
-    private Task<Result> RayoAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(RayoDll());
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["RAYO_SESSION_DIR"] = _session;
-        start.Environment.Remove("RAYO_ADDRESS");
-        return RunAsync(start);
-    }
-
-    /// <summary>Runs a command to its end (killed after two minutes), with its output.</summary>
-    private static async Task<Result> RunAsync(ProcessStartInfo start)
-    {
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return new Result(process.ExitCode, await stdout, await stderr);
-    }
-
-    /// <summary>rayo as the Cli project builds it: tests/RayOrleans.Tests/bin/C/F/ -> Cli/bin/C/F/rayo.dll.</summary>
-    private static string RayoDll()
-    {
-        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var root = here.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
-        var path = Path.Combine(root, "Cli", "bin", here.Parent.Name, here.Name, "rayo.dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException($"rayo is not built at {path}: dotnet build Cli -c {here.Parent.Name}.");
-    }
+    private Task<RayoSession.Result> RayoAsync(params string[] arguments) => _rayo.RunAsync(arguments);
 }
