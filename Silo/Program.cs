@@ -39,6 +39,7 @@ catch (InvalidDataException e)
 try
 {
     builder.AddRayNodeHost(options);
+    builder.AddRayJobs(options.ToJobOptions());
 }
 catch (NodeStartException e)
 {
@@ -48,6 +49,7 @@ catch (NodeStartException e)
 
 await using var app = builder.Build();
 app.MapNodeApi();
+app.MapJobApi();
 
 try
 {

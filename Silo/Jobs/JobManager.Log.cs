@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+
+namespace RayOrleans.Silo.Jobs;
+
+internal sealed partial class JobManager
+{
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "Job {SubmissionId} submitted: {Entrypoint} in {WorkingDir}")]
+        public static partial void JobSubmitted(ILogger logger, string submissionId, string entrypoint, string workingDir);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Stopping {Count} running job(s): the host is shutting down")]
+        public static partial void StoppingJobs(ILogger logger, int count);
+    }
+}
