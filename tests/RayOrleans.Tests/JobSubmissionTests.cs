@@ -162,6 +162,14 @@ public sealed class JobSubmissionTests(JobSubmissionTests.Head head) : IClassFix
         var notZip = Encoding.UTF8.GetBytes("not a zip at all");
         await AssertBadRequest(await head.PutPackageAsync(Head.Sha256(notZip), notZip), "not a zip");
 
+        // Over the head's limits (--max-package-size, --max-unpacked-package-size): 413, nothing stored.
+        var big = RandomNumberGenerator.GetBytes(Head.MaxPackageBytes + 1);
+        await AssertStatus(await head.PutPackageAsync(Head.Sha256(big), big), HttpStatusCode.RequestEntityTooLarge, "--max-package-size");
+        var bomb = Head.Zip(("zeros.bin", new string('\0', Head.MaxUnpackedBytes + 1)));
+        Assert.True(bomb.Length < Head.MaxPackageBytes / 100);
+        await AssertStatus(await head.PutPackageAsync(Head.Sha256(bomb), bomb), HttpStatusCode.RequestEntityTooLarge, "--max-unpacked-package-size");
+        Assert.Equal(HttpStatusCode.NotFound, await head.HeadPackageAsync(Head.Sha256(bomb)));
+
         await AssertBadRequest(await head.PostJobAsync(new { entrypoint = Array.Empty<string>() }), "entrypoint");
         await AssertBadRequest(await head.PostJobAsync(new { workingDir = head.DriverPackage }), "entrypoint");
         await AssertBadRequest(await head.PostJobAsync(new { entrypoint = new[] { "dotnet" }, workingDir = wrong }), "does not have");
@@ -217,12 +225,14 @@ public sealed class JobSubmissionTests(JobSubmissionTests.Head head) : IClassFix
         Assert.False(Head.IsRunning(childPid), "the driver's child outlived the head");
     }
 
-    private static async Task AssertBadRequest(HttpResponseMessage response, string expected)
+    private static Task AssertBadRequest(HttpResponseMessage response, string expected) => AssertStatus(response, HttpStatusCode.BadRequest, expected);
+
+    private static async Task AssertStatus(HttpResponseMessage response, HttpStatusCode status, string expected)
     {
         using (response)
         {
             var message = await response.Content.ReadAsStringAsync();
-            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{response.StatusCode}: {message}");
+            Assert.True(response.StatusCode == status, $"expected {status}, got {response.StatusCode}: {message}");
             Assert.Contains(expected, message);
         }
     }
@@ -232,6 +242,12 @@ public sealed class JobSubmissionTests(JobSubmissionTests.Head head) : IClassFix
     {
         /// <summary>The head's --job-stop-grace-seconds.</summary>
         public const int GraceSeconds = 2;
+
+        /// <summary>The head's --max-package-size: above the driver package's zip (about 9 MB).</summary>
+        public const int MaxPackageBytes = 16_000_000;
+
+        /// <summary>The head's --max-unpacked-package-size: above the driver package's files (about 21 MB).</summary>
+        public const int MaxUnpackedBytes = 40_000_000;
 
         private ProcessCluster? _cluster;
 
@@ -254,7 +270,7 @@ public sealed class JobSubmissionTests(JobSubmissionTests.Head head) : IClassFix
         public async Task InitializeAsync()
         {
             _cluster = await ProcessCluster.StartAsync(silos: 0, cpusPerSilo: 1);
-            await _cluster.StartSiloAsync(cpus: 1, extraArgs: $"--job-stop-grace-seconds {GraceSeconds}");
+            await _cluster.StartSiloAsync(cpus: 1, extraArgs: $"--job-stop-grace-seconds {GraceSeconds} --max-package-size {MaxPackageBytes} --max-unpacked-package-size {MaxUnpackedBytes}");
             Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{HttpPort}") };
             var zip = ZipFolder(DriverFolder());
             DriverPackage = Sha256(zip);
