@@ -66,6 +66,11 @@ internal static class JobApiEndpoints
             {
                 return Results.Text(e.Message, statusCode: StatusCodes.Status413PayloadTooLarge);
             }
+            catch (BadHttpRequestException e)
+            {
+                // Kestrel's own body limit (set above) or a body cut short by the client.
+                return Results.Text($"the package upload failed: {e.Message}", statusCode: e.StatusCode);
+            }
             catch (InvalidJobRequestException e)
             {
                 return BadRequest(e.Message);

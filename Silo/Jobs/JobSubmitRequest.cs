@@ -6,6 +6,8 @@ namespace RayOrleans.Silo.Jobs;
 /// <param name="SubmissionId">An id to use instead of a generated one; it must not be taken.</param>
 /// <param name="Env">Environment variables of the driver, on top of the head's and <c>RAY_ADDRESS</c>.</param>
 /// <param name="Metadata">Free-form labels kept with the job.</param>
+/// <remarks>An unknown field is refused (400), so a misspelt one (<c>working_dir</c>) is not silently ignored.</remarks>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 internal sealed record JobSubmitRequest(
     string[]? Entrypoint,
     string? WorkingDir,

@@ -99,7 +99,22 @@ internal sealed partial class JobSupervisor : IDisposable
             _ = driver.StopAsync();
         }
 
-        var exitCode = await driver.Exited;
+        int exitCode;
+        try
+        {
+            exitCode = await driver.Exited;
+        }
+        catch (Exception e)
+        {
+            // The log could not be written (a full disk): the job must still end, not stay running forever.
+            lock (_gate)
+            {
+                Finish(JobStatus.Failed, $"The driver's output could not be kept: {e.Message}", exitCode: null);
+            }
+
+            return;
+        }
+
         lock (_gate)
         {
             if (_stopRequested)

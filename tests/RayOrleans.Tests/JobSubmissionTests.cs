@@ -176,6 +176,7 @@ public sealed class JobSubmissionTests(JobSubmissionTests.Head head) : IClassFix
         await AssertBadRequest(await head.PostJobAsync(new { entrypoint = new[] { "dotnet" }, workingDir = "../etc" }), "is not a package's SHA-256");
         await AssertBadRequest(await head.PostJobAsync(new { entrypoint = new[] { "dotnet" }, env = new Dictionary<string, string> { ["A=B"] = "c" } }), "not an environment variable name");
         await AssertBadRequest(await head.PostJobAsync(new { entrypoint = new[] { "dotnet" }, submissionId = "../x" }), "submissionId");
+        await AssertBadRequest(await head.PostJobAsync(new { entrypoint = new[] { "dotnet" }, working_dir = head.DriverPackage }), "working_dir");
         using (var malformed = await head.Http.PostAsync("/api/jobs", new StringContent("{\"entrypoint\": ", Encoding.UTF8, "application/json")))
         {
             await AssertBadRequest(malformed, "not a job submission");
