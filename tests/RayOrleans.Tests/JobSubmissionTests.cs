@@ -211,9 +211,32 @@ public sealed class JobSubmissionTests(JobSubmissionTests.Head head) : IClassFix
     }
 
     [Fact]
-    public async Task Shutting_down_the_head_stops_its_running_drivers()
+    public async Task The_oldest_finished_jobs_are_forgotten_with_their_logs_and_shutting_down_the_head_stops_its_running_drivers()
     {
-        await using var own = await Head.StartAsync();
+        await using var own = await Head.StartAsync("--max-finished-jobs 2");
+        var finished = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var quick = await own.SubmitAsync(new { entrypoint = new[] { "echo", $"quick {i}" } });
+            Assert.Equal(("quick " + i + "\n", "SUCCEEDED"), await own.FollowLogsAsync(quick));
+            finished.Add(quick);
+        }
+
+        var logs = Path.Combine(own.Cluster.JobsDirectory, own.HttpPort.ToString(), "logs");
+        await Wait.UntilAsync(
+            async () =>
+            {
+                using var response = await own.Http.GetAsync($"/api/jobs/{finished[0]}");
+                return response.StatusCode == HttpStatusCode.NotFound;
+            },
+            "the oldest finished job is forgotten");
+        Assert.False(File.Exists(Path.Combine(logs, finished[0] + ".log")));
+        foreach (var kept in finished.Skip(1))
+        {
+            Assert.Equal("SUCCEEDED", (await own.GetJobAsync(kept)).GetProperty("status").GetString());
+            Assert.True(File.Exists(Path.Combine(logs, kept + ".log")));
+        }
+
         var id = await own.SubmitAsync(new { entrypoint = new[] { "dotnet", "JobDriver.dll", "forever", "child" }, workingDir = own.DriverPackage });
         var running = await own.FollowLogsUntilAsync(id, "running until stopped");
         var childPid = int.Parse(running.Split('\n').Single(l => l.StartsWith("child pid: ", StringComparison.Ordinal))["child pid: ".Length..]);
@@ -261,17 +284,20 @@ public sealed class JobSubmissionTests(JobSubmissionTests.Head head) : IClassFix
         /// <summary>The SHA-256 of the zipped <c>samples/JobDriver</c> build output, uploaded.</summary>
         public string DriverPackage { get; private set; } = "";
 
-        public static async Task<Head> StartAsync()
+        /// <summary>A head of its own, with more switches of the silo host.</summary>
+        public static async Task<Head> StartAsync(string extraArgs)
         {
             var head = new Head();
-            await head.InitializeAsync();
+            await head.LaunchAsync(extraArgs);
             return head;
         }
 
-        public async Task InitializeAsync()
+        public Task InitializeAsync() => LaunchAsync("");
+
+        private async Task LaunchAsync(string extraArgs)
         {
             _cluster = await ProcessCluster.StartAsync(silos: 0, cpusPerSilo: 1);
-            await _cluster.StartSiloAsync(cpus: 1, extraArgs: $"--job-stop-grace-seconds {GraceSeconds} --max-package-size {MaxPackageBytes} --max-unpacked-package-size {MaxUnpackedBytes}");
+            await _cluster.StartSiloAsync(cpus: 1, extraArgs: $"--job-stop-grace-seconds {GraceSeconds} --max-package-size {MaxPackageBytes} --max-unpacked-package-size {MaxUnpackedBytes} {extraArgs}");
             Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{HttpPort}") };
             var zip = ZipFolder(DriverFolder());
             DriverPackage = Sha256(zip);
