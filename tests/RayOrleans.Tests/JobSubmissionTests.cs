@@ -265,7 +265,7 @@ public sealed class JobSubmissionTests(JobSubmissionTests.Head head) : IClassFix
     public sealed class Head : IAsyncLifetime, IAsyncDisposable
     {
         /// <summary>The head's --job-stop-grace-seconds.</summary>
-        public const int GraceSeconds = 2;
+        public const int GraceSeconds = 5;
 
         /// <summary>The head's --max-package-size: above the driver package's zip (about 9 MB).</summary>
         public const int MaxPackageBytes = 16_000_000;
