@@ -30,7 +30,7 @@ internal sealed class SiloHostOptions
     public int GatewayPort { get; set; } = 30000;
 
     /// <summary>
-    /// Port of the HTTP endpoint (<c>/healthz</c>, <c>/api/nodes</c>), always on 127.0.0.1 because it has no
+    /// Port of the HTTP endpoint (<c>/healthz</c>, <c>/api/nodes</c>, the job API), always on 127.0.0.1 because it has no
     /// authentication. Default 8265, the port of Ray's dashboard. Range 1 to 65535.
     /// </summary>
     public int HttpPort { get; set; } = 8265;

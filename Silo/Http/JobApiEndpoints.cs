@@ -107,7 +107,7 @@ internal static class JobApiEndpoints
             {
                 return BadRequest(e.Message);
             }
-            catch (InvalidOperationException e)
+            catch (HeadShuttingDownException e)
             {
                 return Results.Text(e.Message, statusCode: StatusCodes.Status503ServiceUnavailable);
             }

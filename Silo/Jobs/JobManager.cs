@@ -43,6 +43,7 @@ internal sealed partial class JobManager : IHostedService, IDisposable
     /// Accepts a job and starts its driver in the background; returns it as submitted (pending).
     /// </summary>
     /// <exception cref="InvalidJobRequestException">The request is invalid; the message names what is wrong.</exception>
+    /// <exception cref="HeadShuttingDownException">The head is shutting down.</exception>
     public JobInfo Submit(JobSubmitRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -101,7 +102,7 @@ internal sealed partial class JobManager : IHostedService, IDisposable
         {
             if (_shuttingDown)
             {
-                throw new InvalidOperationException("The head is shutting down; it takes no new jobs.");
+                throw new HeadShuttingDownException();
             }
 
             var id = request.SubmissionId;
