@@ -28,11 +28,13 @@ internal sealed class DriverProcess : IDisposable
     private readonly Task _stdout;
     private readonly Task _stderr;
     private readonly Task<int> _exited;
+    private readonly DriverRecords _records;
     private long _stopDeadlineTicks; // DateTime.UtcNow ticks at which a requested stop escalates to SIGKILL; 0 while none
 
-    private DriverProcess(Process process, JobLog log, TimeSpan gracePeriod, bool ownGroup)
+    private DriverProcess(Process process, JobLog log, TimeSpan gracePeriod, bool ownGroup, DriverRecords records)
     {
         _process = process;
+        _records = records;
         _log = log;
         _gracePeriod = gracePeriod;
         _ownGroup = ownGroup;
@@ -57,7 +59,8 @@ internal sealed class DriverProcess : IDisposable
     /// </summary>
     /// <exception cref="DriverStartException">The program is not found or not executable, or the start failed; the message says which.</exception>
     public static DriverProcess Start(
-        IReadOnlyList<string> entrypoint, string workingDirectory, IReadOnlyDictionary<string, string> environment, JobLog log, TimeSpan gracePeriod)
+        IReadOnlyList<string> entrypoint, string workingDirectory, IReadOnlyDictionary<string, string> environment, JobLog log, TimeSpan gracePeriod,
+        DriverRecords records)
     {
         var path = environment.TryGetValue("PATH", out var jobPath) ? jobPath : Environment.GetEnvironmentVariable("PATH");
         var program = entrypoint[0];
@@ -111,7 +114,12 @@ internal sealed class DriverProcess : IDisposable
         }
 
         process.StandardInput.Close();
-        return new DriverProcess(process, log, gracePeriod, ownGroup);
+        if (ownGroup)
+        {
+            records.Add(process.Id);
+        }
+
+        return new DriverProcess(process, log, gracePeriod, ownGroup, records);
     }
 
     /// <summary>
@@ -162,6 +170,8 @@ internal sealed class DriverProcess : IDisposable
 
             Signal(SigKill);
         }
+
+        _records.Remove(Pid);
 
         // The pipes end when the last process holding them is gone; one that left the group on purpose may
         // keep them open, so the log stops waiting for it after a while.
@@ -268,6 +278,9 @@ internal sealed class DriverProcess : IDisposable
             .Select(folder => Path.Combine(folder, name))
             .FirstOrDefault(candidate => File.Exists(candidate)
                 && (OperatingSystem.IsWindows() || (File.GetUnixFileMode(candidate) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0));
+
+    /// <summary>Sends <paramref name="signal"/> to the process group <paramref name="pgid"/>; false when no such group exists.</summary>
+    public static bool SignalGroup(int pgid, int signal) => kill(-pgid, signal) == 0;
 
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);

@@ -11,5 +11,8 @@ internal sealed partial class JobManager
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Stopping {Count} running job(s): the host is shutting down")]
         public static partial void StoppingJobs(ILogger logger, int count);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Killed driver process group {Pid}, left running by a previous head on this jobs folder")]
+        public static partial void KilledLeftoverDriver(ILogger logger, int pid);
     }
 }

@@ -25,6 +25,7 @@ internal sealed partial class JobManager : IHostedService, IDisposable
     private readonly JobOptions _options;
     private readonly ILogger<JobManager> _logger;
     private readonly string _logFolder;
+    private readonly DriverRecords _records;
     private bool _shuttingDown;
 
     public JobManager(JobOptions options, PackageStore packages, ILogger<JobManager> logger)
@@ -34,6 +35,7 @@ internal sealed partial class JobManager : IHostedService, IDisposable
         Packages = packages;
         _logFolder = Path.Combine(Path.GetFullPath(options.JobsDirectory), "logs");
         Directory.CreateDirectory(_logFolder);
+        _records = new DriverRecords(Path.Combine(Path.GetFullPath(options.JobsDirectory), "drivers"));
     }
 
     /// <summary>The packages jobs run in.</summary>
@@ -126,7 +128,7 @@ internal sealed partial class JobManager : IHostedService, IDisposable
             environment[JobIdVariable] = id;
             var info = new JobInfo(id, JobStatus.Pending, entrypoint, "Job is pending: its driver is being started.",
                 DateTimeOffset.UtcNow, EndTime: null, ExitCode: null, DriverPid: null, workingDir, metadata);
-            job = new JobSupervisor(info, workingDirectory, environment, new JobLog(Path.Combine(_logFolder, id + ".log")), _options.StopGracePeriod, _logger);
+            job = new JobSupervisor(info, workingDirectory, environment, new JobLog(Path.Combine(_logFolder, id + ".log")), _options.StopGracePeriod, _records, _logger);
             _jobs[id] = job;
         }
 
@@ -145,7 +147,16 @@ internal sealed partial class JobManager : IHostedService, IDisposable
     /// <summary>The job, or null when no job has that id (or it was forgotten).</summary>
     public JobSupervisor? Find(string submissionId) => _jobs.GetValueOrDefault(submissionId);
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Kills the drivers a previous head on this jobs folder left running when it died without stopping them.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var pid in _records.KillLeftovers())
+        {
+            Log.KilledLeftoverDriver(_logger, pid);
+        }
+
+        return Task.CompletedTask;
+    }
 
     /// <summary>Stops every running driver (SIGTERM, SIGKILL after the grace period) and waits for them.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -13,6 +13,7 @@ internal sealed partial class JobSupervisor : IDisposable
     private readonly string _workingDirectory;
     private readonly TimeSpan _gracePeriod;
     private readonly ILogger _logger;
+    private readonly DriverRecords _records;
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private JobInfo _info;
     private DriverProcess? _driver;
@@ -23,10 +24,13 @@ internal sealed partial class JobSupervisor : IDisposable
     /// <param name="environment">Variables set on top of the head's environment.</param>
     /// <param name="output">Where the driver's stdout and stderr go.</param>
     /// <param name="gracePeriod">Time between SIGTERM and SIGKILL on a stop.</param>
+    /// <param name="records">Where running drivers are recorded for a later head to clear.</param>
     /// <param name="logger">The head's log.</param>
     public JobSupervisor(
-        JobInfo info, string workingDirectory, IReadOnlyDictionary<string, string> environment, JobLog output, TimeSpan gracePeriod, ILogger logger)
+        JobInfo info, string workingDirectory, IReadOnlyDictionary<string, string> environment, JobLog output, TimeSpan gracePeriod,
+        DriverRecords records, ILogger logger)
     {
+        _records = records;
         _info = info;
         _workingDirectory = workingDirectory;
         _environment = environment;
@@ -71,7 +75,7 @@ internal sealed partial class JobSupervisor : IDisposable
         DriverProcess driver;
         try
         {
-            driver = DriverProcess.Start(_info.Entrypoint, _workingDirectory, _environment, Output, _gracePeriod);
+            driver = DriverProcess.Start(_info.Entrypoint, _workingDirectory, _environment, Output, _gracePeriod, _records);
         }
         catch (DriverStartException e)
         {
