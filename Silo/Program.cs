@@ -40,6 +40,7 @@ catch (InvalidDataException e)
 try
 {
     builder.AddRayNodeHost(options);
+    builder.AddRayJobs(options.ToJobOptions());
 }
 catch (NodeStartException e)
 {
@@ -49,6 +50,7 @@ catch (NodeStartException e)
 
 await using var app = builder.Build();
 app.MapNodeApi();
+app.MapJobApi();
 app.MapRayTelemetry();
 if (options.OrleansDashboard)
 {

@@ -1,6 +1,7 @@
 using System.Net;
 using RayOrleans.Node;
 using RayOrleans.Silo.Configuration;
+using RayOrleans.Silo.Jobs;
 using StackExchange.Redis;
 
 namespace RayOrleans.Silo;
@@ -29,7 +30,7 @@ internal sealed class SiloHostOptions
     public int GatewayPort { get; set; } = 30000;
 
     /// <summary>
-    /// Port of the HTTP endpoint (<c>/healthz</c>, <c>/api/nodes</c>), always on 127.0.0.1 because it has no
+    /// Port of the HTTP endpoint (<c>/healthz</c>, <c>/api/nodes</c>, the job API), always on 127.0.0.1 because it has no
     /// authentication. Default 8265, the port of Ray's dashboard. Range 1 to 65535.
     /// </summary>
     public int HttpPort { get; set; } = 8265;
@@ -128,6 +129,24 @@ internal sealed class SiloHostOptions
     /// <summary>Folders, separated by ';', searched for user assemblies (tasks and actors). Default: none.</summary>
     public string? CodeDir { get; set; }
 
+    /// <summary>
+    /// Folder of submitted jobs' packages and driver logs. Default: <c>$TMPDIR/rayorleans-jobs/{cluster id}-{http port}</c>
+    /// (<see cref="JobOptions.DefaultJobsDirectory"/>).
+    /// </summary>
+    public string? JobsDir { get; set; }
+
+    /// <summary>Seconds a stopped job's driver gets between SIGTERM and SIGKILL. Default 5. At least 0.</summary>
+    public double JobStopGraceSeconds { get; set; } = 5;
+
+    /// <summary>Largest job package (zip) accepted, in bytes. Default 512 MiB. More than 0.</summary>
+    public long MaxPackageSize { get; set; } = new JobOptions().MaxPackageBytes;
+
+    /// <summary>Largest total size of a job package's files once unpacked, in bytes. Default 2 GiB. More than 0.</summary>
+    public long MaxUnpackedPackageSize { get; set; } = new JobOptions().MaxUnpackedPackageBytes;
+
+    /// <summary>How many finished jobs the head remembers, with their logs. Default 1000. At least 1.</summary>
+    public int MaxFinishedJobs { get; set; } = new JobOptions().MaxFinishedJobs;
+
     /// <summary>The folders of <see cref="CodeDir"/>.</summary>
     public IReadOnlyList<string> CodeDirectories =>
         (CodeDir ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -160,6 +179,31 @@ internal sealed class SiloHostOptions
         }
 
         return node;
+    }
+
+    /// <summary>
+    /// The address a driver passes to <c>Ray.InitAsync</c> to join this node's cluster: <c>redis://</c> and the
+    /// Redis connection string with Redis membership, else this node's gateway.
+    /// </summary>
+    public string DriverAddress => Clustering == ClusteringProvider.Redis
+        ? "redis://" + (Redis.Trim().StartsWith("redis://", StringComparison.OrdinalIgnoreCase) ? Redis.Trim()["redis://".Length..] : Redis.Trim())
+        : new IPEndPoint(AdvertisedAddress, GatewayPort).ToString();
+
+    /// <summary>How the node runs submitted jobs; valid after <see cref="Validate"/>.</summary>
+    public JobOptions ToJobOptions()
+    {
+        var jobs = new JobOptions
+        {
+            JobsDirectory = string.IsNullOrWhiteSpace(JobsDir) ? JobOptions.DefaultJobsDirectory(ClusterId, HttpPort) : JobsDir,
+            StopGracePeriod = TimeSpan.FromSeconds(JobStopGraceSeconds),
+            MaxPackageBytes = MaxPackageSize,
+            MaxUnpackedPackageBytes = MaxUnpackedPackageSize,
+            MaxFinishedJobs = MaxFinishedJobs,
+        };
+        jobs.DriverEnvironment["RAY_ADDRESS"] = DriverAddress;
+        jobs.DriverEnvironment["RAYORLEANS_CLUSTER_ID"] = ClusterId;
+        jobs.DriverEnvironment["RAYORLEANS_SERVICE_ID"] = ServiceId;
+        return jobs;
     }
 
     /// <summary>The parsed <see cref="Redis"/> connection string; throws naming <c>--redis</c> when it does not parse.</summary>
@@ -288,6 +332,31 @@ internal sealed class SiloHostOptions
             {
                 throw InvalidSiloOptionException.For(nameof(Resources), $"'{name}' is {amount}; expected a finite amount of at least 0.");
             }
+        }
+
+        if (!double.IsFinite(JobStopGraceSeconds) || JobStopGraceSeconds < 0 || JobStopGraceSeconds > 3600)
+        {
+            throw InvalidSiloOptionException.For(nameof(JobStopGraceSeconds), $"{JobStopGraceSeconds} is not a number of seconds from 0 to 3600.");
+        }
+
+        if (MaxPackageSize <= 0)
+        {
+            throw InvalidSiloOptionException.For(nameof(MaxPackageSize), $"{MaxPackageSize} is not a positive number of bytes.");
+        }
+
+        if (MaxUnpackedPackageSize <= 0)
+        {
+            throw InvalidSiloOptionException.For(nameof(MaxUnpackedPackageSize), $"{MaxUnpackedPackageSize} is not a positive number of bytes.");
+        }
+
+        if (MaxFinishedJobs < 1)
+        {
+            throw InvalidSiloOptionException.For(nameof(MaxFinishedJobs), $"{MaxFinishedJobs} is not at least 1.");
+        }
+
+        if (JobsDir is { } jobsDir && !string.IsNullOrWhiteSpace(jobsDir) && File.Exists(jobsDir))
+        {
+            throw InvalidSiloOptionException.For(nameof(JobsDir), $"'{jobsDir}' is a file; expected a folder (it is created if missing).");
         }
 
         try

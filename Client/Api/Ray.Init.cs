@@ -29,6 +29,7 @@ public sealed partial class Ray
 
         options.Runtime.Validate();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddSingleton<IHostLifetime, DriverHostLifetime>();
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
         var siloPort = FreePort.Next();
         var gatewayPort = FreePort.Next();
@@ -78,10 +79,23 @@ public sealed partial class Ray
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(address);
         options ??= new RayInitOptions();
+
+        // A submitted job's driver is told which cluster it belongs to; options set in code win.
+        if (options.ClusterId is null && Environment.GetEnvironmentVariable(ClusterIdVariable) is { Length: > 0 } clusterId)
+        {
+            options = options with { ClusterId = clusterId };
+        }
+
+        if (options.ServiceId == "rayorleans" && Environment.GetEnvironmentVariable(ServiceIdVariable) is { Length: > 0 } serviceId)
+        {
+            options = options with { ServiceId = serviceId };
+        }
+
         options.Runtime.Validate();
         // The address is checked here, before any connection is tried: a typo fails at once, naming itself.
         var (redis, gateways) = ParseAddress(address);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddSingleton<IHostLifetime, DriverHostLifetime>();
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
         RayRuntime? attached = null;
         builder.UseOrleansClient(client =>
@@ -213,6 +227,12 @@ public sealed partial class Ray
 
     /// <summary>The environment variable naming the cluster <c>InitAsync()</c> connects to (Ray's <c>RAY_ADDRESS</c>).</summary>
     public const string RayAddressVariable = "RAY_ADDRESS";
+
+    /// <summary>The environment variable naming the Orleans cluster id a driver joins when its options name none (set by job submission).</summary>
+    public const string ClusterIdVariable = "RAYORLEANS_CLUSTER_ID";
+
+    /// <summary>The environment variable naming the Orleans service id a driver joins when its options keep the default (set by job submission).</summary>
+    public const string ServiceIdVariable = "RAYORLEANS_SERVICE_ID";
 
     /// <summary>The environment variable job submission sets to the submission id, taken as the driver's job id.</summary>
     public const string JobIdVariable = "RAYORLEANS_JOB_ID";

@@ -36,7 +36,7 @@ internal static class SiloHostSwitches
         new("--service-id", nameof(SiloHostOptions.ServiceId), "ID", "Orleans service id. Default: rayorleans."),
         new("--silo-port", nameof(SiloHostOptions.SiloPort), "PORT", "Port silos talk to each other on. Default: 11111."),
         new("--gateway-port", nameof(SiloHostOptions.GatewayPort), "PORT", "Port drivers connect to. Default: 30000."),
-        new("--http-port", nameof(SiloHostOptions.HttpPort), "PORT", "Port of the dashboard (/dashboard/), /api/* and /healthz, on 127.0.0.1 only. Default: 8265."),
+        new("--http-port", nameof(SiloHostOptions.HttpPort), "PORT", "Port of the dashboard (/dashboard/), /api/* (the job API on the head), /metrics and /healthz, on 127.0.0.1 only. Default: 8265."),
         new("--clustering", nameof(SiloHostOptions.Clustering), "localhost|redis", "Membership: this one silo in memory, or Redis for a multi-node cluster. Default: localhost."),
         new("--redis", nameof(SiloHostOptions.Redis), "CONNECTION", "Redis connection string for --clustering redis (host:port[,options]). Default: 127.0.0.1:6379."),
         new("--primary-silo", nameof(SiloHostOptions.PrimarySilo), "IP:PORT", "With --clustering localhost: the primary (head) silo's endpoint to join. Default: none (this silo is the primary)."),
@@ -54,6 +54,11 @@ internal static class SiloHostSwitches
         new("--same-host-shm", nameof(SiloHostOptions.SameHostShm), "true|false", "Read other same-host nodes' large objects through shared memory (true) or in chunks as across hosts (false). Default: true."),
         new("--orleans-dashboard", nameof(SiloHostOptions.OrleansDashboard), "true|false", "Host the Orleans Dashboard (grain-level view) at /orleans/ on the HTTP port; every silo of a cluster should agree. Default: true."),
         new("--code-dir", nameof(SiloHostOptions.CodeDir), "DIRS", "Folders (separated by ';') searched for the assemblies of user tasks and actors. Default: none."),
+        new("--jobs-dir", nameof(SiloHostOptions.JobsDir), "DIR", "Folder of submitted jobs' packages and driver logs. Default: $TMPDIR/rayorleans-jobs/<cluster id>-<http port>."),
+        new("--job-stop-grace-seconds", nameof(SiloHostOptions.JobStopGraceSeconds), "SECONDS", "Time a stopped job's driver gets between SIGTERM and SIGKILL. Default: 5."),
+        new("--max-package-size", nameof(SiloHostOptions.MaxPackageSize), "BYTES", "Largest job package (zip) accepted. Default: 536870912 (512 MiB)."),
+        new("--max-unpacked-package-size", nameof(SiloHostOptions.MaxUnpackedPackageSize), "BYTES", "Largest total size of a job package's files once unpacked. Default: 2147483648 (2 GiB)."),
+        new("--max-finished-jobs", nameof(SiloHostOptions.MaxFinishedJobs), "N", "Finished jobs remembered, with their logs; older ones are forgotten. Default: 1000."),
     ];
 
     private static readonly Dictionary<string, SiloHostSwitch> ByName = All.ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);

@@ -42,6 +42,9 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// <summary>The silos' object-store folder (each node process makes its own folder inside), removed at dispose.</summary>
     public string StoreDirectory { get; } = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"rayorleans-test-{Guid.NewGuid():N}");
 
+    /// <summary>The silos' jobs folder (--jobs-dir; each silo a folder inside, named by its HTTP port), removed at dispose.</summary>
+    public string JobsDirectory { get; } = Path.Combine(Path.GetTempPath(), $"rayorleans-test-jobs-{Guid.NewGuid():N}");
+
     /// <param name="silos">How many silo processes to start.</param>
     /// <param name="cpusPerSilo">CPUs each offers.</param>
     /// <param name="sameHostShm">
@@ -86,7 +89,7 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     /// <param name="cpus">CPUs the silo offers.</param>
     /// <param name="labelsJson">Its node labels as a JSON object, or null for none.</param>
-    /// <param name="extraArgs">More switches for this silo (<c>--orleans-dashboard false</c>), or null.</param>
+    /// <param name="extraArgs">More switches of the silo host (<c>--job-stop-grace-seconds 2</c>, <c>--orleans-dashboard false</c>), or null.</param>
     public async Task StartSiloAsync(int cpus, string? labelsJson = null, string? extraArgs = null)
     {
         var codeDir = AppContext.BaseDirectory;
@@ -96,6 +99,7 @@ public sealed class ProcessCluster : IAsyncDisposable
                    $"--object-store-dir \"{StoreDirectory}\" --same-host-shm {(SameHostShm ? "true" : "false")}" +
                    (TlsCertificate is null ? "" : $" --tls-certificate \"{TlsCertificate}\"") +
                    (labelsJson is null ? "" : $" --labels \"{labelsJson.Replace("\"", "\\\"", StringComparison.Ordinal)}\"") +
+                   $" --jobs-dir \"{Path.Combine(JobsDirectory, httpPort.ToString(System.Globalization.CultureInfo.InvariantCulture))}\"" +
                    (extraArgs is null ? "" : " " + extraArgs);
         var process = Start("dotnet", args, " started: ", out var started);
         var line = await started.WaitAsync(TimeSpan.FromSeconds(60));
@@ -107,6 +111,18 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     /// <summary>kill -9 of one silo process.</summary>
     public void Kill(int silo) => Silos[silo].Process.Kill(entireProcessTree: true);
+
+    /// <summary>SIGTERM to one silo process: the clean shutdown a service manager asks for.</summary>
+    public void Terminate(int silo)
+    {
+        if (kill(Silos[silo].Process.Id, 15) != 0)
+        {
+            throw new InvalidOperationException($"SIGTERM to silo process {Silos[silo].Process.Id} failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}.");
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
 
     private string _redisArgs = "";
     private Process? _redis;
@@ -211,6 +227,11 @@ public sealed class ProcessCluster : IAsyncDisposable
         if (Directory.Exists(StoreDirectory))
         {
             Directory.Delete(StoreDirectory, recursive: true);
+        }
+
+        if (Directory.Exists(JobsDirectory))
+        {
+            Directory.Delete(JobsDirectory, recursive: true);
         }
 
         var redisData = Path.Combine(Path.GetTempPath(), $"rayorleans-redis-{ClusterId}");
