@@ -94,6 +94,12 @@ internal sealed class SiloHostOptions
     public double MemoryUsageThreshold { get; set; } = 0.95;
 
     /// <summary>
+    /// How many ended task attempts the node keeps for the state API and the dashboard (oldest dropped first; the
+    /// per-name counts keep counting them). Default 10,000.
+    /// </summary>
+    public int MaxTaskEvents { get; set; } = 10_000;
+
+    /// <summary>
     /// Folder for the object store's shared-memory segments (a folder per node process inside it). Default:
     /// <c>/dev/shm/rayorleans</c>, else the temporary folder.
     /// </summary>
@@ -166,7 +172,7 @@ internal sealed class SiloHostOptions
         var node = new NodeOptions
         {
             NumCpus = NumCpus, NumGpus = NumGpus, Memory = Memory, ObjectStoreMemory = ObjectStoreMemory, ObjectStoreDirectory = ObjectStoreDir, CodeDirectories = [.. CodeDirectories],
-            MemoryUsageThreshold = MemoryUsageThreshold,
+            MemoryUsageThreshold = MemoryUsageThreshold, MaxTaskEvents = MaxTaskEvents,
         };
         foreach (var (name, amount) in Resources)
         {
@@ -304,6 +310,11 @@ internal sealed class SiloHostOptions
         if (Memory < 0)
         {
             throw InvalidSiloOptionException.For(nameof(Memory), $"{Memory} is negative; expected a number of bytes.");
+        }
+
+        if (MaxTaskEvents is < 0 or > 10_000_000)
+        {
+            throw InvalidSiloOptionException.For(nameof(MaxTaskEvents), $"{MaxTaskEvents} is not a count from 0 to 10,000,000.");
         }
 
         if (!(MemoryUsageThreshold > 0 && MemoryUsageThreshold <= 1))

@@ -46,6 +46,11 @@ internal sealed class ListCommand : AsyncCommand<ListCommand.Settings>
             new("SUBMISSION_ID", "submissionId"), new("STATUS", "status"), new("ENTRYPOINT", "entrypoint"), new("START_TIME", "startTime"),
             new("END_TIME", "endTime"), new("EXIT_CODE", "exitCode"), new("MESSAGE", "message"),
         ]),
+        ["drivers"] = ("drivers",
+        [
+            new("JOB_ID", "jobId"), new("STATUS", "status"), new("HOST", "host"), new("PID", "pid"), new("START_TIME", "startTime"),
+            new("END_TIME", "endTime"), new("MESSAGE", "message"),
+        ]),
         ["placement-groups"] = ("placement_groups",
         [
             new("PLACEMENT_GROUP_ID", "placementGroupId"), new("NAME", "name"), new("STATE", "state"), new("STRATEGY", "strategy"),
@@ -56,7 +61,7 @@ internal sealed class ListCommand : AsyncCommand<ListCommand.Settings>
     internal sealed class Settings : ListingSettings
     {
         [CommandArgument(0, "<KIND>")]
-        [Description("nodes, actors, tasks, objects, jobs or placement-groups.")]
+        [Description("nodes, actors, tasks, objects, jobs (submitted), drivers (every driver connected, Ray's DRIVER jobs) or placement-groups.")]
         public string Kind { get; set; } = "";
 
         [CommandOption("--filter <KEY=VALUE>")]

@@ -47,6 +47,7 @@ internal static class SiloHostSwitches
         new("--memory", nameof(SiloHostOptions.Memory), "BYTES", "Memory the node offers to tasks and actors. Default: 70% of the process's memory."),
         new("--object-store-memory", nameof(SiloHostOptions.ObjectStoreMemory), "BYTES", "Bytes the node's object store may hold. Default: 30% of the process's memory."),
         new("--tls-certificate", nameof(SiloHostOptions.TlsCertificate), "PFX", "Cluster certificate: mutual TLS on every connection, only its holders may join or connect (password: RAYORLEANS_TLS_PASSWORD). Default: none."),
+        new("--max-task-events", nameof(SiloHostOptions.MaxTaskEvents), "COUNT", "Ended task attempts the node keeps for the state API and dashboard (oldest dropped; counts keep them). Default: 10000."),
         new("--memory-usage-threshold", nameof(SiloHostOptions.MemoryUsageThreshold), "FRACTION", "Memory in use above which the node holds new tasks and cancels its newest retryable one. Default: 0.95; 1 turns it off."),
         new("--object-store-dir", nameof(SiloHostOptions.ObjectStoreDir), "DIR", "Folder for the object store's shared-memory segments. Default: /dev/shm/rayorleans."),
         new("--resources", nameof(SiloHostOptions.Resources), "JSON", "Custom resources as a JSON object, e.g. '{\"accelerator_x\": 2}'. Default: none."),

@@ -113,7 +113,11 @@ internal static class JobApiEndpoints
             }
         });
 
-        endpoints.MapGet("/api/jobs", (JobManager jobs) => Results.Json(jobs.List(), Json));
+        // Filters and limit as every listing of the state API takes them (?status=RUNNING&limit=10).
+        endpoints.MapGet("/api/jobs", (HttpRequest request, JobManager jobs) =>
+            StateApiEndpoints.TryReadFilters(request, out var filters, out var limit, out var bad)
+                ? StateApiEndpoints.Filtered(jobs.List(), filters, limit, "jobs", Json)
+                : bad);
 
         endpoints.MapGet("/api/jobs/{id}", (string id, JobManager jobs) =>
             jobs.Find(id) is { } job ? Results.Json(job.Info, Json) : UnknownJob(id));

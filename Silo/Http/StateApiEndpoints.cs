@@ -146,7 +146,8 @@ internal static class StateApiEndpoints
     private static async Task<string[]> NodesAsync(IGrainFactory grains) =>
         (await grains.GetGrain<IClusterResourcesGrain>(0).GetNodesAsync()).Select(n => n.NodeId).ToArray();
 
-    private static bool TryReadFilters(HttpRequest request, out Dictionary<string, string> filters, out int limit, out IResult bad)
+    /// <summary>Reads the filters and limit of a listing request; false with a 400 naming the bad limit.</summary>
+    internal static bool TryReadFilters(HttpRequest request, out Dictionary<string, string> filters, out int limit, out IResult bad)
     {
         filters = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         limit = DefaultLimit;
@@ -175,9 +176,10 @@ internal static class StateApiEndpoints
     private static string? Take(Dictionary<string, string> filters, string name) => filters.Remove(name, out var value) ? value : null;
 
     /// <summary>Applies the remaining filters to the rows' JSON properties, then the limit.</summary>
-    private static IResult Filtered<T>(IEnumerable<T> rows, Dictionary<string, string> filters, int limit, string what)
+    internal static IResult Filtered<T>(IEnumerable<T> rows, Dictionary<string, string> filters, int limit, string what, JsonSerializerOptions? json = null)
     {
-        var elements = rows.Select(r => JsonSerializer.SerializeToElement(r, Json)).ToList();
+        json ??= Json;
+        var elements = rows.Select(r => JsonSerializer.SerializeToElement(r, json)).ToList();
         if (filters.Count > 0)
         {
             var sample = elements.FirstOrDefault();
@@ -192,7 +194,7 @@ internal static class StateApiEndpoints
             elements = elements.Where(e => filters.All(f => Matches(e, f.Key, f.Value))).ToList();
         }
 
-        return Results.Json(elements.Take(limit), Json);
+        return Results.Json(elements.Take(limit), json);
     }
 
     private static bool Matches(JsonElement row, string name, string value)

@@ -76,6 +76,36 @@ public sealed class ClusterOperationsTests : IAsyncLifetime
             await Expect(page.Locator("body")).ToContainTextAsync("Work.Square");
         }
 
+        // Its logs stay readable; the job and its driver are listed.
+        var logs = await _rayo.RunAsync("job", "logs", jobId, "--address", address);
+        Assert.True(logs.ExitCode == 0, logs.ToString());
+        Assert.Contains("tally: 204", logs.Stdout);
+        var drivers = await _rayo.RunAsync("list", "drivers", "--address", address, "--filter", $"jobId={jobId}", "--json");
+        Assert.True(drivers.ExitCode == 0, drivers.ToString());
+        Assert.Equal("SUCCEEDED", Assert.Single(JsonDocument.Parse(drivers.Stdout).RootElement.EnumerateArray()).GetProperty("status").GetString());
+
+        // A job stopped while it runs: its driver ends, and the actor it holds goes with it.
+        var held = await _rayo.RunAsync("job", "submit", "--address", address, "--working-dir", _workingDir, "--no-wait", "--", "dotnet", "ClusterJob.dll", "--hold");
+        Assert.True(held.ExitCode == 0, held.ToString());
+        var heldId = held.Stdout.Trim();
+        await Wait.UntilAsync(async () =>
+        {
+            var alive = await _rayo.RunAsync("list", "actors", "--address", address, "--filter", $"jobId={heldId}", "--filter", "state=ALIVE", "--json");
+            return alive.ExitCode == 0 && JsonDocument.Parse(alive.Stdout).RootElement.GetArrayLength() == 1;
+        }, "the held job's actor is alive", TimeSpan.FromSeconds(60));
+        var stopJob = await _rayo.RunAsync("job", "stop", heldId, "--address", address);
+        Assert.True(stopJob.ExitCode == 0, stopJob.ToString());
+        var stoppedJobs = await _rayo.RunAsync("job", "list", "--address", address, "--json");
+        Assert.Contains(JsonDocument.Parse(stoppedJobs.Stdout).RootElement.EnumerateArray(),
+            j => j.GetProperty("submissionId").GetString() == heldId && j.GetProperty("status").GetString() == "STOPPED");
+        var onlyStopped = await _rayo.RunAsync("list", "jobs", "--address", address, "--filter", "status=STOPPED", "--json");
+        Assert.Equal(heldId, Assert.Single(JsonDocument.Parse(onlyStopped.Stdout).RootElement.EnumerateArray()).GetProperty("submissionId").GetString());
+        await Wait.UntilAsync(async () =>
+        {
+            var dead = await _rayo.RunAsync("list", "actors", "--address", address, "--filter", $"jobId={heldId}", "--filter", "state=DEAD", "--json");
+            return dead.ExitCode == 0 && JsonDocument.Parse(dead.Stdout).RootElement.GetArrayLength() == 1;
+        }, "the stopped job's actor is killed", TimeSpan.FromSeconds(30));
+
         // Stopping the cluster leaves nothing running.
         var recorded = _rayo.Nodes();
         Assert.Equal(2, recorded.Count);
