@@ -50,6 +50,7 @@ public sealed partial class Ray
                     node.Memory = options.Memory;
                     node.ObjectStoreMemory = options.ObjectStoreMemory;
                     node.ObjectStoreDirectory = options.ObjectStoreDirectory;
+                    node.OrleansTracing = options.OrleansTracing;
                     foreach (var (name, amount) in options.Resources ?? new Dictionary<string, double>())
                     {
                         node.Resources[name] = amount;
@@ -118,8 +119,11 @@ public sealed partial class Ray
                     attached?.InFlight.GatewayLost();
                 }
             });
-            // The driver's grain calls carry its trace context, so the nodes' spans join the application's traces.
-            client.AddActivityPropagation();
+            // The driver's grain calls carry its trace context when tracing is wanted (see RayInitOptions.OrleansTracing).
+            if (options.OrleansTracing ?? Telemetry.RayTelemetry.OrleansTracingByEnvironment())
+            {
+                client.AddActivityPropagation();
+            }
             if (redis is not null)
             {
                 client.UseRedisClustering(o => o.ConfigurationOptions = redis);

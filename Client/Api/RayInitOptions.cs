@@ -69,6 +69,13 @@ public sealed record RayInitOptions
     /// <summary>Where those lines go. Default: printed to this process's standard output (error lines to standard error).</summary>
     public Action<Messages.LogLine>? OnTaskLog { get; init; }
 
+    /// <summary>
+    /// Whether the driver's Orleans grain calls carry its trace context (Orleans activity propagation), for traces
+    /// that show Orleans' spans too; RayOrleans' own task spans join the application's traces either way. Default:
+    /// on when the standard OpenTelemetry settings configure a trace exporter. The embedded cluster's node takes it too.
+    /// </summary>
+    public bool? OrleansTracing { get; init; }
+
     /// <summary>How long connecting to a cluster waits for its first node. Default 30 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -64,9 +64,12 @@ public static class RaySiloBuilderExtensions
         services.AddSingleton<NodeReporter>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeReporter>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Telemetry.NodeMetrics>();
-        // Grain calls join the caller's trace (Orleans' spans under RayOrleans' own, docs/telemetry.md); with no
-        // listener on Orleans' sources the filters start no activity.
-        builder.AddActivityPropagation();
+        // Grain calls join the caller's trace (Orleans' spans under RayOrleans' own, docs/telemetry.md) when asked,
+        // or when tracing is configured: the propagation filters cost every grain call, listener or not.
+        if (declared.OrleansTracing ?? Telemetry.RayTelemetry.OrleansTracingByEnvironment())
+        {
+            builder.AddActivityPropagation();
+        }
         services.AddPlacementDirector<NodePlacementStrategy, NodePlacementDirector>();
         services.AddPlacementDirector<LeastLoadedPlacementStrategy, LeastLoadedPlacementDirector>();
         return builder;

@@ -71,6 +71,13 @@ public sealed class NodeOptions
     /// </summary>
     public TimeSpan JobCodeIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Whether Orleans' grain calls carry and join traces (Orleans activity propagation), so traces show Orleans'
+    /// own spans under RayOrleans' task spans. Default: on when the standard OpenTelemetry settings configure a
+    /// trace exporter, off otherwise (its call filters slow every grain call; RayOrleans' own spans do not need it).
+    /// </summary>
+    public bool? OrleansTracing { get; set; }
+
     /// <summary>Labels of the node, key to value (for example <c>{"zone": "a"}</c>), matched by <c>SchedulingStrategy.NodeLabels</c>.</summary>
     public Dictionary<string, string> Labels { get; set; } = new(StringComparer.Ordinal);
 

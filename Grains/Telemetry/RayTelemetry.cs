@@ -21,6 +21,20 @@ public static class RayTelemetry
     /// </summary>
     public static readonly IReadOnlyList<string> OrleansSourceNames = ["Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application"];
 
+    /// <summary>
+    /// Whether Orleans' activity propagation is wanted when a host does not say: when the standard OpenTelemetry
+    /// settings name a trace exporter (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>, <c>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT</c>,
+    /// or <c>OTEL_TRACES_EXPORTER</c> other than <c>none</c>). Off otherwise, because its call filters cost every
+    /// grain call 15-30% of its time here (measured on in-silo calls), listener or not, while RayOrleans' own spans
+    /// travel in the task and need no propagation.
+    /// </summary>
+    public static bool OrleansTracingByEnvironment()
+    {
+        static bool Set(string name) => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(name));
+        return Set("OTEL_EXPORTER_OTLP_ENDPOINT") || Set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ||
+               (Set("OTEL_TRACES_EXPORTER") && !string.Equals(Environment.GetEnvironmentVariable("OTEL_TRACES_EXPORTER")!.Trim(), "none", StringComparison.OrdinalIgnoreCase));
+    }
+
     /// <summary>The name of Orleans' own meter: <c>Microsoft.Orleans</c>.</summary>
     public const string OrleansMeterName = "Microsoft.Orleans";
 

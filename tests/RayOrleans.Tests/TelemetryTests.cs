@@ -36,7 +36,11 @@ public sealed class TelemetryTests
             .Build();
 
         var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
+        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node =>
+        {
+            node.NumCpus = 2;
+            node.OrleansTracing = true; // Orleans' own spans join the trace too
+        }));
         builder.ConfigureClient(client => client.AddActivityPropagation());
         await using var cluster = builder.Build();
         await cluster.DeployAsync();
