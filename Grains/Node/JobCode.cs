@@ -72,7 +72,18 @@ internal sealed partial class JobCode : IAsyncDisposable
 
     private async Task<JobLoadContext> LoadAsync(CodePackage code, string jobId)
     {
-        var folder = await _folders.GetOrAdd(code.Hash, h => new Lazy<Task<string>>(() => UnpackAsync(code))).Value.ConfigureAwait(false);
+        var unpacking = _folders.GetOrAdd(code.Hash, h => new Lazy<Task<string>>(() => UnpackAsync(code)));
+        string folder;
+        try
+        {
+            folder = await unpacking.Value.ConfigureAwait(false);
+        }
+        catch
+        {
+            _folders.TryRemove(KeyValuePair.Create(code.Hash, unpacking)); // a failed read (a timeout, a freed package) is tried again next time
+            throw;
+        }
+
         LogLoaded(_logger, jobId, code.Hash, folder);
         return new JobLoadContext(jobId, code.Hash, folder);
     }
@@ -150,7 +161,12 @@ internal sealed partial class JobCode : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _sweeping, 1) == 0)
         {
-            _ = SweepAsync();
+            // The sweep lives as long as the node: it must not hold on to the execution context of the task
+            // or actor that happened to start it.
+            using (ExecutionContext.SuppressFlow())
+            {
+                _ = Task.Run(SweepAsync);
+            }
         }
     }
 

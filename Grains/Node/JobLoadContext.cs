@@ -100,6 +100,7 @@ internal sealed class JobLoadContext : AssemblyLoadContext
 
         _invokers.Clear();
         Unload();
+        Serialization.JsonMetadataCaches.Clear(); // System.Text.Json's process-wide accessor cache holds the job's types otherwise
         return true;
     }
 

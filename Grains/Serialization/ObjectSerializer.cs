@@ -61,7 +61,8 @@ internal sealed class ObjectSerializer
             // Serialize with the runtime type only when it is the declared one or more specific within a
             // sealed hierarchy; polymorphic values are written as the declared type, which is what the
             // receiver will ask for.
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(value, declaredType, OptionsFor(declaredType));
+            // A value declared as object is written as its runtime type: that type picks the options too.
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(value, declaredType, OptionsFor(declaredType == typeof(object) ? value.GetType() : declaredType));
             var result = new byte[bytes.Length + 1];
             result[0] = JsonTag;
             bytes.CopyTo(result, 1);
@@ -163,7 +164,10 @@ internal sealed class ObjectSerializer
     }
 
     /// <summary>The element size when <paramref name="arrayType"/> is stored as raw bytes, else 0; worked out once per type.</summary>
-    private static int RawElementSize(Type arrayType) => RawSizes.GetOrAdd(arrayType, static t =>
+    private static int RawElementSize(Type arrayType) =>
+        arrayType.IsCollectible ? ComputeRawElementSize(arrayType) : RawSizes.GetOrAdd(arrayType, ComputeRawElementSize); // a job's types are never cached here
+
+    private static int ComputeRawElementSize(Type t)
     {
         if (!t.IsSZArray)
         {
@@ -172,7 +176,7 @@ internal sealed class ObjectSerializer
 
         var e = t.GetElementType()!;
         return !e.IsPrimitive || e == typeof(bool) || e == typeof(char) || e == typeof(IntPtr) || e == typeof(UIntPtr) ? 0 : Marshal.SizeOf(e);
-    });
+    }
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, int> RawSizes = new();
 
@@ -183,7 +187,9 @@ internal sealed class ObjectSerializer
             return _json;
         }
 
-        return _contextOptions.GetValue(context, _ => new JsonSerializerOptions(_json));
+        // A resolver of its own: options that only copy _json's settings share its type cache, which would keep
+        // every job's types (and so its code) alive for good.
+        return _contextOptions.GetValue(context, _ => new JsonSerializerOptions(_json) { TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver() });
     }
 
     /// <summary>The collectible load context a type (or one of its element or generic argument types) comes from.</summary>

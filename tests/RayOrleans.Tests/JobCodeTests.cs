@@ -63,9 +63,15 @@ public sealed class JobCodeTests
         var second = await ray.PutCodeAsync(Build("two"));
         Assert.NotEqual(first.Hash, second.Hash);
 
-        var refs = Enumerable.Range(0, 6).Select(i => Submit(ray, i % 2 == 0 ? first : second, i % 2 == 0 ? "job-one" : "job-two", i)).ToList();
+        var refs = Enumerable.Range(0, 6).Select(i => Submit<string>(ray, i % 2 == 0 ? first : second, i % 2 == 0 ? "job-one" : "job-two", i)).ToList();
         var answers = await ray.GetAsync(refs, Wait.Deadline);
         Assert.Equal(["one:0", "two:1", "one:2", "two:3", "one:4", "two:5"], answers);
+
+        // A job's own record type, as a result: serialized on the node with the job's own JSON metadata.
+        var records = await Submit<System.Text.Json.JsonElement>(ray, first, "job-one", 9, "Answers").GetAsync(Wait.Deadline);
+        Assert.Equal(2, records.GetArrayLength());
+        Assert.Equal("one", records[0].GetProperty("Label").GetString());
+        Assert.Equal(10, records[1].GetProperty("Value").GetInt32());
 
         var schedulers = cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<LocalScheduler>()).ToList();
         var loaded = schedulers.SelectMany(s => s.Code.Loaded).ToList();
@@ -88,10 +94,10 @@ public sealed class JobCodeTests
             return weak.All(w => !w.IsAlive);
         }, "the unloaded contexts are collected");
         Assert.Contains(schedulers.SelectMany(s => s.Code.Loaded), c => c.JobId == "job-two");
-        Assert.Equal("two:8", await Submit(ray, second, "job-two", 8).GetAsync(Wait.Deadline));
+        Assert.Equal("two:8", await Submit<string>(ray, second, "job-two", 8).GetAsync(Wait.Deadline));
 
         // A later task of the ended job loads its code again.
-        Assert.Equal("one:7", await Submit(ray, first, "job-one", 7).GetAsync(Wait.Deadline));
+        Assert.Equal("one:7", await Submit<string>(ray, first, "job-one", 7).GetAsync(Wait.Deadline));
     }
 
     [Fact]
@@ -109,18 +115,18 @@ public sealed class JobCodeTests
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static List<WeakReference> WeakContexts(List<JobLoadContext> contexts) => contexts.Select(c => new WeakReference(c)).ToList();
 
-    /// <summary>Submits <c>VersionedLib.Api.Which(i)</c> from the given package as a task of <paramref name="job"/>.</summary>
-    private static ObjectRef<string> Submit(Ray ray, CodePackage code, string job, int i)
+    /// <summary>Submits <c>VersionedLib.Api.Which(i)</c> (or another method of it) from the given package as a task of <paramref name="job"/>.</summary>
+    private static ObjectRef<T> Submit<T>(Ray ray, CodePackage code, string job, int i, string method = "Which")
     {
         var spec = new TaskSpec
         {
             TaskId = UniqueIds.Next(),
-            Function = $"M|VersionedLib.Api, VersionedLib, Version=1.0.0.0, Culture=neutral, PublicKeyToken=null|Which||{typeof(int).AssemblyQualifiedName}",
+            Function = $"M|VersionedLib.Api, VersionedLib, Version=1.0.0.0, Culture=neutral, PublicKeyToken=null|{method}||{typeof(int).AssemblyQualifiedName}",
             Name = "Api.Which", Args = [new TaskArg { Value = ObjectSerializer.Instance.Serialize(i, typeof(int)) }],
             Resources = new ResourceSet(new Dictionary<string, double> { [ResourceSet.Cpu] = 1 }), JobId = job, Code = code,
         };
         ray.Runtime.SubmitTask(spec);
-        return new ObjectRef<string>(new ObjectId(spec.TaskId, 1), ray.Runtime);
+        return new ObjectRef<T>(new ObjectId(spec.TaskId, 1), ray.Runtime);
     }
 
     /// <summary>Compiles one build of "VersionedLib" 1.0.0.0 whose <c>Api.Which</c> answers with <paramref name="label"/>, in a folder of its own.</summary>
@@ -129,7 +135,12 @@ public sealed class JobCodeTests
         var source = $$"""
             [assembly: System.Reflection.AssemblyVersion("1.0.0.0")]
             namespace VersionedLib;
-            public static class Api { public static string Which(int i) => "{{label}}:" + i; }
+            public sealed record Answer(string Label, int Value);
+            public static class Api
+            {
+                public static string Which(int i) => "{{label}}:" + i;
+                public static Answer[] Answers(int i) => [new Answer("{{label}}", i), new Answer("{{label}}", i + 1)];
+            }
             """;
         var references = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
             .Where(p => Path.GetFileName(p) is "System.Runtime.dll" or "System.Private.CoreLib.dll")
