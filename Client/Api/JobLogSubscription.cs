@@ -22,6 +22,7 @@ internal sealed class JobLogSubscription : IJobLogObserver, IAsyncDisposable
     private IJobLogObserver? _reference;
     private Task? _renewing;
     private long _next;
+    private Guid _epoch;
 
     public JobLogSubscription(IGrainFactory grains, string jobId, Action<LogLine> print, ILoggerFactory? loggers, Func<IEnumerable<string>> nodes)
     {
@@ -42,10 +43,17 @@ internal sealed class JobLogSubscription : IJobLogObserver, IAsyncDisposable
         _renewing = RenewAsync();
     }
 
-    public Task OnLinesAsync(LogLine[] lines, long sequence)
+    public Task OnLinesAsync(LogLine[] lines, long sequence, Guid epoch)
     {
         lock (_gate)
         {
+            if (epoch != _epoch)
+            {
+                // The grain started again (its silo died): its numbering starts again too.
+                _epoch = epoch;
+                _next = 0;
+            }
+
             // Lines are numbered by the grain: skip those already printed (the exit's catch-up may have fetched them).
             for (var i = Math.Max(0, _next - sequence); i < lines.Length; i++)
             {
@@ -73,13 +81,19 @@ internal sealed class JobLogSubscription : IJobLogObserver, IAsyncDisposable
     {
         await Task.WhenAll(_nodes().Select(node => _grains.GetGrain<INodeGrain>(node).FlushTaskLogsAsync())).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         long next;
+        Guid epoch;
         lock (_gate)
         {
-            next = _next;
+            (next, epoch) = (_next, _epoch);
         }
 
         var rest = await _log.SinceAsync(next, 100_000).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-        await OnLinesAsync(rest.Lines, rest.FirstSequence).ConfigureAwait(false);
+        if (rest.Epoch != epoch && next > 0)
+        {
+            rest = await _log.SinceAsync(0, 100_000).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); // a new activation: all it has is new
+        }
+
+        await OnLinesAsync(rest.Lines, rest.FirstSequence, rest.Epoch).ConfigureAwait(false);
     }
 
     private async Task RenewAsync()

@@ -448,6 +448,15 @@ public sealed partial class Ray : IAsyncDisposable
             // Shutting down regardless: an actor whose node is gone is already dead.
         }
 
+        try
+        {
+            await Runtime.FlushOwnerEventsAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); // lost or cancelled attempts seen here
+        }
+        catch (Exception)
+        {
+            // Exiting regardless: those rows are only missing from the state API.
+        }
+
         if (Runtime.LocalNodeId is null)
         {
             // An external driver made its own runtime and cluster view; a node's belong to the node.

@@ -33,9 +33,12 @@ public interface IJobLogGrain : IGrainWithStringKey
 /// <summary>Receives a job's output as its nodes send it (a driver's console).</summary>
 public interface IJobLogObserver : IGrainObserver
 {
-    /// <summary>New lines of the job; the first is number <paramref name="sequence"/>.</summary>
+    /// <summary>
+    /// New lines of the job; the first is number <paramref name="sequence"/> of the grain activation
+    /// <paramref name="epoch"/> (numbers start again at 0 when the grain starts again, after its silo died).
+    /// </summary>
     [OneWay]
-    Task OnLinesAsync(LogLine[] lines, long sequence);
+    Task OnLinesAsync(LogLine[] lines, long sequence, Guid epoch);
 }
 
 /// <summary>The kept end of a job's output: lines, how many earlier ones were dropped, and the number of the first.</summary>
@@ -43,4 +46,5 @@ public interface IJobLogObserver : IGrainObserver
 public sealed record JobLogTail(
     [property: Id(0)] LogLine[] Lines,
     [property: Id(1)] long Dropped,
-    [property: Id(2)] long FirstSequence = 0);
+    [property: Id(2)] long FirstSequence = 0,
+    [property: Id(3)] Guid Epoch = default);

@@ -79,6 +79,6 @@ public static class TaskKinds
     public const string NormalTask = "NORMAL_TASK";
     /// <summary>A method call on an actor.</summary>
     public const string ActorTask = "ACTOR_TASK";
-    /// <summary>An actor's constructor.</summary>
+    /// <summary>An actor's constructor (reserved: creations are not listed as tasks yet; <c>ListActorsAsync</c> shows them).</summary>
     public const string ActorCreationTask = "ACTOR_CREATION_TASK";
 }

@@ -47,6 +47,11 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
     {
         if (pending.Reply.TrySetResult(value))
         {
+            if (pending.Context is { JobId.Length: > 0 } context)
+            {
+                context.FlushPendingOutput(); // a last Console.Write without a newline
+            }
+
             scheduler.Events.Add(Describe(pending, ActorId, scheduler.NodeRuntime.NodeId, value.Error is null ? TaskStates.Finished : TaskStates.Failed, value.Error));
         }
     }
@@ -61,6 +66,11 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
         {
             _package = package;
             _code = await scheduler.Code.AcquireAsync(package, spec.JobId, death).ConfigureAwait(false); // a restart reuses it
+            if (death.IsCancellationRequested)
+            {
+                ReleaseCode(); // it died while its code loaded: DieAsync's release may have come first
+                death.ThrowIfCancellationRequested();
+            }
         }
 
         var ctor = InvokerOf(spec.Constructor);
@@ -87,7 +97,9 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
 
             var args = await scheduler.ResolveArgumentsAsync(call.Args, invoker.ArgumentTypes, death).ConfigureAwait(false);
             var target = instance() ?? throw new InvalidOperationException("the actor has no instance");
-            new WorkerContext(call.CallId, call.Name, Runtime, death, null, ResourceSet.Empty, GpuIds) { JobId = JobId, Code = _package }.Enter();
+            var context = new WorkerContext(call.CallId, call.Name, Runtime, death, null, ResourceSet.Empty, GpuIds) { JobId = JobId, Code = _package };
+            pending.Context = context;
+            context.Enter();
             inUserCode = true;
             pending.StartTime = DateTime.UtcNow;
             var result = invoker.Invoke(target, args, death);

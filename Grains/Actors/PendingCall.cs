@@ -18,4 +18,7 @@ internal sealed class PendingCall(ActorCall call)
 
     /// <summary>When its method started (UTC); null while it waits its turn.</summary>
     public DateTime? StartTime { get; set; }
+
+    /// <summary>The worker context its method runs in (its output's pending line is flushed when it ends).</summary>
+    public Runtime.WorkerContext? Context { get; set; }
 }

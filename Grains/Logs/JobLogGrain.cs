@@ -20,6 +20,7 @@ internal sealed class JobLogGrain : Grain, IJobLogGrain
     private long _chars;
     private long _dropped;
     private long _appended;
+    private readonly Guid _epoch = Guid.NewGuid();
 
     public JobLogGrain(ILogger<JobLogGrain> logger) => _drivers = new ObserverManager<IJobLogObserver>(TimeSpan.FromMinutes(5), logger);
 
@@ -41,7 +42,7 @@ internal sealed class JobLogGrain : Grain, IJobLogGrain
 
         var first = _appended;
         _appended += lines.Length;
-        _drivers.Notify(d => d.OnLinesAsync(lines, first));
+        _drivers.Notify(d => d.OnLinesAsync(lines, first, _epoch));
         return Task.CompletedTask;
     }
 
@@ -60,13 +61,13 @@ internal sealed class JobLogGrain : Grain, IJobLogGrain
     public Task<JobLogTail> TailAsync(int max)
     {
         var skip = Math.Max(0, _kept.Count - Math.Max(0, max));
-        return Task.FromResult(new JobLogTail(_kept.Skip(skip).ToArray(), _dropped + skip, _dropped + skip));
+        return Task.FromResult(new JobLogTail(_kept.Skip(skip).ToArray(), _dropped + skip, _dropped + skip, _epoch));
     }
 
     public Task<JobLogTail> SinceAsync(long sequence, int max)
     {
         // _kept holds lines numbered _dropped .. _appended - 1.
         var skip = (int)Math.Clamp(sequence - _dropped, 0, _kept.Count);
-        return Task.FromResult(new JobLogTail(_kept.Skip(skip).Take(Math.Max(0, max)).ToArray(), _dropped, _dropped + skip));
+        return Task.FromResult(new JobLogTail(_kept.Skip(skip).Take(Math.Max(0, max)).ToArray(), _dropped, _dropped + skip, _epoch));
     }
 }

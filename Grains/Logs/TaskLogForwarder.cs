@@ -20,6 +20,8 @@ internal sealed partial class TaskLogForwarder
     private readonly ILogger _logger;
     private readonly ConcurrentQueue<(string Job, LogLine Line)> _queue = new();
     private int _flushScheduled;
+    /// <summary>One flush at a time: the log grain numbers batches in the order they arrive, so two in flight could swap.</summary>
+    private readonly SemaphoreSlim _flushing = new(1, 1);
     private long _dropped;
 
     public TaskLogForwarder(RayRuntime runtime, ILogger logger)
@@ -57,6 +59,19 @@ internal sealed partial class TaskLogForwarder
     /// <summary>Sends every queued line now (a driver about to exit asks, so none of its output is left behind).</summary>
     public async Task FlushAsync()
     {
+        await _flushing.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await FlushQueuedAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _flushing.Release();
+        }
+    }
+
+    private async Task FlushQueuedAsync()
+    {
         if (Interlocked.Exchange(ref _dropped, 0) is > 0 and var dropped)
         {
             LogDropped(_logger, dropped);
@@ -74,8 +89,9 @@ internal sealed partial class TaskLogForwarder
             {
                 await _runtime.Grains.GetGrain<IJobLogGrain>(job.Key).AppendAsync(job.Select(b => b.Line).ToArray()).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OrleansException or TimeoutException or ObjectDisposedException)
+            catch (Exception e)
             {
+                // Lost output is logged, never thrown into the fire-and-forget flush.
                 LogNotSent(_logger, job.Count(), job.Key, e.Message);
             }
         }

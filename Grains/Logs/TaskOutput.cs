@@ -14,6 +14,9 @@ namespace RayOrleans.Logs;
 internal sealed class TaskOutput : TextWriter
 {
     private static int _installed;
+
+    /// <summary>The longest line kept waiting for its newline; longer ones are sent in pieces of this size.</summary>
+    private const int MaxLine = 64 * 1024;
     private readonly TextWriter _console;
     private readonly bool _isError;
 
@@ -106,6 +109,11 @@ internal sealed class TaskOutput : TextWriter
                 else
                 {
                     pending.Append(c);
+                    if (pending.Length >= MaxLine)
+                    {
+                        Send(context, pending.ToString(), _isError); // a line that never ends (a progress bar) goes in pieces
+                        pending.Clear();
+                    }
                 }
             }
         }

@@ -17,6 +17,12 @@ internal sealed class TaskEvents
     private readonly ConcurrentDictionary<(string Name, string Type), Counts> _counts = new();
     private long _next;
 
+    /// <summary>The most task names counted apart; past it, names are counted under <see cref="OtherNames"/>.</summary>
+    public const int MaxNames = 10_000;
+
+    /// <summary>The summary name of the tasks past <see cref="MaxNames"/> names.</summary>
+    public const string OtherNames = "(other names)";
+
     public TaskEvents(int capacity)
     {
         if (capacity < 0)
@@ -33,7 +39,15 @@ internal sealed class TaskEvents
     /// <summary>Records an ended attempt (FINISHED or FAILED), here or reported by the owner of work lost elsewhere.</summary>
     public void Add(TaskState ended)
     {
-        var counts = _counts.GetOrAdd((ended.Name, ended.Type), static _ => new Counts());
+        // Names are usually few (one per function); a program that names each task apart must not grow this
+        // without bound: past MaxNames, new names are counted together.
+        if (!_counts.TryGetValue((ended.Name, ended.Type), out var counts))
+        {
+            counts = _counts.Count < MaxNames
+                ? _counts.GetOrAdd((ended.Name, ended.Type), static _ => new Counts())
+                : _counts.GetOrAdd((OtherNames, ended.Type), static _ => new Counts());
+        }
+
         if (ended.State == TaskStates.Finished)
         {
             Interlocked.Increment(ref counts.Finished);

@@ -65,8 +65,17 @@ internal static class ClusterState
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         var answers = await AskAllAsync(grains, nodes, n => n.PlacementGroupsAsync()).ConfigureAwait(false);
-        var infos = await Task.WhenAll(answers.SelectMany(a => a).Distinct().Take(limit)
-            .Select(id => grains.GetGrain<IPlacementGroupGrain>(id).GetInfoAsync().WaitAsync(NodeTimeout))).ConfigureAwait(false);
+        var infos = await Task.WhenAll(answers.SelectMany(a => a).Distinct().Take(limit).Select(async id =>
+        {
+            try
+            {
+                return await grains.GetGrain<IPlacementGroupGrain>(id).GetInfoAsync().WaitAsync(NodeTimeout).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException)
+            {
+                return null; // left out, as a node that does not answer is
+            }
+        })).ConfigureAwait(false);
         return infos.OfType<PlacementGroupInfo>().ToList();
     }
 

@@ -88,12 +88,15 @@ internal sealed partial class RayRuntime
     public string CurrentJobId => WorkerContext.Current?.JobId ?? JobId;
 
     /// <summary>Ends of attempts this runtime decides as an owner (lost with a node, cancelled before leaving), for the state API.</summary>
-    public OwnerTaskEvents OwnerEvents => _ownerEvents ??= new OwnerTaskEvents(this, _logger);
+    public OwnerTaskEvents OwnerEvents => LazyInitializer.EnsureInitialized(ref _ownerEvents, () => new OwnerTaskEvents(this, _logger));
+
+    /// <summary>Sends the owner's buffered task events now (a driver's exit).</summary>
+    public Task FlushOwnerEventsAsync() => Volatile.Read(ref _ownerEvents)?.FlushAsync() ?? Task.CompletedTask;
 
     private OwnerTaskEvents? _ownerEvents;
 
     /// <summary>Sends the output of the tasks this process runs to their jobs' drivers.</summary>
-    public Logs.TaskLogForwarder TaskLogs => _taskLogs ??= new Logs.TaskLogForwarder(this, _logger);
+    public Logs.TaskLogForwarder TaskLogs => LazyInitializer.EnsureInitialized(ref _taskLogs, () => new Logs.TaskLogForwarder(this, _logger));
 
     private Logs.TaskLogForwarder? _taskLogs;
 

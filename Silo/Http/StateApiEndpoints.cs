@@ -136,7 +136,8 @@ internal static class StateApiEndpoints
                 return Results.BadRequest("jobId is required: the job whose task output to read.");
             }
 
-            var tail = await grains.GetGrain<IJobLogGrain>(jobId).TailAsync(Math.Min(limit == DefaultLimit ? 1000 : limit, MaxLimit));
+            var max = request.Query.ContainsKey("limit") ? limit : 1000; // a log reads its last 1000 lines unless told
+            var tail = await grains.GetGrain<IJobLogGrain>(jobId).TailAsync(max);
             return Filtered(tail.Lines.Select(l => new { time = l.Time, source = l.Source, nodeId = l.NodeId, pid = l.Pid, isError = l.IsError, text = l.Text, line = l.ToString() }),
                 filters, MaxLimit, "log lines");
         });

@@ -21,7 +21,16 @@ public sealed class TaskLogTests(TwoNodeCluster fixture)
         var counter = ray.Actor(() => new Counter(7)).Remote();
         Assert.Equal(7, await counter.Task(c => c.Say("hi")).Remote());
 
-        await Wait.UntilAsync(() => lines.Count(l => l.Source == "TestTasks.Shout") == 4 && lines.Any(l => l.Source == "Counter.Say"), "the lines reach the driver");
+        try
+        {
+            await Wait.UntilAsync(() => lines.Count(l => l.Source == "TestTasks.Shout") >= 4 && lines.Any(l => l.Source == "Counter.Say"), "the lines reach the driver");
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"The lines did not all reach the driver; it got: {string.Join(" | ", lines)}; the job's kept log: {string.Join(" | ", (await ray.JobLogsAsync()).Lines.Select(l => l.ToString()))}");
+        }
+
+        Assert.Equal(4, lines.Count(l => l.Source == "TestTasks.Shout"));
         var shouted = lines.Where(l => l.Source == "TestTasks.Shout").ToList();
         Assert.Contains(shouted, l => l is { Text: "out:hello", IsError: false });
         Assert.Contains(shouted, l => l is { Text: "err:hello", IsError: true });
