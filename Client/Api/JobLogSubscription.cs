@@ -23,6 +23,8 @@ internal sealed class JobLogSubscription : IJobLogObserver, IAsyncDisposable
     private Task? _renewing;
     private long _next;
     private Guid _epoch;
+    /// <summary>Line numbers below <see cref="_next"/> not printed yet, as [start, end) ranges (batches that came late, or never).</summary>
+    private readonly List<(long Start, long End)> _gaps = [];
 
     public JobLogSubscription(IGrainFactory grains, string jobId, Action<LogLine> print, ILoggerFactory? loggers, Func<IEnumerable<string>> nodes)
     {
@@ -52,18 +54,30 @@ internal sealed class JobLogSubscription : IJobLogObserver, IAsyncDisposable
                 // The grain started again (its silo died): its numbering starts again too.
                 _epoch = epoch;
                 _next = 0;
+                _gaps.Clear();
             }
 
-            // Lines are numbered by the grain: skip those already printed (the exit's catch-up may have fetched them).
-            for (var i = Math.Max(0, _next - sequence); i < lines.Length; i++)
+            // Lines are numbered by the grain. Orleans does not keep one-way messages in order, so a batch may
+            // come after a later one: the numbers it skipped are remembered as a gap and printed when they come
+            // (or fetched at exit); numbers already printed are skipped (the exit's catch-up may have fetched them).
+            if (sequence > _next)
             {
-                try
+                _gaps.Add((_next, sequence));
+            }
+
+            for (var i = 0; i < lines.Length; i++)
+            {
+                var number = sequence + i;
+                if (number >= _next || TakeFromGaps(number))
                 {
-                    _print(lines[i]);
-                }
-                catch (Exception)
-                {
-                    // A printer that throws loses its line, not the subscription.
+                    try
+                    {
+                        _print(lines[i]);
+                    }
+                    catch (Exception)
+                    {
+                        // A printer that throws loses its line, not the subscription.
+                    }
                 }
             }
 
@@ -71,6 +85,34 @@ internal sealed class JobLogSubscription : IJobLogObserver, IAsyncDisposable
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>Whether <paramref name="number"/> was missing (a gap), removing it from there. Under _gate.</summary>
+    private bool TakeFromGaps(long number)
+    {
+        for (var g = 0; g < _gaps.Count; g++)
+        {
+            var (start, end) = _gaps[g];
+            if (number < start || number >= end)
+            {
+                continue;
+            }
+
+            _gaps.RemoveAt(g);
+            if (number + 1 < end)
+            {
+                _gaps.Insert(g, (number + 1, end));
+            }
+
+            if (start < number)
+            {
+                _gaps.Insert(g, (start, number));
+            }
+
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -94,6 +136,19 @@ internal sealed class JobLogSubscription : IJobLogObserver, IAsyncDisposable
         }
 
         await OnLinesAsync(rest.Lines, rest.FirstSequence, rest.Epoch).ConfigureAwait(false);
+
+        // Batches that never came: read from what the grain keeps.
+        List<(long Start, long End)> gaps;
+        lock (_gate)
+        {
+            gaps = rest.Epoch == _epoch ? [.. _gaps] : [];
+        }
+
+        foreach (var (start, end) in gaps)
+        {
+            var missed = await _log.SinceAsync(start, (int)Math.Min(end - start, 100_000)).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            await OnLinesAsync(missed.Lines, missed.FirstSequence, missed.Epoch).ConfigureAwait(false);
+        }
     }
 
     private async Task RenewAsync()

@@ -50,4 +50,23 @@ public sealed class TaskLogTests(TwoNodeCluster fixture)
         Assert.DoesNotContain((await fixture.Ray.JobLogsAsync()).Lines, l => l.Text == "out:hello");
         await ray.KillAsync(counter);
     }
+
+    [Fact]
+    public async Task A_driver_prints_each_line_once_when_batches_come_out_of_order_or_twice()
+    {
+        var printed = new List<string>();
+        var subscription = new Logs.JobLogSubscription(fixture.Ray.Runtime.Grains, "ordering", l => printed.Add(l.Text), null, () => []);
+        static LogLine[] Lines(params string[] texts) => texts.Select(t => new LogLine { Source = "T", NodeId = "n", Text = t }).ToArray();
+        var epoch = Guid.NewGuid();
+
+        await subscription.OnLinesAsync(Lines("e", "f"), 4, epoch);       // a later batch first
+        await subscription.OnLinesAsync(Lines("a", "b", "c", "d"), 0, epoch); // then the one it overtook
+        await subscription.OnLinesAsync(Lines("c", "d", "e"), 2, epoch);    // and a repeat of lines already printed
+        await subscription.OnLinesAsync(Lines("g"), 6, epoch);
+        Assert.Equal(["e", "f", "a", "b", "c", "d", "g"], printed);
+
+        // A new activation of the grain numbers from 0 again.
+        await subscription.OnLinesAsync(Lines("h"), 0, Guid.NewGuid());
+        Assert.Equal("h", printed[^1]);
+    }
 }
