@@ -68,6 +68,32 @@ internal sealed class SiloHostOptions
     /// </summary>
     public string? ListenIp { get; set; }
 
+    /// <summary>
+    /// Address the HTTP endpoint (dashboard, state and job API, /metrics, /healthz) binds to. Default 127.0.0.1:
+    /// the cluster is closed by default; in a Kubernetes pod set 0.0.0.0 so the kubelet's probes reach /healthz.
+    /// </summary>
+    public string HttpListenIp { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// Orleans' Kubernetes hosting (<c>UseKubernetesHosting</c>: cluster and service ids, the pod's IP and name from
+    /// the pod's environment, and silos whose pods are gone are declared dead): <c>true</c>, <c>false</c>, or
+    /// <c>auto</c> (default), which turns it on when the process runs in a pod (<c>KUBERNETES_SERVICE_HOST</c> and
+    /// <c>POD_NAME</c> are set).
+    /// </summary>
+    public string Kubernetes { get; set; } = "auto";
+
+    /// <summary>The parsed <see cref="HttpListenIp"/>; valid after <see cref="Validate"/>.</summary>
+    public IPAddress HttpListenAddress => IPAddress.Parse(HttpListenIp);
+
+    /// <summary>Whether the silo uses Orleans' Kubernetes hosting (see <see cref="Kubernetes"/>); valid after <see cref="Validate"/>.</summary>
+    public bool UsesKubernetesHosting => Kubernetes.Trim().ToLowerInvariant() switch
+    {
+        "true" => true,
+        "false" => false,
+        _ => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")) &&
+             !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("POD_NAME")),
+    };
+
     /// <summary>CPUs the node offers. Default: the machine's processor count (as <see cref="NodeOptions.NumCpus"/>). At least 0.</summary>
     public double? NumCpus { get; set; }
 
@@ -292,6 +318,12 @@ internal sealed class SiloHostOptions
         if (!string.IsNullOrWhiteSpace(ListenIp))
         {
             RequireAddress(nameof(ListenIp), ListenIp);
+        }
+
+        RequireAddress(nameof(HttpListenIp), HttpListenIp);
+        if (Kubernetes.Trim().ToLowerInvariant() is not ("auto" or "true" or "false"))
+        {
+            throw InvalidSiloOptionException.For(nameof(Kubernetes), $"'{Kubernetes}' is not auto, true or false.");
         }
 
         if (NumCpus is { } cpus)

@@ -45,6 +45,14 @@ internal static class NodeHostExtensions
                     break;
             }
 
+            if (options.UsesKubernetesHosting)
+            {
+                // In a pod: Orleans takes the cluster and service ids and the pod's IP from the pod's environment
+                // (the manifests in deploy/ set them to the same values as RAY_CLUSTER_ID/RAY_SERVICE_ID), and
+                // declares silos whose pods are gone dead at once, not after the probe timeout.
+                silo.UseKubernetesHosting();
+            }
+
             if (options.TlsCertificate is { } certificate)
             {
                 try
@@ -89,7 +97,7 @@ internal static class NodeHostExtensions
         builder.AddRayTelemetry(instanceId: $"{options.AdvertisedAddress}:{options.SiloPort}");
 
         // The HTTP endpoint has no authentication, so it listens on loopback only, whatever ASPNETCORE_URLS says.
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, options.HttpPort));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.HttpListenAddress, options.HttpPort));
         return builder;
     }
 

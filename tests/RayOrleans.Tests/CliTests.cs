@@ -141,6 +141,8 @@ public sealed class CliTests : IAsyncLifetime
     [Theory]
     [InlineData("--primary-silo nonsense", "--primary-silo (RAY_PRIMARY_SILO): 'nonsense' is not a silo endpoint")]
     [InlineData("--clustering redis --primary-silo 127.0.0.1:11111", "only --clustering localhost has a primary silo")]
+    [InlineData("--http-listen-ip everywhere", "--http-listen-ip (RAY_HTTP_LISTEN_IP): 'everywhere' is not an IP address")]
+    [InlineData("--kubernetes maybe", "--kubernetes (RAY_KUBERNETES): 'maybe' is not auto, true or false")]
     public async Task The_silo_host_rejects_a_bad_primary_silo_with_exit_2(string arguments, string message)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
