@@ -14,6 +14,7 @@ if [ -z "${RAY_MEMORY:-}" ] && [ -n "${POD_MEMORY_LIMIT:-}" ]; then
   RAY_MEMORY=$((POD_MEMORY_LIMIT / 100 * percent))
   export RAY_MEMORY
 fi
-# exec: the silo is PID 1's child no more, it is PID 1, so SIGTERM from the kubelet reaches it directly and it
+# exec: the silo replaces this shell as the container's PID 1, so the kubelet's SIGTERM reaches it directly and it
 # leaves the cluster cleanly (Orleans graceful shutdown) within terminationGracePeriodSeconds.
-exec dotnet /app/silo/RayOrleans.Silo.dll "$@"
+# RAYORLEANS_SILO_DLL: another build of the silo host (DeployManifestTests runs this script against the one in Silo/bin).
+exec dotnet "${RAYORLEANS_SILO_DLL:-/app/silo/RayOrleans.Silo.dll}" "$@"
