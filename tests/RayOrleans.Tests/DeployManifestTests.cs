@@ -265,26 +265,52 @@ public sealed partial class DeployManifestTests
             start.Environment[name] = value;
         }
 
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
+        var output = new System.Text.StringBuilder();
+        var started = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+
+            if (e.Data?.Contains(" started: ", StringComparison.Ordinal) == true)
+            {
+                started.TrySetResult(e.Data);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+        };
+        process.Exited += (_, _) => started.TrySetException(new InvalidOperationException($"the node exited with {process.ExitCode}"));
+        process.EnableRaisingEvents = true;
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
         try
         {
-            // exec: the shell became the silo, so the started line comes from the very process we started.
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            string? line;
-            do
+            // exec: the shell became the silo, so the started line and the exit code come from the process we started.
+            string line;
+            try
             {
-                line = await process.StandardOutput.ReadLineAsync(deadline.Token);
+                line = await started.Task.WaitAsync(TimeSpan.FromSeconds(90));
             }
-            while (line is not null && !line.Contains(" started: ", StringComparison.Ordinal));
+            catch (Exception e)
+            {
+                throw new Xunit.Sdk.XunitException($"the node did not start ({e.Message}):\n{Text(output)}");
+            }
 
-            Assert.True(line is not null, $"the node did not start: {await stderr}");
             var offered = long.Parse(NodeMemory().Match(line).Groups[1].Value, CultureInfo.InvariantCulture);
             Assert.Equal(limit / 100 * 60, offered);
 
             Signal(process.Id, "TERM");
-            await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
-            Assert.Equal(0, process.ExitCode);
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode} after SIGTERM:\n{Text(output)}");
         }
         finally
         {
@@ -293,7 +319,18 @@ public sealed partial class DeployManifestTests
                 process.Kill(entireProcessTree: true);
             }
 
-            Directory.Delete(environment["RAY_OBJECT_STORE_DIR"], recursive: true);
+            if (Directory.Exists(environment["RAY_OBJECT_STORE_DIR"]))
+            {
+                Directory.Delete(environment["RAY_OBJECT_STORE_DIR"], recursive: true);
+            }
+        }
+    }
+
+    private static string Text(System.Text.StringBuilder output)
+    {
+        lock (output)
+        {
+            return output.ToString();
         }
     }
 
