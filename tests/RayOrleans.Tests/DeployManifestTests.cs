@@ -335,6 +335,46 @@ public sealed partial class DeployManifestTests
         }
     }
 
+    [Fact]
+    public void The_image_builds_on_the_SDK_runs_on_ASP_NET_as_non_root_and_restores_every_project_rayo_needs()
+    {
+        var lines = File.ReadAllLines(Path.Combine(DockerDir, "Dockerfile"));
+        var args = lines.Where(l => l.StartsWith("ARG ", StringComparison.Ordinal)).Select(l => l[4..].Split('=', 2))
+            .Where(a => a.Length == 2).ToDictionary(a => a[0], a => a[1]);
+        var stages = lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal))
+            .Select(l => Regex.Replace(l.Split(' ')[1], @"\$\{(\w+)\}", m => args[m.Groups[1].Value])).ToList();
+        Assert.Equal(2, stages.Count);
+        Assert.StartsWith("mcr.microsoft.com/dotnet/sdk:10.", stages[0], StringComparison.Ordinal);
+        Assert.StartsWith("mcr.microsoft.com/dotnet/aspnet:10.", stages[1], StringComparison.Ordinal);
+
+        // The last USER is the one the container runs as: the images' non-root app user.
+        Assert.Equal("USER $APP_UID", lines.Last(l => l.StartsWith("USER ", StringComparison.Ordinal)));
+        Assert.Equal("ENTRYPOINT [\"/app/entrypoint.sh\"]", lines.Last(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal)));
+        Assert.Contains("exec dotnet", File.ReadAllText(Path.Combine(DockerDir, "entrypoint.sh")), StringComparison.Ordinal);
+
+        // The restore layer copies project files only: each project rayo builds must be among them, or restore fails.
+        var copied = lines.Where(l => l.StartsWith("COPY ", StringComparison.Ordinal) && l.Contains(".csproj", StringComparison.Ordinal))
+            .Select(l => l.Split(' ')[1].Split('/')[0]).ToHashSet();
+        var needed = new HashSet<string>();
+        var pending = new Stack<string>([Path.Combine(RepoRoot, "Cli", "Cli.csproj")]);
+        while (pending.TryPop(out var project))
+        {
+            if (!needed.Add(Path.GetFileName(Path.GetDirectoryName(project)!)))
+            {
+                continue;
+            }
+
+            foreach (var reference in System.Xml.Linq.XDocument.Load(project).Descendants("ProjectReference"))
+            {
+                var path = reference.Attribute("Include")!.Value.Replace('\\', Path.DirectorySeparatorChar);
+                pending.Push(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(project)!, path)));
+            }
+        }
+
+        Assert.Superset(new HashSet<string> { "Cli", "Silo" }, needed);
+        Assert.Subset(copied, needed);
+    }
+
     [GeneratedRegex(@"\bRAY_[A-Z0-9_]+")]
     private static partial Regex RayVariable();
 
