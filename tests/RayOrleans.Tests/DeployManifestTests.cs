@@ -243,18 +243,24 @@ public sealed partial class DeployManifestTests
     [Fact]
     public async Task The_entrypoint_offers_its_share_of_the_pod_memory_limit_and_the_silo_exits_cleanly_on_SIGTERM()
     {
+        // The CPU pool's own values for what shapes the node, so the real silo host parses them (a bad RAY_LABELS
+        // or size fails its start); the network and membership ones are a pod's, replaced by local ones.
+        var pod = Env(Silo(SiloDeployments(LoadAll()).Single(d => d.Metadata.Name == "rayorleans-worker-cpu")));
+        var percent = long.Parse(pod["NODE_MEMORY_PERCENT"].Value, CultureInfo.InvariantCulture);
         const long limit = 4L * 1024 * 1024 * 1024;
         var environment = new Dictionary<string, string>
         {
             ["RAYORLEANS_SILO_DLL"] = SiloDll(),
             ["POD_MEMORY_LIMIT"] = limit.ToString(CultureInfo.InvariantCulture),
-            ["NODE_MEMORY_PERCENT"] = "60",
+            ["NODE_MEMORY_PERCENT"] = pod["NODE_MEMORY_PERCENT"].Value,
+            ["RAY_LABELS"] = pod["RAY_LABELS"].Value,
+            ["RAY_SERVICE_ID"] = pod["RAY_SERVICE_ID"].Value,
+            ["RAY_OBJECT_STORE_MEMORY"] = pod["RAY_OBJECT_STORE_MEMORY"].Value,
             ["RAY_NUM_CPUS"] = "2",
             ["RAY_CLUSTER_ID"] = $"deploy-{Guid.NewGuid():N}",
             ["RAY_SILO_PORT"] = FreePort(),
             ["RAY_GATEWAY_PORT"] = FreePort(),
             ["RAY_HTTP_PORT"] = FreePort(),
-            ["RAY_OBJECT_STORE_MEMORY"] = (64L * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
             ["RAY_OBJECT_STORE_DIR"] = Path.Combine(Path.GetTempPath(), $"rayorleans-deploy-{Guid.NewGuid():N}"),
             ["RAY_ORLEANS_DASHBOARD"] = "false",
         };
@@ -307,7 +313,7 @@ public sealed partial class DeployManifestTests
             }
 
             var offered = long.Parse(NodeMemory().Match(line).Groups[1].Value, CultureInfo.InvariantCulture);
-            Assert.Equal(limit / 100 * 60, offered);
+            Assert.Equal(limit / 100 * percent, offered);
 
             Signal(process.Id, "TERM");
             await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
