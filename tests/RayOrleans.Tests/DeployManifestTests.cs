@@ -16,12 +16,6 @@ namespace RayOrleans.Tests;
 /// </summary>
 public sealed partial class DeployManifestTests
 {
-    /// <summary>
-    /// Switches the lead is adding to the node host (issue #8); accepted by name until they are in
-    /// <c>SiloHostSwitches.All</c>, after which the --help check covers them like the others.
-    /// </summary>
-    private static readonly string[] SwitchesBeingAdded = ["RAY_HTTP_LISTEN_IP", "RAY_KUBERNETES"];
-
     private static readonly string RepoRoot = FindRepoRoot();
     private static readonly string ManifestDir = Path.Combine(RepoRoot, "deploy", "kubernetes");
     private static readonly string DockerDir = Path.Combine(RepoRoot, "deploy", "docker");
@@ -236,7 +230,7 @@ public sealed partial class DeployManifestTests
         }
 
         Assert.Contains("RAY_CLUSTERING", used);
-        var unknown = used.Where(name => !switches.Contains(name) && !SwitchesBeingAdded.Contains(name)).ToList();
+        var unknown = used.Where(name => !switches.Contains(name)).ToList();
         Assert.True(unknown.Count == 0, $"not switches of the node host (RayOrleans.Silo --help): {string.Join(", ", unknown)}");
     }
 
