@@ -83,31 +83,46 @@ internal sealed class SessionStore
     }
 
     /// <summary>
-    /// An exclusive lock on <c>session.lock</c> (FileShare.None is an flock on Unix), held while the state
-    /// file is read and rewritten; a few seconds of waiting for another rayo is normal, more is a failure.
+    /// An exclusive, cross-process lock on this session folder, held while the state file is read and rewritten:
+    /// a named mutex (per folder), which blocks until it is free rather than polling a lock file; one left by a
+    /// rayo that died holding it is taken over. A few seconds of waiting for another rayo is normal, more is a failure.
     /// </summary>
-    private FileStream Lock()
+    private SessionLock Lock()
     {
-        System.IO.Directory.CreateDirectory(Directory);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (true)
+        try
         {
-            try
+            System.IO.Directory.CreateDirectory(Directory);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw CliException.Failure($"cannot use the session folder {Directory}: {e.Message}", e);
+        }
+
+        var name = "rayo-session-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Directory)))[..32];
+        var mutex = new Mutex(initiallyOwned: false, name);
+        try
+        {
+            if (!mutex.WaitOne(TimeSpan.FromSeconds(15)))
             {
-                return new FileStream(Path.Combine(Directory, "session.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                mutex.Dispose();
+                throw CliException.Failure($"the session {Directory} stayed locked by another rayo command for 15 s.");
             }
-            catch (IOException) when (DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(50); // another rayo holds the lock for a few milliseconds
-            }
-            catch (IOException e)
-            {
-                throw CliException.Failure($"the session {Directory} stayed locked by another rayo command for 15 s: {e.Message}", e);
-            }
-            catch (UnauthorizedAccessException e)
-            {
-                throw CliException.Failure($"cannot use the session folder {Directory}: {e.Message}", e);
-            }
+        }
+        catch (AbandonedMutexException)
+        {
+            // Its holder exited without releasing it: the lock is ours now.
+        }
+
+        return new SessionLock(mutex);
+    }
+
+    /// <summary>Releases the session's mutex (on the thread that took it: the commands are synchronous here).</summary>
+    private sealed class SessionLock(Mutex mutex) : IDisposable
+    {
+        public void Dispose()
+        {
+            mutex.ReleaseMutex();
+            mutex.Dispose();
         }
     }
 
