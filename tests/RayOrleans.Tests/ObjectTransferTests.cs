@@ -31,7 +31,13 @@ public sealed class ObjectTransferTests
         var nodes = (await ray.NodesAsync()).Select(n => n.NodeId).ToArray();
 
         var (id, primary, readers) = await BroadcastAsync(ray, nodes);
-        var memory = (await ray.MemoryAsync(top: 100)).ToDictionary(m => m.NodeId);
+        // A reader's copy is recorded as its pull ends, which may be just after its read returned: wait for all of them.
+        var memory = new Dictionary<string, Messages.NodeMemory>();
+        await Wait.UntilAsync(async () =>
+        {
+            memory = (await ray.MemoryAsync(top: 100)).ToDictionary(m => m.NodeId);
+            return readers.All(n => memory[n].Largest.Any(o => o.Id == id)) && memory[primary].Largest.Single(o => o.Id == id).Copies.Count == readers.Length;
+        }, "every reader's copy is recorded", Limit);
         var sources = readers.Select(n => memory[n].Largest.Single(o => o.Id == id).PulledFrom!).ToArray();
 
         // Each reader kept its copy, and the primary's node knows them all.
