@@ -23,8 +23,8 @@ internal static class ActorCallFactory
         }
 
         var descriptor = FunctionDescriptor.For(info);
-        var args = ExpressionArguments.Evaluate(call.Arguments, info.GetParameters(), method, supplied);
+        var args = call.Arguments.Count == 0 ? [] : ExpressionArguments.Evaluate(call.Arguments, descriptor.Parameters, method, supplied);
         var runtime = handle.Runtime;
-        return new ActorMethodCall<TR>(runtime, handle.Id, handle.Grain, handle.CallerId, handle.NextSequence, descriptor.Key, descriptor.DisplayName, args);
+        return new ActorMethodCall<TR>(runtime, handle.Id, handle.Grain, handle.CallerId, handle.Sequence, descriptor.Key, descriptor.DisplayName, args);
     }
 }

@@ -14,7 +14,8 @@ namespace RayOrleans;
 [JsonConverter(typeof(ActorHandleJsonConverterFactory))]
 public sealed partial class ActorHandle<TActor>
 {
-    private long _sequence = -1;
+    /// <summary>Numbers this handle's calls in the order they were made (shared by the calls, not a delegate per call).</summary>
+    internal CallSequence Sequence { get; } = new();
 
     internal ActorHandle(ActorId id, RayRuntime? runtime)
     {
@@ -32,7 +33,6 @@ public sealed partial class ActorHandle<TActor>
 
     internal RayRuntime Runtime => BoundRuntime ?? Ray.Current.Runtime;
 
-    internal long NextSequence() => Interlocked.Increment(ref _sequence);
 
     /// <summary>The actor's grain, looked up once per handle (GetGrain costs about as much as a call).</summary>
     internal Grains.IActorGrain Grain => _grain ??= Runtime.Actor(Id);

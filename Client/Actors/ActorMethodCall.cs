@@ -10,13 +10,13 @@ public sealed class ActorMethodCall<TR>
     private readonly RayRuntime _runtime;
     private readonly ActorId _actor;
     private readonly Grains.IActorGrain _grain;
-    private readonly Func<long> _sequence;
+    private readonly CallSequence _sequence;
     private readonly Guid _caller;
     private readonly string _method;
     private readonly string _name;
     private readonly TaskArg[] _args;
 
-    internal ActorMethodCall(RayRuntime runtime, ActorId actor, Grains.IActorGrain grain, Guid caller, Func<long> sequence, string method, string name, TaskArg[] args)
+    internal ActorMethodCall(RayRuntime runtime, ActorId actor, Grains.IActorGrain grain, Guid caller, CallSequence sequence, string method, string name, TaskArg[] args)
     {
         _runtime = runtime;
         _actor = actor;
@@ -35,7 +35,7 @@ public sealed class ActorMethodCall<TR>
         var call = new ActorCall
         {
             CallId = UniqueIds.Next(), Method = _method, Name = _name, Args = _args, CallerId = _caller,
-            Sequence = _sequence(), ParentTaskId = worker?.TaskId ?? Guid.Empty, JobId = worker?.JobId ?? _runtime.JobId,
+            Sequence = _sequence.Next(), ParentTaskId = worker?.TaskId ?? Guid.Empty, JobId = worker?.JobId ?? _runtime.JobId,
         };
         _runtime.SubmitActorCall(_actor, _grain, call);
         return new ObjectRef<TR>(new ObjectId(call.CallId, 1), _runtime);

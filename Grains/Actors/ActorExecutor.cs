@@ -31,10 +31,13 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
     private FunctionInvoker InvokerOf(string key) => _code is { } code ? code.Invoker(key) : FunctionInvoker.Get(key);
 
     /// <summary>A call of this actor as the state API shows it.</summary>
-    public static TaskState Describe(PendingCall pending, ActorId actor, string node, string state, RayErrorInfo? error)
+    public static TaskState Describe(PendingCall pending, ActorId actor, string node, string state, RayErrorInfo? error) =>
+        Ended(pending, actor, node, state, error).ToState();
+
+    private static Node.TaskEvents.Ended Ended(PendingCall pending, ActorId actor, string node, string state, RayErrorInfo? error)
     {
         var call = pending.Call;
-        return new TaskState
+        return new Node.TaskEvents.Ended
         {
             TaskId = call.CallId, Attempt = call.Attempt, Name = call.Name, Type = TaskKinds.ActorTask, State = state, JobId = call.JobId,
             ActorId = actor.Value, ParentTaskId = call.ParentTaskId, NodeId = node, CreationTime = pending.CreationTime, StartTime = pending.StartTime,
@@ -52,7 +55,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
                 context.FlushPendingOutput(); // a last Console.Write without a newline
             }
 
-            scheduler.Events.Add(Describe(pending, ActorId, scheduler.NodeRuntime.NodeId, value.Error is null ? TaskStates.Finished : TaskStates.Failed, value.Error));
+            scheduler.Events.Add(Ended(pending, ActorId, scheduler.NodeRuntime.NodeId, value.Error is null ? TaskStates.Finished : TaskStates.Failed, value.Error));
         }
     }
 

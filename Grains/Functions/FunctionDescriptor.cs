@@ -34,9 +34,15 @@ internal sealed class FunctionDescriptor
     /// <summary>Type.Method, as errors and logs show it.</summary>
     public string DisplayName { get; }
 
+    /// <summary>The member's parameters, read once (<c>GetParameters</c> copies the array on every call). Do not modify.</summary>
+    public ParameterInfo[] Parameters => _parameters ??= Member.GetParameters();
+
+    private ParameterInfo[]? _parameters;
+
     /// <summary>The descriptor of <paramref name="member"/>, after checking it can be called remotely.</summary>
     public static FunctionDescriptor For(MethodBase member) =>
-        IsCollectible(member) ? CollectibleCache.GetValue(member, Create) : Cache.GetOrAdd(member, Create);
+        Cache.TryGetValue(member, out var known) ? known // the common case: a lookup, not the collectible checks
+            : IsCollectible(member) ? CollectibleCache.GetValue(member, Create) : Cache.GetOrAdd(member, Create);
 
     /// <summary>Whether the member belongs to (or is instantiated over) collectible code.</summary>
     public static bool IsCollectible(MethodBase member) =>

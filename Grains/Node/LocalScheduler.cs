@@ -350,7 +350,9 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
                                           e is not RaySerializationException && IsRetried(spec, e))
                 {
                     LogRetry(_logger, spec.Name, spec.TaskId, attempt + 1, spec.MaxRetries, e);
-                    Events.Add(Describe(run, TaskStates.Failed, RayRuntime.DescribeFailure(e, run.InUserCode, spec.Name, spec.TaskId, NodeRuntime.NodeId)) with { Retried = true });
+                    var failed = Ended(run, TaskStates.Failed, RayRuntime.DescribeFailure(e, run.InUserCode, spec.Name, spec.TaskId, NodeRuntime.NodeId));
+                    failed.Retried = true;
+                    Events.Add(failed);
                     run.LocalRetries++;
                     run.InUserCode = false;
                     run.Phase = TaskPhase.WaitingForResources;
@@ -641,7 +643,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         }
 
         error ??= values.Length > 0 ? values[0].Error : null;
-        Events.Add(Describe(run, error is null ? TaskStates.Finished : TaskStates.Failed, error));
+        Events.Add(Ended(run, error is null ? TaskStates.Finished : TaskStates.Failed, error));
     }
 
     /// <summary>
@@ -687,10 +689,12 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         }
     }
 
-    private TaskState Describe(TaskRun run, string state, RayErrorInfo? error)
+    private TaskState Describe(TaskRun run, string state, RayErrorInfo? error) => Ended(run, state, error).ToState();
+
+    private TaskEvents.Ended Ended(TaskRun run, string state, RayErrorInfo? error)
     {
         var spec = run.Spec;
-        return new TaskState
+        return new TaskEvents.Ended
         {
             TaskId = spec.TaskId, Attempt = spec.Attempt + run.LocalRetries, Name = spec.Name, Type = TaskKinds.NormalTask, State = state,
             JobId = spec.JobId, ParentTaskId = spec.ParentTaskId, NodeId = NodeRuntime.NodeId, CreationTime = run.CreationTime,

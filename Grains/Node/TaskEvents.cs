@@ -9,11 +9,19 @@ namespace RayOrleans.Node;
 /// scheduler and the actors' mailboxes describe it when asked. Ended attempts go into a ring of fixed size,
 /// so memory stays bounded however many tasks run: the oldest are dropped first, while per-name counts keep
 /// counting them (what <see cref="Summary"/> reports). Cheap enough for the hot path: one record and one
-/// counter per ended attempt, no lock.
+/// counter per ended attempt, no lock, nothing allocated.
 /// </summary>
 internal sealed class TaskEvents
 {
-    private readonly TaskState?[] _ring;
+    // Values in a fixed array rather than one TaskState object per attempt: an attempt's record used to be a
+    // fresh object that the ring kept alive past the next collections, so every task paid for its promotion
+    // out of gen0 (on 2 cores the GC held a busy node paused for a third of the time). Now recording copies
+    // values into the ring (its strings are the task's own, shared) and a TaskState is built only when listed.
+    private readonly Ended[] _ring;
+    // Per slot, the number of the attempt written there plus one, or 0 while it is being written: a reader
+    // that sees the same number before and after copying a slot has a whole record (a seqlock), since a
+    // record is too large to be written atomically.
+    private readonly long[] _versions;
     private readonly ConcurrentDictionary<(string Name, string Type), Counts> _counts = new();
     private long _next;
 
@@ -30,14 +38,23 @@ internal sealed class TaskEvents
             throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "MaxTaskEvents must not be negative.");
         }
 
-        _ring = new TaskState?[capacity];
+        _ring = new Ended[capacity];
+        _versions = new long[capacity];
     }
 
     /// <summary>Ended attempts recorded since the node started, kept or dropped.</summary>
     public long Recorded => Interlocked.Read(ref _next);
 
-    /// <summary>Records an ended attempt (FINISHED or FAILED), here or reported by the owner of work lost elsewhere.</summary>
-    public void Add(TaskState ended)
+    /// <summary>Records an ended attempt (FINISHED or FAILED) reported as a row, by the owner of work lost elsewhere.</summary>
+    public void Add(TaskState ended) => Add(new Ended
+    {
+        TaskId = ended.TaskId, Attempt = ended.Attempt, Name = ended.Name, Type = ended.Type, State = ended.State, JobId = ended.JobId,
+        ActorId = ended.ActorId, ParentTaskId = ended.ParentTaskId, NodeId = ended.NodeId, CreationTime = ended.CreationTime,
+        StartTime = ended.StartTime, EndTime = ended.EndTime, ErrorType = ended.ErrorType, ErrorMessage = ended.ErrorMessage, Retried = ended.Retried,
+    });
+
+    /// <summary>Records an ended attempt (FINISHED or FAILED) that ran here.</summary>
+    public void Add(in Ended ended)
     {
         // Names are usually few (one per function); a program that names each task apart must not grow this
         // without bound: past MaxNames, new names are counted together.
@@ -60,7 +77,10 @@ internal sealed class TaskEvents
         var slot = Interlocked.Increment(ref _next) - 1;
         if (_ring.Length > 0)
         {
-            _ring[slot % _ring.Length] = ended;
+            var i = (int)(slot % _ring.Length);
+            Volatile.Write(ref _versions[i], 0);
+            _ring[i] = ended;
+            Volatile.Write(ref _versions[i], slot + 1);
         }
     }
 
@@ -68,13 +88,48 @@ internal sealed class TaskEvents
     public IEnumerable<TaskState> Recent()
     {
         var next = Interlocked.Read(ref _next);
-        for (long i = next - 1, end = Math.Max(0, next - _ring.Length); i >= end; i--)
+        for (long slot = next - 1, end = Math.Max(0, next - _ring.Length); slot >= end; slot--)
         {
-            if (_ring[i % _ring.Length] is { } kept)
+            var i = (int)(slot % _ring.Length);
+            if (Volatile.Read(ref _versions[i]) != slot + 1)
             {
-                yield return kept;
+                continue; // being written, or already overwritten by a newer attempt (listed from its own slot)
+            }
+
+            var kept = _ring[i];
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref _versions[i]) == slot + 1)
+            {
+                yield return kept.ToState();
             }
         }
+    }
+
+    /// <summary>One ended attempt as the ring keeps it: the values of its <see cref="TaskState"/> row.</summary>
+    public struct Ended
+    {
+        public Guid TaskId;
+        public Guid ParentTaskId;
+        public Guid? ActorId;
+        public int Attempt;
+        public bool Retried;
+        public string Name;
+        public string Type;
+        public string State;
+        public string JobId;
+        public string? NodeId;
+        public string? ErrorType;
+        public string? ErrorMessage;
+        public DateTime? CreationTime;
+        public DateTime? StartTime;
+        public DateTime? EndTime;
+
+        public readonly TaskState ToState() => new()
+        {
+            TaskId = TaskId, Attempt = Attempt, Name = Name, Type = Type, State = State, JobId = JobId, ActorId = ActorId,
+            ParentTaskId = ParentTaskId, NodeId = NodeId, CreationTime = CreationTime, StartTime = StartTime, EndTime = EndTime,
+            ErrorType = ErrorType, ErrorMessage = ErrorMessage, Retried = Retried,
+        };
     }
 
     /// <summary>Ended attempts by name, type and state since the node started, dropped ones included.</summary>

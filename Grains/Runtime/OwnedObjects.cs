@@ -594,6 +594,15 @@ internal sealed class OwnedObjects
             }
 
             Volatile.Write(ref entry.Value, value);
+            if (value.Location is null && entry.Origin is not (null or string))
+            {
+                // A value held here (inline) cannot be lost while this process lives, so its lineage (the task
+                // or call with its arguments) is never needed again: only its name stays, for the memory view.
+                // Entries outlive their refs by a collection or more (refs are released by finalizers), and
+                // every task's spec used to be promoted out of gen0 with its entry.
+                entry.Origin = CreatorOf(entry.Origin);
+            }
+
             waiters = entry.Waiters;
             entry.Waiters = null;
             if (entry.Superseded is { } lostValue)
@@ -694,7 +703,7 @@ internal sealed class OwnedObjects
         TaskSpec? toRun;
         ActorLineage? toSend = null;
         RebuildOutcome outcome;
-        lock (entry.Origin ?? entry)
+        lock (entry.Origin is null or string ? entry : entry.Origin)
         {
             if (entry.Origin is ActorLineage actorLineage)
             {
@@ -792,6 +801,9 @@ internal sealed class OwnedObjects
                     why = $"it was made by task '{none.Name}' ({none.TaskId:N}), whose lineage was not kept: its by-value arguments are {none.ArgumentBytes:N0} bytes, " +
                           $"over MaxLineageArgumentBytes = {none.Limit:N0} (pass large data as a ref to keep results rebuildable)";
                     return RebuildOutcome.Impossible;
+                case string name:
+                    why = $"it was made by '{name}' and its value is held by this process, not in a store, so there is no copy to make again";
+                    return RebuildOutcome.Impossible;
                 default:
                     why = "it was put by this process with PutAsync, and a put has no task to make it again (put it again, or keep a copy)";
                     return RebuildOutcome.Impossible;
@@ -870,6 +882,7 @@ internal sealed class OwnedObjects
         Lineage lineage => lineage.Spec.Name,
         NoLineage none => none.Name,
         ActorLineage actor => actor.Call.Name,
+        string name => name, // an inline result that no longer keeps its lineage
         _ => "put",
     };
 
@@ -893,7 +906,10 @@ internal sealed class OwnedObjects
 
     private sealed class Entry
     {
-        /// <summary>The task (lineage) or actor call that makes the object; null for a put.</summary>
+        /// <summary>
+        /// The task (lineage) or actor call that makes the object; only its name (a string) once an inline value
+        /// came, which cannot be lost; null for a put.
+        /// </summary>
         public object? Origin;
         /// <summary>How many times the object was made again after its copy was lost.</summary>
         public int Rebuilds;

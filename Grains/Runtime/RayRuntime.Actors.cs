@@ -184,7 +184,7 @@ internal sealed partial class RayRuntime
     public void SubmitActorCall(ActorId actor, IActorGrain grain, ActorCall call)
     {
         using var span = Telemetry.RayTracing.StartSubmit(ref call, actor, LocalNodeId);
-        WorkerContext.Current?.Children.Enqueue(call.CallId);
+        WorkerContext.Current?.AddChild(call.CallId);
         if (PromoteLargeArguments(call.Args) is var promoted && !ReferenceEquals(promoted, call.Args))
         {
             call = call with { Args = promoted };

@@ -16,7 +16,7 @@ internal sealed partial class RayRuntime
     public void SubmitTask(TaskSpec spec)
     {
         using var span = Telemetry.RayTracing.StartSubmit(ref spec, LocalNodeId);
-        WorkerContext.Current?.Children.Enqueue(spec.TaskId);
+        WorkerContext.Current?.AddChild(spec.TaskId);
         if (Owned.HasReleases)
         {
             Owned.DrainReleases();

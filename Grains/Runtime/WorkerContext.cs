@@ -27,9 +27,38 @@ internal sealed class WorkerContext
         Runtime = runtime;
         Cancellation = cancellation;
         _resources = resources;
-        var cpu = held[ResourceSet.Cpu];
-        _cpu = cpu > 0 ? new ResourceSet(new Dictionary<string, double> { [ResourceSet.Cpu] = cpu }) : ResourceSet.Empty;
+        _cpu = CpuOf(held);
     }
+
+    /// <summary>The CPU part of what a task holds, shared between tasks: one set per amount, not one per task.</summary>
+    private static ResourceSet CpuOf(ResourceSet held)
+    {
+        var cpu = held[ResourceSet.Cpu];
+        if (cpu <= 0)
+        {
+            return ResourceSet.Empty;
+        }
+
+        if (held.Amounts.Count == 1)
+        {
+            return held; // only CPU already (the common demand)
+        }
+
+        if (CpuSets.TryGetValue(cpu, out var set))
+        {
+            return set;
+        }
+
+        set = new ResourceSet(new Dictionary<string, double> { [ResourceSet.Cpu] = cpu });
+        if (CpuSets.Count < 64)
+        {
+            CpuSets.TryAdd(cpu, set); // a handful of amounts in practice; capped so odd fractions cannot grow it
+        }
+
+        return set;
+    }
+
+    private static readonly ConcurrentDictionary<double, ResourceSet> CpuSets = new();
 
     public static WorkerContext? Current => CurrentContext.Value;
 
@@ -83,7 +112,13 @@ internal sealed class WorkerContext
     }
 
     /// <summary>Tasks and actor calls this task submitted, for recursive cancellation.</summary>
-    public ConcurrentQueue<Guid> Children { get; } = new();
+    public IEnumerable<Guid> Children => _children ?? [];
+
+    /// <summary>Records a task or actor call this task submitted.</summary>
+    public void AddChild(Guid id) => LazyInitializer.EnsureInitialized(ref _children).Enqueue(id);
+
+    // Made on the first child: most tasks submit none, and an empty queue is a segment of 32 slots (~1 KB).
+    private ConcurrentQueue<Guid>? _children;
 
     /// <summary>Makes this the current context for the code that runs from here in this async flow.</summary>
     public void Enter() => CurrentContext.Value = this;

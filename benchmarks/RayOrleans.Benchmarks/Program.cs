@@ -72,6 +72,7 @@ var settings = preset with
 {
     Plan = preset.Plan with { Trials = arguments.Trials ?? preset.Plan.Trials },
     QueuedTasks = arguments.QueuedTasks ?? preset.QueuedTasks,
+    OursOnly = arguments.OursOnly,
     EnvelopeTimeLimit = arguments.EnvelopeLimitSeconds is { } limit ? TimeSpan.FromSeconds(limit) : preset.EnvelopeTimeLimit,
 };
 
@@ -90,6 +91,9 @@ var ray = externalSilo is { } external
     ? await Ray.InitAsync(external.Address, new RayInitOptions { ClusterId = external.ClusterId })
     : processes is { } cluster ? await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId })
     : arguments.Address is { } address ? await Ray.InitAsync(address) : await Ray.InitAsync();
+static string Costs(RateStats s) =>
+    $"{s.BytesPerUnit:N0} B allocated, {s.PromotedPerUnit:N0} B promoted out of gen0 ({s.PromotedToGen2PerUnit:N0} B into gen2), GC paused {s.GcPausePercent:0.#}% ({s.MsPerGc:0.0} ms per GC), GCs per 1000: {s.Gen0Per1000:0.###}/{s.Gen1Per1000:0.###}/{s.Gen2Per1000:0.###} (gen0/1/2)";
+
 if (processes is not null)
 {
     // Every silo must be in the view before anything is measured, or spreading would see fewer nodes.
@@ -112,18 +116,26 @@ if (settings.ProcessWarmUp > TimeSpan.Zero)
 }
 
 var results = new List<ScenarioResult>();
+using var allocations = arguments.Allocations ? new AllocationSampler() : null;
 foreach (var name in names)
 {
     Console.Write($"{name} ... ");
+    allocations?.Start();
     var result = await runner.RunAsync(name);
+    var sampled = allocations?.Stop(top: 25);
     results.Add(result);
     Console.WriteLine(result.Status switch
     {
         "ok" when result.Ours is { } ours =>
-            $"{Figures.Rate(ours.Mean)} {result.Unit} (raw Orleans {(result.Baseline is { } b ? Figures.Rate(b.Mean) : "n/a")}, ratio {Figures.Ratio(result.Ratio)}; {result.Size}; {result.WallSeconds:0.0} s)",
+            $"{Figures.Rate(ours.Mean)} {result.Unit} (raw Orleans {(result.Baseline is { } b ? Figures.Rate(b.Mean) : "n/a")}, ratio {Figures.Ratio(result.Ratio)}; {result.Size}; {result.WallSeconds:0.0} s)" +
+            $"\n    per unit: {Costs(ours)} ours" + (result.Baseline is { } raw ? $", {Costs(raw)} raw" : ""),
         "ok" => $"{Figures.Number(result.Seconds ?? 0)} s ({result.Size}; peak working set {Figures.Bytes(result.PeakWorkingSetBytes)})",
         _ => $"{result.Status}: {result.Reason}",
     });
+    foreach (var (type, share) in sampled ?? [])
+    {
+        Console.WriteLine($"    {share,6:P1}  {type}");
+    }
 }
 
 if (processes is not null)

@@ -27,6 +27,12 @@ public sealed record BenchmarkArguments
 
     public bool ExternalDriver { get; private set; }
 
+    /// <summary><c>--ours-only</c>: skip the raw-Orleans side, so a CPU profile of the run holds only our frames.</summary>
+    public bool OursOnly { get; private set; }
+
+    /// <summary><c>--allocations</c>: print the types each scenario allocates most (the runtime's allocation sampling).</summary>
+    public bool Allocations { get; private set; }
+
     /// <summary><c>--silos N</c>: a Redis cluster of N silo processes this program starts; null for none.</summary>
     public int? Silos { get; private set; }
 
@@ -59,6 +65,8 @@ public sealed record BenchmarkArguments
           --silos N            a cluster of N silo host processes joined through a redis-server this program starts
                                (each offers the machine's CPUs and hosts the baseline grains); results go to the
                                page's multi-process section
+          --ours-only          run only our side (no raw-Orleans baseline, no ratio): for CPU profiles of our code
+          --allocations        after each scenario, the types it allocated most (sampled by the runtime, both sides)
           --list               list the scenarios and exit
           --help               this text
         """;
@@ -75,6 +83,8 @@ public sealed record BenchmarkArguments
                 case "--envelope": parsed.Envelope = true; break;
                 case "--all": parsed.All = true; break;
                 case "--external-driver": parsed.ExternalDriver = true; break;
+                case "--ours-only": parsed.OursOnly = true; break;
+                case "--allocations": parsed.Allocations = true; break;
                 case "--serve-silo": parsed.ServeSilo = true; break;
                 case "--list": parsed.List = true; break;
                 case "--help" or "-h" or "-?": parsed.Help = true; break;

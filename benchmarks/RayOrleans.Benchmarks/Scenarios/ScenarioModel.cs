@@ -34,6 +34,9 @@ public sealed record RunSettings
     /// </summary>
     public TimeSpan ProcessWarmUp { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Skip the raw-Orleans side of every scenario (<c>--ours-only</c>, for profiling). Default false.</summary>
+    public bool OursOnly { get; init; }
+
     /// <summary>A run that proves every scenario works: tiny sizes, one call each.</summary>
     public static RunSettings Tiny { get; } = new() { Size = ScenarioSize.Tiny, Plan = TrialPlan.Once, QueuedTasks = 1_000, ProcessWarmUp = TimeSpan.Zero, EnvelopeTimeLimit = TimeSpan.FromMinutes(1) };
 

@@ -138,7 +138,7 @@ public sealed class ScenarioRunner
             return new ScenarioResult { Name = scenario.Name, Group = "micro", Status = "skipped", Reason = why, Ray = scenario.Ray };
         }
 
-        var (ours, baseline) = await Timeit.RunPairAsync(workload.Ours, workload.Baseline, workload.UnitsPerCall, plan).ConfigureAwait(false);
+        var (ours, baseline) = await Timeit.RunPairAsync(workload.Ours, _context.Settings.OursOnly ? null : workload.Baseline, workload.UnitsPerCall, plan).ConfigureAwait(false);
 
         return new ScenarioResult
         {
