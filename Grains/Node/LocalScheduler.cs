@@ -23,6 +23,9 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, byte> _forwarding = new();
     private readonly ConcurrentDictionary<Guid, byte> _cancelledEarly = new();
     private readonly ConcurrentQueue<Guid> _tombstoneOrder = new();
+
+    /// <summary>Entries in <see cref="_cancelledEarly"/>, read on every enqueue so the usual case (none) skips its lock.</summary>
+    private int _tombstones;
     private readonly ILogger<LocalScheduler> _logger;
     private readonly CancellationTokenSource _stopping = new();
     private int _spillPassStarted;
@@ -160,8 +163,9 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
     /// <summary>Queues a task; completes with its returns when it has run (or failed, or was cancelled).</summary>
     public Task<ObjectValue[]> Enqueue(TaskSpec spec)
     {
-        if (_cancelledEarly.TryRemove(spec.TaskId, out _))
+        if (Volatile.Read(ref _tombstones) > 0 && _cancelledEarly.TryRemove(spec.TaskId, out _))
         {
+            Interlocked.Decrement(ref _tombstones);
             return Task.FromResult(Cancelled(spec));
         }
 
@@ -191,10 +195,14 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
             // The cancel may overtake the task on its way here; remember it for a while.
             if (_cancelledEarly.TryAdd(taskId, 0))
             {
+                Interlocked.Increment(ref _tombstones);
                 _tombstoneOrder.Enqueue(taskId);
                 while (_tombstoneOrder.Count > TombstoneLimit && _tombstoneOrder.TryDequeue(out var old))
                 {
-                    _cancelledEarly.TryRemove(old, out _);
+                    if (_cancelledEarly.TryRemove(old, out _))
+                    {
+                        Interlocked.Decrement(ref _tombstones);
+                    }
                 }
             }
 
@@ -757,7 +765,9 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         public TaskCompletionSource<ObjectValue[]> Reply { get; } = new();
         public CancellationTokenSource Cancellation { get; } = new();
         public WorkerContext? Context { get; set; }
-        public GeneratorWindow Window { get; } = new();
+        /// <summary>A streaming generator's backpressure window (made on first use: most tasks are not generators).</summary>
+        public GeneratorWindow Window => LazyInitializer.EnsureInitialized(ref _window);
+        private GeneratorWindow? _window;
         public bool InUserCode { get; set; }
         /// <summary>When its user code started (<see cref="Environment.TickCount64"/>): the memory monitor cancels the newest.</summary>
         public long StartedAt { get; set; }
