@@ -288,8 +288,31 @@ internal sealed partial class RayRuntime
             return borrowed ? AfterFlushAsync(value) : Task.FromResult(value);
         }
 
-        var get = GetSlowAsync(id, type, timeout, cancellationToken);
+        // An owned result not here yet, with no limit on the wait: one await on the owner's entry, then the same
+        // inline read as above (a get right after a submit, as in a loop of get(f.remote())). Anything else takes
+        // the general path, which handles timeouts, stored copies and lost ones.
+        var get = timeout is null && !cancellationToken.CanBeCanceled && Owned.WhenReady(id) is { IsCompleted: false } owned
+            ? GetOwnedAsync(owned, id, type)
+            : GetSlowAsync(id, type, timeout, cancellationToken);
         return get.IsCompleted || WorkerContext.Current is not { } ctx ? get : ctx.WhileBlockedAsync(get);
+    }
+
+    private async Task<object?> GetOwnedAsync(Task<ObjectValue> owned, ObjectId id, Type type)
+    {
+        var value = await owned.ConfigureAwait(false);
+        if (value.Error is null && value.Inline is { } inline)
+        {
+            var result = Deserialize(inline, type, out var borrowed);
+            if (borrowed)
+            {
+                await Publisher.FlushAsync().ConfigureAwait(false);
+            }
+
+            return result;
+        }
+
+        using var bytes = await ReadOrRebuildAsync(id, value, timeout: null, CancellationToken.None).ConfigureAwait(false);
+        return await DeserializeAsync(bytes.Memory, type).ConfigureAwait(false);
     }
 
     /// <summary>Waits for the object and returns its bytes (a lease on this node's store when it is here); dispose them when done.</summary>
