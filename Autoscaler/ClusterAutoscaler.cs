@@ -147,6 +147,16 @@ internal sealed partial class ClusterAutoscaler
             Record(now, "launch", typeName, count, [], string.Join("; ", why) + Waiting(status, requests));
         }
 
+        if (plan.Launch.Count > 0)
+        {
+            // The new instances' clock starts now, not when the next round first lists them: the launch deadline
+            // counts from the launch.
+            foreach (var instance in await _provider.ListAsync(cancellationToken).ConfigureAwait(false))
+            {
+                _firstSeen.TryAdd(instance.InstanceId, now);
+            }
+        }
+
         var infeasible = Describe(plan.Infeasible);
         if (infeasible != _lastInfeasible && infeasible.Length > 0)
         {
