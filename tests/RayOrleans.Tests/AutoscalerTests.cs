@@ -3,6 +3,7 @@ using RayOrleans.Hosting;
 using RayOrleans.Messages;
 using RayOrleans.Tests.Fixtures;
 using RayOrleans.Tests.Functions;
+using Xunit.Abstractions;
 
 namespace RayOrleans.Tests;
 
@@ -10,7 +11,7 @@ namespace RayOrleans.Tests;
 /// The autoscaler end to end with the LocalProcess provider: a head started by <c>rayo start --head
 /// --autoscaler-config</c> runs it, and it starts and stops real worker silo processes for a driver's work.
 /// </summary>
-public sealed class AutoscalerTests : IAsyncLifetime
+public sealed class AutoscalerTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly RayoSession _rayo = new("autoscale");
     private readonly string _config = Path.Combine(Path.GetTempPath(), $"autoscaler-{Guid.NewGuid():N}.json");
@@ -92,12 +93,14 @@ public sealed class AutoscalerTests : IAsyncLifetime
         // rayo status shows the autoscaler and its decisions with their reasons.
         var text = await _rayo.RunAsync("status");
         Assert.True(text.ExitCode == 0, text.ToString());
+        output.WriteLine(text.Stdout);
         Assert.Contains("Autoscaler (LocalProcess", text.Stdout);
         Assert.Contains("cpu-2 {CPU: 2.0}: 0 running, 0 starting (min 0, max 3)", text.Stdout);
         Assert.Contains("terminate 1 x cpu-2", text.Stdout);
         var json = await _rayo.RunAsync("status", "--json");
         Assert.Equal("LocalProcess", JsonDocument.Parse(json.Stdout).RootElement.GetProperty("autoscaler").GetProperty("provider").GetString());
 
+        await ray.DisposeAsync(); // the driver leaves before the cluster does
         var stop = await _rayo.RunAsync("stop", "--grace-period", "30");
         Assert.True(stop.ExitCode == 0, stop.ToString());
     }
