@@ -35,6 +35,9 @@ internal sealed class IdleNodes
         }
     }
 
+    /// <summary>Since when <paramref name="nodeId"/> has been idle without a break; null when it is not idle.</summary>
+    public DateTime? IdleSince(string nodeId) => _idleSince.TryGetValue(nodeId, out var since) ? since : null;
+
     /// <summary>Whether a node does nothing and holds nothing.</summary>
     public static bool IsIdle(NodeReport node) =>
         node.Queued == 0 && node.Running == 0 && node.Actors == 0 && node.ObjectCount == 0 &&

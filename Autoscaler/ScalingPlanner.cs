@@ -20,12 +20,31 @@ internal static class ScalingPlanner
     /// <param name="workers">Worker nodes per type already running or starting.</param>
     /// <param name="types">The node types that may be started.</param>
     /// <param name="maxLaunch">The most nodes this round may start (the upscaling speed).</param>
-    public static ScalePlan Plan(ClusterStatus status, IReadOnlyList<ResourceSet> requested, IReadOnlyDictionary<string, int> workers, IReadOnlyList<NodeType> types, int maxLaunch)
+    /// <param name="starting">
+    /// Of <paramref name="workers"/>, those started but not in <paramref name="status"/> yet, per type: their whole
+    /// resources count as room already on its way, or every round while a node boots would start another for
+    /// the same waiting demands.
+    /// </param>
+    public static ScalePlan Plan(ClusterStatus status, IReadOnlyList<ResourceSet> requested, IReadOnlyDictionary<string, int> workers, IReadOnlyList<NodeType> types, int maxLaunch,
+        IReadOnlyDictionary<string, int>? starting = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxLaunch);
         var launch = new Dictionary<string, int>(StringComparer.Ordinal);
         var reasons = new List<string>();
         var planned = new List<Dictionary<string, double>>();
+        var startingTotals = new List<Dictionary<string, double>>();
+        foreach (var (name, count) in starting ?? new Dictionary<string, int>())
+        {
+            if (types.FirstOrDefault(t => t.Name == name) is { } startingType)
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    planned.Add(Copy(startingType.Resources));
+                    startingTotals.Add(Copy(startingType.Resources));
+                }
+            }
+        }
+
         int Count(NodeType type) => workers.GetValueOrDefault(type.Name) + launch.GetValueOrDefault(type.Name);
         var launched = 0;
 
@@ -80,7 +99,7 @@ internal static class ScalingPlanner
 
         // Requested bundles must fit the cluster's totals (live and planned nodes), all at once.
         var plannedTotals = launch.SelectMany(l => Enumerable.Repeat(types.First(t => t.Name == l.Key).Resources, l.Value)).Select(Copy);
-        var totals = status.Nodes.Select(n => Copy(n.Total)).Concat(plannedTotals).ToList();
+        var totals = status.Nodes.Select(n => Copy(n.Total)).Concat(startingTotals).Concat(plannedTotals).ToList();
         foreach (var bundle in requested.OrderByDescending(Size))
         {
             if (TryFit(bundle, totals))

@@ -41,6 +41,7 @@ try
 {
     builder.AddRayNodeHost(options);
     builder.AddRayJobs(options.ToJobOptions());
+    builder.AddRayAutoscalerIfConfigured(options);
 }
 catch (NodeStartException e)
 {

@@ -158,6 +158,13 @@ internal sealed class SiloHostOptions
     /// </summary>
     public bool OrleansDashboard { get; set; } = true;
 
+    /// <summary>
+    /// A JSON file of autoscaler options (<c>AutoscalerOptions</c>: provider, node types, idle timeout, ...): when set,
+    /// this node runs the autoscaler, which starts and stops worker nodes for the cluster's demands. Meant for the
+    /// head, one per cluster. Default: none (no autoscaler).
+    /// </summary>
+    public string? AutoscalerConfig { get; set; }
+
     /// <summary>Folders, separated by ';', searched for user assemblies (tasks and actors). Default: none.</summary>
     public string? CodeDir { get; set; }
 
@@ -210,6 +217,12 @@ internal sealed class SiloHostOptions
             node.Labels[key] = value;
         }
 
+        // In a pod the autoscaler knows this node by its pod's name (KubernetesProvider lists the pool's pods).
+        if (Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 } pod)
+        {
+            node.Labels.TryAdd(Autoscaler.AutoscalerLabels.Instance, pod);
+        }
+
         return node;
     }
 
@@ -236,6 +249,61 @@ internal sealed class SiloHostOptions
         jobs.DriverEnvironment["RAYORLEANS_CLUSTER_ID"] = ClusterId;
         jobs.DriverEnvironment["RAYORLEANS_SERVICE_ID"] = ServiceId;
         return jobs;
+    }
+
+    /// <summary>The autoscaler options in <see cref="AutoscalerConfig"/>, or null without one; throws <see cref="ArgumentException"/> naming the problem.</summary>
+    public Autoscaler.AutoscalerOptions? ToAutoscalerOptions() =>
+        string.IsNullOrWhiteSpace(AutoscalerConfig) ? null : Autoscaler.AutoscalerConfigFile.Load(AutoscalerConfig);
+
+    /// <summary>
+    /// How the local provider starts workers of this node's cluster: the switches that make a silo join it (cluster
+    /// and service ids, membership, addresses, TLS) and share this node's object-store folder and code, as
+    /// <c>rayo start --address</c> would give them; ports, resources and labels the provider adds per worker.
+    /// </summary>
+    public Autoscaler.Providers.LocalProcessOptions ToLocalProcessOptions(string siloPath, string dotnetPath)
+    {
+        var arguments = new List<string> { "--cluster-id", ClusterId, "--service-id", ServiceId, "--advertised-ip", AdvertisedIp };
+        if (Clustering == ClusteringProvider.Redis)
+        {
+            arguments.AddRange(["--clustering", "redis", "--redis", Redis]);
+        }
+        else
+        {
+            // A worker of the in-memory membership joins through its primary: this node, or this node's own primary.
+            arguments.AddRange(["--clustering", "localhost", "--primary-silo", (PrimarySiloEndpoint ?? new IPEndPoint(AdvertisedAddress, SiloPort)).ToString()]);
+        }
+
+        if (!string.IsNullOrWhiteSpace(ListenIp))
+        {
+            arguments.AddRange(["--listen-ip", ListenIp]);
+        }
+
+        if (!string.IsNullOrWhiteSpace(ObjectStoreDir))
+        {
+            arguments.AddRange(["--object-store-dir", Path.GetFullPath(ObjectStoreDir)]);
+        }
+
+        if (CodeDirectories.Count > 0)
+        {
+            arguments.AddRange(["--code-dir", string.Join(';', CodeDirectories.Select(Path.GetFullPath))]);
+        }
+
+        if (!string.IsNullOrWhiteSpace(TlsCertificate))
+        {
+            arguments.AddRange(["--tls-certificate", Path.GetFullPath(TlsCertificate)]);
+        }
+
+        arguments.AddRange([
+            "--orleans-dashboard", OrleansDashboard ? "true" : "false", "--same-host-shm", SameHostShm ? "true" : "false",
+            "--memory-usage-threshold", MemoryUsageThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ]);
+        return new Autoscaler.Providers.LocalProcessOptions
+        {
+            SiloPath = siloPath,
+            DotnetPath = dotnetPath,
+            WorkerArguments = arguments,
+            LogDirectory = Path.Combine(Path.GetTempPath(), "rayorleans-autoscaler", $"{ClusterId}-{HttpPort}"),
+        };
     }
 
     /// <summary>The parsed <see cref="Redis"/> connection string; throws naming <c>--redis</c> when it does not parse.</summary>
@@ -395,6 +463,18 @@ internal sealed class SiloHostOptions
         if (MaxFinishedJobs < 1)
         {
             throw InvalidSiloOptionException.For(nameof(MaxFinishedJobs), $"{MaxFinishedJobs} is not at least 1.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(AutoscalerConfig))
+        {
+            try
+            {
+                ToAutoscalerOptions();
+            }
+            catch (ArgumentException e)
+            {
+                throw InvalidSiloOptionException.For(nameof(AutoscalerConfig), e.Message);
+            }
         }
 
         if (JobsDir is { } jobsDir && !string.IsNullOrWhiteSpace(jobsDir) && File.Exists(jobsDir))

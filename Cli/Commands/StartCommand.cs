@@ -85,6 +85,10 @@ internal sealed class StartCommand : AsyncCommand<StartCommand.Settings>
         [Description("Folder of the object store's shared-memory segments. Default: /dev/shm/rayorleans.")]
         public string? ObjectStoreDir { get; set; }
 
+        [CommandOption("--autoscaler-config <FILE>")]
+        [Description("Head only: run the autoscaler in the head with the node types and timings in this JSON file (docs/deploy.md).")]
+        public string? AutoscalerConfig { get; set; }
+
         [CommandOption("--silo-path <PATH>")]
         [Description("The silo host (RayOrleans.Silo.dll or its folder). Default: RAYO_SILO_PATH, else the one shipped with rayo.")]
         public string? SiloPath { get; set; }
@@ -321,6 +325,23 @@ internal sealed class StartCommand : AsyncCommand<StartCommand.Settings>
         if (settings.ObjectStoreDir is { } storeDir)
         {
             arguments.AddRange(["--object-store-dir", Path.GetFullPath(storeDir)]);
+        }
+
+        if (settings.AutoscalerConfig is { } autoscalerConfig)
+        {
+            if (!settings.Head)
+            {
+                throw CliException.BadInput("--autoscaler-config is for a head; the autoscaler runs once per cluster.");
+            }
+
+            // Absolute, since the silo runs in its own folder; the silo itself checks what is in it (exit 2, naming the problem).
+            var path = Path.GetFullPath(autoscalerConfig);
+            if (!File.Exists(path))
+            {
+                throw CliException.BadInput($"--autoscaler-config: '{autoscalerConfig}' is not a file.");
+            }
+
+            arguments.AddRange(["--autoscaler-config", path]);
         }
 
         if (settings.CodeDir is { } codeDir)

@@ -8,7 +8,8 @@ namespace RayOrleans.Cli.Commands;
 
 /// <summary>
 /// <c>rayo status</c>: Ray's <c>ray status</c>, from <c>GET /api/status</c>: the alive nodes, resources used of
-/// the total per kind, and the demands waiting (pending: queued on a node; infeasible: no node can hold them).
+/// the total per kind, and the demands waiting (pending: queued on a node; infeasible: no node can hold them);
+/// with an autoscaler, its node types, nodes and latest decisions with their reasons.
 /// </summary>
 internal sealed class StatusCommand : AsyncCommand<ListingSettings>
 {
@@ -81,7 +82,78 @@ internal sealed class StatusCommand : AsyncCommand<ListingSettings>
             }
         }
 
+        if (JsonTable.Find(status, "autoscaler") is { ValueKind: JsonValueKind.Object } autoscaler)
+        {
+            PrintAutoscaler(autoscaler);
+        }
+
         return ExitCodes.Success;
+    }
+
+    /// <summary>The most recent autoscaler decisions shown; <c>--json</c> has all the autoscaler keeps.</summary>
+    private const int DecisionsShown = 10;
+
+    /// <summary>The autoscaler's node types, nodes, standing requests and latest decisions with their reasons.</summary>
+    private static void PrintAutoscaler(JsonElement autoscaler)
+    {
+        AnsiConsole.WriteLine();
+        var updated = JsonTable.Find(autoscaler, "updated") is { ValueKind: JsonValueKind.String } u && u.TryGetDateTime(out var time) ? time.ToUniversalTime() : (DateTime?)null;
+        var age = updated is { } at ? $", updated {Math.Max(0, (DateTime.UtcNow - at).TotalSeconds):0.#} s ago" : "";
+        AnsiConsole.WriteLine($"Autoscaler ({Text(autoscaler, "provider")}{age})");
+        AnsiConsole.WriteLine(new string('-', 60));
+        AnsiConsole.WriteLine("Node types:");
+        foreach (var type in Array(autoscaler, "nodeTypes"))
+        {
+            AnsiConsole.WriteLine(
+                $" {Text(type, "name")} {Units.Shape(Units.Amounts(JsonTable.Find(type, "resources")))}: {Text(type, "running")} running, " +
+                $"{Text(type, "starting")} starting (min {Text(type, "minWorkers")}, max {Text(type, "maxWorkers")})");
+        }
+
+        var nodes = Array(autoscaler, "nodes");
+        if (nodes.Count > 0)
+        {
+            AnsiConsole.WriteLine("Nodes:");
+            foreach (var node in nodes)
+            {
+                var nodeId = Text(node, "nodeId");
+                AnsiConsole.WriteLine($" {Text(node, "instanceId")} {Text(node, "nodeType")} {Text(node, "state")}{(nodeId.Length > 0 ? " " + nodeId : "")}");
+            }
+        }
+
+        var requests = Array(autoscaler, "resourceRequests");
+        if (requests.Count > 0)
+        {
+            AnsiConsole.WriteLine("Resource requests:");
+            foreach (var group in requests.Select(r => Units.Shape(Units.Amounts(r))).GroupBy(r => r, StringComparer.Ordinal))
+            {
+                AnsiConsole.WriteLine($" {group.Key}: {group.Count()}");
+            }
+        }
+
+        foreach (var (label, property) in new[] { ("infeasible (fit no node type)", "infeasible"), ("waiting for room (MaxWorkers, upscaling speed)", "unfulfilled") })
+        {
+            foreach (var demand in Array(autoscaler, property))
+            {
+                AnsiConsole.WriteLine($" {Units.Shape(Units.Amounts(JsonTable.Find(demand, "demand")))}: {Text(demand, "count")} {label}");
+            }
+        }
+
+        var decisions = Array(autoscaler, "decisions");
+        AnsiConsole.WriteLine("Recent decisions:");
+        if (decisions.Count == 0)
+        {
+            AnsiConsole.WriteLine(" (none yet)");
+        }
+
+        foreach (var decision in decisions.TakeLast(DecisionsShown))
+        {
+            var when = JsonTable.Find(decision, "time") is { ValueKind: JsonValueKind.String } t && t.TryGetDateTime(out var decided) ? decided.ToUniversalTime().ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) : "";
+            var type = Text(decision, "nodeType");
+            var count = Number(decision, "count");
+            var what = count > 0 && type.Length > 0 ? $" {count} x {type}" : type.Length > 0 ? $" {type}" : "";
+            var instances = Text(decision, "instances");
+            AnsiConsole.WriteLine($" {when} {Text(decision, "action")}{what}{(instances.Length > 0 ? $" [{instances}]" : "")}: {Text(decision, "reason")}");
+        }
     }
 
     /// <summary><c>used/total</c> of one resource, as <c>ray status</c> prints it.</summary>

@@ -77,10 +77,15 @@ public sealed partial class Ray : IAsyncDisposable
 
     /// <summary>
     /// The cluster at a glance, as Ray's <c>ray status</c>: nodes with resources in total and free, demands
-    /// queued on nodes, and demands no node can ever hold (they wait for one that can to join).
+    /// queued on nodes, and demands no node can ever hold (they wait for one that can to join); with an
+    /// autoscaler, its node types, nodes and latest decisions (<see cref="ClusterStatus.Autoscaler"/>).
     /// </summary>
-    public Task<ClusterStatus> ClusterStatusAsync() =>
-        TransientRetry.ReadAsync(() => Runtime.Grains.GetGrain<Grains.IClusterResourcesGrain>(0).GetStatusAsync());
+    public async Task<ClusterStatus> ClusterStatusAsync()
+    {
+        var status = TransientRetry.ReadAsync(() => Runtime.Grains.GetGrain<Grains.IClusterResourcesGrain>(0).GetStatusAsync());
+        var autoscaler = TransientRetry.ReadAsync(() => Runtime.Grains.GetGrain<Grains.IAutoscalerStateGrain>(0).GetStateAsync());
+        return (await status.ConfigureAwait(false)) with { Autoscaler = await autoscaler.ConfigureAwait(false) };
+    }
 
     /// <summary>The nodes of the cluster with their resources and load, as last reported (at most a second old).</summary>
     public async Task<IReadOnlyList<NodeReport>> NodesAsync()

@@ -29,4 +29,10 @@ public sealed record ClusterStatus
 
     /// <summary>Demands no node of the cluster can ever hold; each waits until a node that can joins.</summary>
     [Id(2)] public required DemandSummary[] Infeasible { get; init; }
+
+    /// <summary>
+    /// The autoscaler's node types, nodes and latest decisions, when one runs (read from <c>IAutoscalerStateGrain</c>
+    /// by <c>Ray.ClusterStatusAsync</c> and <c>/api/status</c>); null otherwise.
+    /// </summary>
+    [Id(3)] public AutoscalerState? Autoscaler { get; init; }
 }

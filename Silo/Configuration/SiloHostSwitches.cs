@@ -56,6 +56,7 @@ internal static class SiloHostSwitches
         new("--labels", nameof(SiloHostOptions.Labels), "JSON", "Node labels as a JSON object, e.g. '{\"zone\": \"a\"}', for NodeLabels scheduling. Default: none."),
         new("--same-host-shm", nameof(SiloHostOptions.SameHostShm), "true|false", "Read other same-host nodes' large objects through shared memory (true) or in chunks as across hosts (false). Default: true."),
         new("--orleans-dashboard", nameof(SiloHostOptions.OrleansDashboard), "true|false", "Host the Orleans Dashboard (grain-level view) at /orleans/ on the HTTP port; every silo of a cluster should agree. Default: true."),
+        new("--autoscaler-config", nameof(SiloHostOptions.AutoscalerConfig), "FILE", "Run the autoscaler in this node (the head) with the node types and timings in this JSON file (docs/deploy.md). Default: none."),
         new("--code-dir", nameof(SiloHostOptions.CodeDir), "DIRS", "Folders (separated by ';') searched for the assemblies of user tasks and actors. Default: none."),
         new("--jobs-dir", nameof(SiloHostOptions.JobsDir), "DIR", "Folder of submitted jobs' packages and driver logs. Default: $TMPDIR/rayorleans-jobs/<cluster id>-<http port>."),
         new("--job-stop-grace-seconds", nameof(SiloHostOptions.JobStopGraceSeconds), "SECONDS", "Time a stopped job's driver gets between SIGTERM and SIGKILL. Default: 5."),

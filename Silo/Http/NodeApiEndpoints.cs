@@ -9,7 +9,7 @@ namespace RayOrleans.Silo.Http;
 /// </summary>
 internal static class NodeApiEndpoints
 {
-    /// <summary>Maps <c>GET /healthz</c>, <c>GET /api/nodes</c>, <c>GET /api/status</c> and <c>GET /api/memory</c>.</summary>
+    /// <summary>Maps <c>GET /healthz</c>, <c>GET /api/nodes</c>, <c>GET /api/status</c> (with the autoscaler's state) and <c>GET /api/memory</c>.</summary>
     public static IEndpointRouteBuilder MapNodeApi(this IEndpointRouteBuilder endpoints)
     {
         // Kestrel starts after the silo (the silo's hosted service is registered first), so an answer here
@@ -22,8 +22,14 @@ internal static class NodeApiEndpoints
             NodeReport[] nodes = await grains.GetGrain<IClusterResourcesGrain>(0).GetNodesAsync();
             return Results.Json(nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal));
         });
-        // Ray's `ray status`: nodes, demands queued on them, and infeasible demands waiting for a node that fits.
-        endpoints.MapGet("/api/status", async (IGrainFactory grains) => Results.Json(await grains.GetGrain<IClusterResourcesGrain>(0).GetStatusAsync()));
+        // Ray's `ray status`: nodes, demands queued on them, and infeasible demands waiting for a node that fits;
+        // with an autoscaler, its node types, nodes and latest decisions ("autoscaler", null without one).
+        endpoints.MapGet("/api/status", async (IGrainFactory grains) =>
+        {
+            var status = grains.GetGrain<IClusterResourcesGrain>(0).GetStatusAsync();
+            var autoscaler = grains.GetGrain<IAutoscalerStateGrain>(0).GetStateAsync();
+            return Results.Json((await status) with { Autoscaler = await autoscaler });
+        });
 
         // Every node's object store and its largest objects (Ray's `ray memory`); ?top=N, default 10.
         endpoints.MapGet("/api/memory", async (IGrainFactory grains, int? top) =>

@@ -110,6 +110,8 @@ public sealed class CliTests : IAsyncLifetime
     [InlineData("http", "start --address http://127.0.0.1:8265", "is an HTTP address")]
     [InlineData("no address", "start", "give --head to start a new cluster, or --address")]
     [InlineData("worker redis", "start --address 127.0.0.1:1 --redis-address 127.0.0.1:6379", "--redis-address is for a head")]
+    [InlineData("autoscaler on a worker", "start --address 127.0.0.1:1 --autoscaler-config x.json", "--autoscaler-config is for a head")]
+    [InlineData("autoscaler file", "start --head --autoscaler-config /no/such/autoscaler.json", "--autoscaler-config: '/no/such/autoscaler.json' is not a file")]
     [InlineData("grace", "stop --grace-period -1", "--grace-period: -1 is not a number of seconds")]
     [InlineData("kind", "list foo", "unknown list kind 'foo'")]
     [InlineData("filter", "list nodes --filter state", "--filter: 'state' is not key=value")]

@@ -86,6 +86,22 @@ public sealed class ScalingPlannerTests
         Assert.Empty(idle.Removable(busy, workers, t0.AddSeconds(61), TimeSpan.FromSeconds(60), lastLaunch: t0.AddSeconds(50), TimeSpan.FromSeconds(30)));
     }
 
+    [Fact]
+    public void Nodes_still_starting_count_as_room_so_a_booting_node_is_not_started_twice()
+    {
+        var status = Status([Node("head", Set(("CPU", 2)), Set(("CPU", 0)), running: 2)], pending: [(Set(("CPU", 1)), 4)]);
+        var first = ScalingPlanner.Plan(status, [], new Dictionary<string, int>(), [Cpu2], 10);
+        Assert.Equal(2, first.Launch["cpu-2"]);
+
+        // The next round, both are starting and not in the status yet: nothing more starts for the same four demands.
+        var starting = new Dictionary<string, int> { ["cpu-2"] = 2 };
+        Assert.True(ScalingPlanner.Plan(status, [], starting, [Cpu2], 10, starting).IsEmpty);
+
+        // Two more demands than the starting nodes hold: one more node.
+        var more = status with { Pending = [new DemandSummary { Demand = Set(("CPU", 1)), Count = 6 }] };
+        Assert.Equal(1, ScalingPlanner.Plan(more, [], starting, [Cpu2], 10, starting).Launch["cpu-2"]);
+    }
+
     private static ResourceSet Set(params (string Name, double Amount)[] amounts) => new(amounts.ToDictionary(a => a.Name, a => a.Amount));
 
     private static NodeReport Node(string id, ResourceSet total, ResourceSet available, int running = 0) =>

@@ -52,6 +52,13 @@ public static class TestTasks
         return Ray.Current.NodeId ?? "driver";
     }
 
+    /// <summary>Holds its resources for <paramref name="milliseconds"/> (a delay, not a get: the CPU stays taken), then says where it ran.</summary>
+    public static async Task<string> HoldFor(int milliseconds)
+    {
+        await Task.Delay(milliseconds);
+        return Ray.Current.NodeId ?? "driver";
+    }
+
     public static async Task<int> DoubleAsync(int x)
     {
         await Task.Yield();
