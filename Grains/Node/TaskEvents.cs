@@ -91,7 +91,14 @@ internal sealed class TaskEvents
         if (_ring.Length > 0)
         {
             var i = (int)(slot % _ring.Length);
-            Volatile.Write(ref _versions[i], 0);
+            // Claim the slot: a writer that lapped the ring onto a slot still being written (only possible with a
+            // tiny ring) waits its turn instead of mixing two records.
+            var spin = new SpinWait();
+            while (Interlocked.Exchange(ref _versions[i], 0) == 0 && slot >= _ring.Length)
+            {
+                spin.SpinOnce();
+            }
+
             _ring[i] = ended;
             Volatile.Write(ref _versions[i], slot + 1);
         }

@@ -133,4 +133,50 @@ public sealed class StateApiTests(TwoNodeCluster fixture)
         Assert.Equal(400, summary.Single(s => s.Name == "Even" && s.State == TaskStates.Finished).Count);
         Assert.Empty(new TaskEvents(capacity: 0).Recent());
     }
+
+    [Fact]
+    public async Task Ended_attempts_written_from_many_threads_are_listed_whole_and_counted_once()
+    {
+        // The ring keeps records as values, written and read without a lock (a per-slot version): a listing taken
+        // while writers lap a small ring must never show a record mixed from two attempts.
+        var events = new TaskEvents(capacity: 8);
+        using var stop = new CancellationTokenSource();
+        var torn = 0;
+        var reader = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                foreach (var row in events.Recent())
+                {
+                    // Each writer encodes its attempt number into the id, name and error: all three must agree.
+                    var attempt = row.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    if (row.Name != "T" + attempt || row.ErrorMessage != attempt || row.TaskId != new Guid(row.Attempt, 0, 0, new byte[8]))
+                    {
+                        Interlocked.Increment(ref torn);
+                    }
+                }
+            }
+        });
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(() =>
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                var attempt = w * 20_000 + i;
+                var text = attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                events.Add(new TaskEvents.Ended
+                {
+                    TaskId = new Guid(attempt, 0, 0, new byte[8]), Attempt = attempt, Name = "T" + text, Type = TaskKinds.NormalTask,
+                    State = TaskStates.Failed, JobId = "", ErrorMessage = text,
+                });
+            }
+        })));
+        stop.Cancel();
+        await reader;
+
+        Assert.Equal(0, torn);
+        Assert.Equal(80_000, events.Recorded);
+        Assert.Equal(80_000, events.Summary().Sum(s => s.Count));
+        Assert.Equal(8, events.Recent().Count());
+    }
 }
