@@ -443,12 +443,20 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
             return now;
         }
 
-        using var spill = CancellationTokenSource.CreateLinkedTokenSource(token);
-        run.Spill = spill;
+        var wait = pool.AcquireAsync(spec.Resources, priority: false, token, spec.TaskId, out var waiter);
+        if (waiter is null)
+        {
+            await wait.ConfigureAwait(false);
+            return null; // granted after all
+        }
+
+        // The spill pass may withdraw it from the queue to send it where there is room (no cancellation source
+        // per waiting task: with a million queued that was a million linked sources).
+        run.Spill = waiter;
         try
         {
             EnsureSpillPass();
-            await pool.AcquireAsync(spec.Resources, priority: false, spill.Token, spec.TaskId).ConfigureAwait(false);
+            await wait.ConfigureAwait(false);
             return null;
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested && run.SpillTarget is { } target)
@@ -494,13 +502,9 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
                     }
 
                     run.SpillTarget = target;
-                    try
+                    if (!spill.Pool.Withdraw(spill))
                     {
-                        spill.Cancel();
-                    }
-                    catch (ObjectDisposedException)
-                    {
-                        // It got its resources here meanwhile.
+                        run.SpillTarget = null; // it got its resources here meanwhile: it runs here
                     }
                 }
             }
@@ -773,7 +777,8 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         public long StartedAt { get; set; }
         /// <summary>When it arrived here (<see cref="Telemetry.RayMetrics.QueuedTimestamp"/>), for the scheduling latency.</summary>
         public long QueuedAt { get; } = Telemetry.RayMetrics.QueuedTimestamp();
-        public volatile CancellationTokenSource? Spill;
+        /// <summary>Its demand waiting in a pool's queue, which the spill pass may withdraw; null while not waiting.</summary>
+        public volatile NodeResources.Waiter? Spill;
         public volatile string? SpillTarget;
     }
 

@@ -171,8 +171,17 @@ internal sealed class NodeResources
     /// <summary>True when the node could ever satisfy <paramref name="demand"/>.</summary>
     public bool IsFeasible(ResourceSet demand) => demand.FitsIn(Total);
 
-    public Task AcquireAsync(ResourceSet demand, bool priority, CancellationToken cancellationToken, Guid holder = default)
+    public Task AcquireAsync(ResourceSet demand, bool priority, CancellationToken cancellationToken, Guid holder = default) =>
+        AcquireAsync(demand, priority, cancellationToken, holder, out _);
+
+    /// <summary>
+    /// As <see cref="AcquireAsync(ResourceSet, bool, CancellationToken, Guid)"/>; <paramref name="waiter"/> is the
+    /// queued demand when it has to wait (null when granted at once), which <see cref="Withdraw"/> takes out of
+    /// the queue (a task moving to another node) without a cancellation source of its own per waiting task.
+    /// </summary>
+    public Task AcquireAsync(ResourceSet demand, bool priority, CancellationToken cancellationToken, Guid holder, out Waiter? waiter)
     {
+        waiter = null;
         if (!IsFeasible(demand))
         {
             throw new InvalidOperationException($"Demand {demand} can never fit on this node, which has {Total} in all.");
@@ -192,34 +201,59 @@ internal sealed class NodeResources
                 return Task.CompletedTask;
             }
 
-            var waiter = new Waiter(demand, holder, priority);
-            var node = priority ? _waiters.AddFirst(waiter) : _waiters.AddLast(waiter);
+            var queued = new Waiter(this, demand, holder, priority);
+            queued.Node = priority ? _waiters.AddFirst(queued) : _waiters.AddLast(queued);
             if (cancellationToken.CanBeCanceled)
             {
-                waiter.Registration = cancellationToken.Register(() =>
+                // The waiter is the callback's state: no closure per waiting task.
+                queued.Registration = cancellationToken.Register(static (state, token) =>
                 {
-                    lock (_gate)
+                    var waiter = (Waiter)state!;
+                    if (waiter.Pool.Dequeue(waiter))
                     {
-                        if (node.List is null)
-                        {
-                            return; // already granted
-                        }
-
-                        _waiters.Remove(node);
+                        waiter.Completion.TrySetCanceled(token);
                     }
-
-                    waiter.Completion.TrySetCanceled(cancellationToken);
-                });
+                }, queued);
             }
 
             GrantLocked();
-            return waiter.Completion.Task;
+            waiter = queued;
+            return queued.Completion.Task;
+        }
+    }
+
+    /// <summary>
+    /// Takes a waiting demand out of the queue and cancels its wait; false when it was granted (or withdrawn) already.
+    /// </summary>
+    public bool Withdraw(Waiter waiter)
+    {
+        if (!Dequeue(waiter))
+        {
+            return false;
+        }
+
+        waiter.Registration.Dispose();
+        waiter.Completion.TrySetCanceled();
+        return true;
+    }
+
+    private bool Dequeue(Waiter waiter)
+    {
+        lock (_gate)
+        {
+            if (waiter.Node is not { List: not null } node)
+            {
+                return false; // already granted or withdrawn
+            }
+
+            _waiters.Remove(node);
+            return true;
         }
     }
 
     public void Release(ResourceSet held, Guid holder = default)
     {
-        List<Waiter> granted;
+        List<Waiter>? granted;
         Action? drained = null;
         lock (_gate)
         {
@@ -237,7 +271,7 @@ internal sealed class NodeResources
             }
         }
 
-        foreach (var waiter in granted)
+        foreach (var waiter in granted ?? [])
         {
             waiter.Registration.Dispose();
         }
@@ -245,23 +279,29 @@ internal sealed class NodeResources
         drained?.Invoke();
     }
 
-    private List<Waiter> GrantLocked()
+    /// <summary>Grants what fits now, in order within the look-ahead; the waiters granted, null when none (no list per release).</summary>
+    private List<Waiter>? GrantLocked()
     {
-        var granted = new List<Waiter>();
+        List<Waiter>? granted = null;
         var passedOver = 0;
+        // What is available only shrinks during a scan, so a demand that did not fit will not fit further on:
+        // waiters mostly share one demand object (a function's), and this skips re-checking it 64 times a release.
+        ResourceSet? rejected = null;
         for (var node = _waiters.First; node is not null && passedOver < LookAhead;)
         {
             var next = node.Next;
-            if (Fits(node.Value.Demand))
+            var demand = node.Value.Demand;
+            if (!ReferenceEquals(demand, rejected) && Fits(demand))
             {
                 Take(node.Value.Demand, node.Value.Holder);
                 _waiters.Remove(node);
                 // Continuations run on the thread pool, never inline under this lock.
                 node.Value.Completion.TrySetResult();
-                granted.Add(node.Value);
+                (granted ??= []).Add(node.Value);
             }
             else
             {
+                rejected = demand;
                 passedOver++;
             }
 
@@ -301,8 +341,12 @@ internal sealed class NodeResources
         _gpus.Take(demand[ResourceSet.Gpu], holder);
     }
 
-    private sealed class Waiter(ResourceSet demand, Guid holder, bool priority = false)
+    /// <summary>A demand waiting in a pool's queue.</summary>
+    internal sealed class Waiter(NodeResources pool, ResourceSet demand, Guid holder, bool priority = false)
     {
+        public NodeResources Pool { get; } = pool;
+        /// <summary>Its place in the queue; detached (List null) once granted or withdrawn.</summary>
+        public LinkedListNode<Waiter>? Node { get; set; }
         public bool Priority { get; } = priority;
         public ResourceSet Demand { get; } = demand;
         public Guid Holder { get; } = holder;
