@@ -25,4 +25,14 @@ public sealed class HeldCalls
 
     /// <summary>The actor's restart count: the answer is about calls sent to this incarnation only.</summary>
     [Id(4)] public int Incarnation { get; init; }
+
+    /// <summary>
+    /// How long this incarnation has lived, measured by the actor: a caller that does not know which incarnation
+    /// its call went to (it did not create the actor) learns that the call went to an earlier one, lost with its
+    /// node, when this is shorter than the time since it sent the call.
+    /// </summary>
+    [Id(5)] public TimeSpan Age { get; init; }
+
+    /// <summary>The actor asked is dead (with <see cref="Unknown"/>): a call it never answered will not be answered.</summary>
+    [Id(6)] public bool Dead { get; init; }
 }

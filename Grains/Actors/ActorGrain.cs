@@ -19,6 +19,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
     private static readonly TimeSpan CreationDeadline = TimeSpan.FromSeconds(60);
 
     private readonly LocalScheduler _scheduler;
+    private readonly ActorSupervision _supervision;
     private readonly ILogger<ActorGrain> _logger;
     private readonly ActorMailbox _mailbox = new();
     private readonly TaskCompletionSource _created = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -34,9 +35,10 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
     private DateTime? _startTime;
     private DateTime? _endTime;
 
-    public ActorGrain(LocalScheduler scheduler, ILogger<ActorGrain> logger)
+    public ActorGrain(LocalScheduler scheduler, ActorSupervision supervision, ILogger<ActorGrain> logger)
     {
         _scheduler = scheduler;
+        _supervision = supervision;
         _logger = logger;
         _executor = new ActorExecutor(scheduler, () => Volatile.Read(ref _instance), ReplyDead, _death.Token);
     }
@@ -105,6 +107,8 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
                 _scheduler.LocalActors.AddName(Id, spec.Namespace, registered, spec.ClassName);
             }
 
+            // Before the creation completes, so a creator that exits at once leaves the record behind.
+            await PublishToSupervisorAsync();
             _created.TrySetResult();
             return node;
         }
@@ -140,16 +144,20 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
     {
         if (_spec is null || _state == "DEAD")
         {
-            if (_spec is null)
+            if (_spec is null && _state != "DEAD")
             {
-                DeactivateOnIdle(); // woken only by this question: no actor was ever built here
+                DeactivateOnIdle(); // woken only by this question: no actor was ever built here (a death recorded here stays)
             }
 
-            return Task.FromResult(new HeldCalls { Held = [], Replies = [], Unknown = true });
+            return Task.FromResult(new HeldCalls { Held = [], Replies = [], Unknown = true, Dead = _state == "DEAD" });
         }
 
         var answer = _mailbox.Held(calls);
-        return Task.FromResult(new HeldCalls { Held = answer.Held, Replies = answer.Replies, NotArrived = answer.NotArrived, Incarnation = _restarts });
+        return Task.FromResult(new HeldCalls
+        {
+            Held = answer.Held, Replies = answer.Replies, NotArrived = answer.NotArrived, Incarnation = _restarts,
+            Age = _startTime is { } started ? DateTime.UtcNow - started : TimeSpan.Zero,
+        });
     }
 
     private async Task FailIfNeverCreatedAsync()
@@ -181,6 +189,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
             {
                 Volatile.Write(ref _instance, await Task.Run(() => _executor.ConstructAsync(spec)));
                 _state = "ALIVE";
+                await PublishToSupervisorAsync(); // the record counts the restart
                 return;
             }
             catch (Exception e)
@@ -263,11 +272,80 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
             await GrainFactory.GetGrain<IActorRegistryGrain>(_spec.Namespace).UnregisterAsync(name, Id);
         }
 
+        if (_spec is { MaxRestarts: not 0 })
+        {
+            _supervision.Unhosted(Id);
+            if (final)
+            {
+                await TellSupervisorEndedAsync(cause);
+            }
+        }
+
         _created.TrySetException(new ActorDiedException(DeathError(Guid.Empty, "create")));
         _ = _created.Task.Exception; // observed: callers see the state, not this task
         foreach (var call in pending)
         {
             ReplyDead(call);
+        }
+    }
+
+    /// <summary>
+    /// Gives a restartable actor's spec to its cluster-side supervisor (<see cref="ActorSupervisorGrain"/>),
+    /// placed on another node than this one so the record outlives this node. A failure is logged, not fatal:
+    /// the actor lives on, and its creator publishes the record again if it finds it missing.
+    /// </summary>
+    private async Task PublishToSupervisorAsync()
+    {
+        if (_spec is not { MaxRestarts: not 0 } spec || _state == "DEAD")
+        {
+            return;
+        }
+
+        var self = _scheduler.NodeRuntime.NodeId;
+        var current = spec with { Restarts = _restarts };
+        var supervisor = GrainFactory.GetGrain<IActorSupervisorGrain>(Id.Value);
+        // Any other node: the hint only matters when the supervisor is not active yet.
+        var others = Runtime.Cluster.Nodes.Where(n => n.NodeId != self).Select(n => n.NodeId).Order(StringComparer.Ordinal).ToArray();
+        try
+        {
+            Task<string> publish;
+            if (others.Length > 0)
+            {
+                RequestContext.Set(LeastLoadedPlacementDirector.NodeHintKey, others[(int)((uint)Id.Value.GetHashCode() % (uint)others.Length)]);
+                try
+                {
+                    publish = supervisor.SuperviseAsync(current, self);
+                }
+                finally
+                {
+                    RequestContext.Remove(LeastLoadedPlacementDirector.NodeHintKey);
+                }
+            }
+            else
+            {
+                publish = supervisor.SuperviseAsync(current, self);
+            }
+
+            var at = await publish.WaitAsync(SupervisorWait);
+            _supervision.Hosted(Id, at, PublishToSupervisorAsync);
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            LogSupervisionFailed(_logger, spec.ClassName, Id, e);
+        }
+    }
+
+    private static readonly TimeSpan SupervisorWait = TimeSpan.FromSeconds(10);
+
+    private async Task TellSupervisorEndedAsync(string cause)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IActorSupervisorGrain>(Id.Value).EndedAsync(cause).WaitAsync(SupervisorWait);
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            LogSupervisionFailed(_logger, _spec?.ClassName ?? "?", Id, e);
         }
     }
 
@@ -309,6 +387,9 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Actor {ClassName} ({ActorId}) restarts (restart {Restarts}).")]
     private static partial void LogRestart(ILogger logger, string className, ActorId actorId, int restarts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Actor {ClassName} ({ActorId}) could not reach its supervisor; the cluster may not restart it if its node dies.")]
+    private static partial void LogSupervisionFailed(ILogger logger, string className, ActorId actorId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Actor {ActorId} died: {Cause}")]
     private static partial void LogDeath(ILogger logger, ActorId actorId, string cause);

@@ -62,6 +62,9 @@ public static class RaySiloBuilderExtensions
         services.AddSingleton<NodeRuntime>();
         services.AddSingleton<LocalScheduler>();
         services.AddSingleton<NodeReporter>();
+        // Restartable actors are restarted by the cluster when their node dies (Actors/ActorSupervisorGrain.cs).
+        services.AddSingleton<Actors.ActorSupervision>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Actors.ActorSupervision>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeReporter>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Telemetry.NodeMetrics>();
         // Grain calls join the caller's trace (Orleans' spans under RayOrleans' own, docs/telemetry.md) when asked,

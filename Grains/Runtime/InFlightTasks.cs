@@ -8,8 +8,9 @@ namespace RayOrleans.Runtime;
 /// The tasks and actor calls this process sent and has no reply for yet, and the actors it created. When
 /// the node holding one dies, a task is sent again elsewhere under the same id, up to its <c>MaxRetries</c>,
 /// or fails with a NodeDied error; a call is sent again to the actor's next incarnation within the actor's
-/// <c>MaxTaskRetries</c>, or fails with <see cref="ActorDiedException"/>; an actor is built again within its
-/// <c>MaxRestarts</c>. A loss is noticed two ways: the open call fails (Orleans breaks calls to a silo that
+/// <c>MaxTaskRetries</c>, or fails with <see cref="ActorDiedException"/>, whoever created the actor; an actor
+/// is built again within its <c>MaxRestarts</c> by its supervisor in the cluster (<c>ActorSupervisorGrain</c>),
+/// which this process follows. A loss is noticed two ways: the open call fails (Orleans breaks calls to a silo that
 /// membership declares dead), or the once-a-second sweep finds the entry's node dead in membership. Each
 /// entry counts its attempts, so the two never resend the same attempt twice.
 /// </summary>
@@ -170,10 +171,10 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
     /// <summary>
     /// Attempt <paramref name="attempt"/> of an actor call failed because it could not be carried to the actor
-    /// (the actor's node died, or the connection the call went through). When this process created the actor
-    /// the call is parked, not sent again at once: until membership declares a killed node dead (seconds) every
-    /// send would fail the same way. The sweep decides once it knows where the actor stands (ResendParked).
-    /// A call to an actor created elsewhere fails at once, since only the creator learns of restarts.
+    /// (the actor's node died, or the connection the call went through). The call is parked, not sent again at
+    /// once: until membership declares a killed node dead (seconds) every send would fail the same way. The sweep
+    /// decides once it knows where the actor stands (ResendParked): from this process's own record when it
+    /// created the actor, else from the actor's cluster-side supervisor, which restarts it.
     /// </summary>
     /// <param name="id">The call.</param>
     /// <param name="attempt">The attempt that was lost.</param>
@@ -190,26 +191,44 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         }
 
         entry.MayHaveRun |= delivered;
+        string? actorNode = null;
         if (_entries.TryGetValue(target.Value, out var actor) && actor.Actor is not null)
         {
-            _runtime.OwnerEvents.CallEnded(call, target, attempt, node ?? actor.Node, new RayErrorInfo
-            {
-                Kind = RayErrorKind.ActorUnavailable, ExceptionType = "RayOrleans.CallLost", TaskName = call.Name, TaskId = call.CallId, Node = node ?? actor.Node,
-                Message = $"'{call.Name}' could not be carried to its actor on node {node ?? actor.Node ?? "?"}; it waits for the actor's node to be declared alive or dead, then is sent again or fails.",
-            }, retried: true);
+            actorNode = actor.Node ?? actor.LostOn;
+        }
+        else
+        {
+            // Created elsewhere: its supervisor says where it stands; until asked, which incarnation the call
+            // went to is unknown (the status's age tells, see ResendParked).
+            _watched.TryAdd(target, null);
             if (entry.ParkedAt == 0)
             {
-                entry.ParkedAt = Environment.TickCount64; // the wait counts from the first loss, however often a send is refused
+                entry.Incarnation = UnknownIncarnation;
             }
-
-            entry.Parked = true;
-            LogCallParked(_logger, call.Name, call.CallId, node ?? actor.Node ?? "?");
-            return;
         }
 
-        FailCall(entry, RayErrorKind.ActorDied, node,
-            "the actor died with its node and this process does not restart it (its restarts are used up, or another process created it and alone restarts it)");
+        _runtime.OwnerEvents.CallEnded(call, target, attempt, node ?? actorNode, new RayErrorInfo
+        {
+            Kind = RayErrorKind.ActorUnavailable, ExceptionType = "RayOrleans.CallLost", TaskName = call.Name, TaskId = call.CallId, Node = node ?? actorNode,
+            Message = $"'{call.Name}' could not be carried to its actor on node {node ?? actorNode ?? "?"}; it waits for the actor's node to be declared alive or dead, then is sent again or fails.",
+        }, retried: true);
+        if (entry.ParkedAt == 0)
+        {
+            entry.ParkedAt = Environment.TickCount64; // the wait counts from the first loss, however often a send is refused
+        }
+
+        entry.Parked = true;
+        LogCallParked(_logger, call.Name, call.CallId, node ?? actorNode ?? "?");
     }
+
+    /// <summary>A call's incarnation when it went to an actor this process did not create: not known to the caller.</summary>
+    private const int UnknownIncarnation = -1;
+
+    /// <summary>
+    /// Actors created elsewhere that calls of this process are parked on, with what their supervisor last said
+    /// (null until asked). Entries go once no parked call needs them.
+    /// </summary>
+    private readonly ConcurrentDictionary<ActorId, ActorStatus?> _watched = new();
 
     private void FailCall(Entry entry, RayErrorKind kind, string? node, string why)
     {
@@ -263,33 +282,72 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
                 continue;
             }
 
-            if (!_entries.TryGetValue(target.Value, out var actor) || actor.Actor is not { } spec)
+            string? node;
+            int restarts, maxTaskRetries;
+            bool restarted;
+            if (_entries.TryGetValue(target.Value, out var actor) && actor.Actor is { } spec)
+            {
+                node = actor.Node; // null while its supervisor restarts it
+                restarts = spec.Restarts;
+                maxTaskRetries = spec.MaxTaskRetries;
+                restarted = spec.Restarts != entry.Incarnation;
+            }
+            else if (_watched.TryGetValue(target, out var status))
+            {
+                if (status is null)
+                {
+                    continue; // not asked yet
+                }
+
+                if (!status.Known || status.State == "DEAD")
+                {
+                    entry.Parked = false;
+                    FailCall(entry, RayErrorKind.ActorDied, null, status.Known
+                        ? $"actor {status.ClassName} ({target}) died: {status.Cause}"
+                        : $"actor {target} died with its node and the cluster does not restart it (it was created with MaxRestarts = 0, or has died for good)");
+                    continue;
+                }
+
+                if (status.State != "ALIVE")
+                {
+                    continue; // being restarted
+                }
+
+                node = status.Node;
+                restarts = status.Restarts;
+                maxTaskRetries = status.MaxTaskRetries;
+                // The caller does not learn which incarnation a call went to (that would cost every call): an
+                // incarnation younger than the call's send is a later one.
+                restarted = entry.Incarnation == UnknownIncarnation
+                    ? status.Age < TimeSpan.FromMilliseconds(Environment.TickCount64 - entry.SentAt)
+                    : status.Restarts != entry.Incarnation;
+            }
+            else
             {
                 entry.Parked = false;
                 FailCall(entry, RayErrorKind.ActorDied, null, "the actor died for good (no restarts left, or it was killed)");
                 continue;
             }
 
-            if (actor.Node is not { } node || !hosts.TryGetValue(SiloAddress.FromParsableString(node), out var status) || status != SiloStatus.Active)
+            if (node is null || !hosts.TryGetValue(SiloAddress.FromParsableString(node), out var nodeStatus) || nodeStatus != SiloStatus.Active)
             {
-                continue; // being restarted, or its node not yet declared dead (the dead-node pass restarts it then)
+                continue; // being restarted, or its node not yet declared dead (its supervisor restarts it then)
             }
 
-            var restarted = spec.Restarts != entry.Incarnation;
             if (entry.MayHaveRun)
             {
-                if (spec.MaxTaskRetries >= 0 && entry.Retries >= spec.MaxTaskRetries)
+                if (maxTaskRetries >= 0 && entry.Retries >= maxTaskRetries)
                 {
                     entry.Parked = false;
                     if (restarted)
                     {
                         FailCall(entry, RayErrorKind.ActorDied, node,
-                            $"the actor died with the call in flight and was restarted (restart {spec.Restarts}); MaxTaskRetries = {spec.MaxTaskRetries} retries are used up");
+                            $"the actor died with the call in flight and was restarted (restart {restarts}); MaxTaskRetries = {maxTaskRetries} retries are used up");
                     }
                     else
                     {
                         FailCall(entry, RayErrorKind.ActorUnavailable, node,
-                            $"the actor is alive but the call may have run; MaxTaskRetries = {spec.MaxTaskRetries} retries are used up, so it is not sent again");
+                            $"the actor is alive but the call may have run; MaxTaskRetries = {maxTaskRetries} retries are used up, so it is not sent again");
                     }
 
                     continue;
@@ -298,7 +356,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
                 entry.Retries++;
             }
 
-            entry.Incarnation = spec.Restarts;
+            entry.Incarnation = restarts;
             entry.MayHaveRun = false;
             if (restarted)
             {
@@ -306,10 +364,97 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
             }
 
             entry.Parked = false;
-            LogCallResent(_logger, call.Name, call.CallId, node, restarted ? $"restart {spec.Restarts}" : "the same incarnation", entry.Retries);
+            LogCallResent(_logger, call.Name, call.CallId, node, restarted ? $"restart {restarts}" : "the same incarnation", entry.Retries);
             _runtime.ResendCall(target, call, entry.Attempt);
         }
+
+        // Actors created elsewhere that no parked call waits on any more.
+        foreach (var watched in _watched.Keys)
+        {
+            if (!_entries.Values.Any(e => e.Parked && e.Target == watched))
+            {
+                _watched.TryRemove(watched, out _);
+            }
+        }
     }
+
+    /// <summary>
+    /// Asks the supervisors where the actors stand that this process waits on: those it created whose node died
+    /// (their supervisor restarts them), and those created elsewhere that its parked calls go to. A creator whose
+    /// actor's supervisor knows nothing of it (the supervisor died with the actor's node) publishes the record
+    /// again from its own copy, so the cluster restarts it.
+    /// </summary>
+    private async Task FollowSupervisorsAsync()
+    {
+        var created = _entries.Values.Where(e => e.AwaitingCluster && e.Actor is not null).ToList();
+        var elsewhere = _watched.Keys.ToList();
+        if (created.Count == 0 && elsewhere.Count == 0)
+        {
+            return;
+        }
+
+        await Task.WhenAll(created.Select(FollowCreatedAsync).Concat(elsewhere.Select(FollowElsewhereAsync))).ConfigureAwait(false);
+
+        async Task FollowCreatedAsync(Entry entry)
+        {
+            var spec = entry.Actor!;
+            var status = await StatusOfAsync(spec.ActorId).ConfigureAwait(false);
+            if (status is null || !entry.AwaitingCluster)
+            {
+                return;
+            }
+
+            if (!status.Known)
+            {
+                LogRepublish(_logger, spec.ClassName, spec.ActorId, entry.LostOn ?? "?");
+                await Supervisor(spec.ActorId).SuperviseAsync(spec, entry.LostOn ?? "").WaitAsync(ReconcileEvery).ConfigureAwait(false);
+                return;
+            }
+
+            if (status.State == "DEAD")
+            {
+                foreach (var call in _entries.Values.Where(e => e.Parked && e.Target == spec.ActorId).ToList())
+                {
+                    call.Parked = false;
+                    FailCall(call, RayErrorKind.ActorDied, entry.LostOn, $"actor {spec.ClassName} ({spec.ActorId}) died: {status.Cause}");
+                }
+
+                _entries.TryRemove(entry.Id, out _);
+                return;
+            }
+
+            if (status is { State: "ALIVE", Node: { } at } && (status.Restarts > spec.Restarts || at != entry.LostOn))
+            {
+                entry.Actor = spec with { Restarts = status.Restarts };
+                entry.Node = at;
+                entry.AwaitingCluster = false;
+                LogFollowed(_logger, spec.ClassName, spec.ActorId, at, status.Restarts);
+            }
+        }
+
+        async Task FollowElsewhereAsync(ActorId actor)
+        {
+            if (await StatusOfAsync(actor).ConfigureAwait(false) is { } status && _watched.ContainsKey(actor))
+            {
+                _watched[actor] = status;
+            }
+        }
+
+        async Task<ActorStatus?> StatusOfAsync(ActorId actor)
+        {
+            try
+            {
+                return await Supervisor(actor).StatusAsync().WaitAsync(ReconcileEvery).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException)
+            {
+                LogReconcileFailed(_logger, "the supervisor of actor " + actor, e); // being moved: the next tick asks again
+                return null;
+            }
+        }
+    }
+
+    private Grains.IActorSupervisorGrain Supervisor(ActorId actor) => _runtime.Grains.GetGrain<Grains.IActorSupervisorGrain>(actor.Value);
 
     // ------------------------------------------------------------------ actors
 
@@ -393,7 +538,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         }
 
         var suspects = _entries.Values.Where(e => NodeOf(e) is { } node && (!alive.Contains(node) || parkedOn.Contains(e))).ToList();
-        if (suspects.Count == 0 && !_entries.Values.Any(e => e.Parked))
+        if (suspects.Count == 0 && !_entries.Values.Any(e => e.Parked || e.AwaitingCluster))
         {
             return;
         }
@@ -406,7 +551,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         // Actors first, so a lost call is sent again to the actor's new incarnation.
         foreach (var actor in dead.Where(e => e.Actor is not null))
         {
-            await RestartOrFailAsync(actor).ConfigureAwait(false);
+            await LostActorAsync(actor).ConfigureAwait(false);
         }
 
         foreach (var entry in dead.Where(e => e.Actor is null))
@@ -422,6 +567,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
             }
         }
 
+        await FollowSupervisorsAsync().ConfigureAwait(false);
         ResendParked(hosts);
     }
 
@@ -490,6 +636,16 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
             if (answer.Unknown)
             {
+                if (answer.Dead)
+                {
+                    // Dead: a call to it that has no reply here never gets one. Its creator's calls are decided by the
+                    // dead-node pass; a caller that did not create it learns the cause from the actor's supervisor.
+                    foreach (var entry in entries.Where(e => e.Call is not null && e.Target is { } t && !(_entries.TryGetValue(t.Value, out var c) && c.Actor is not null)))
+                    {
+                        CallLost(entry.Id, entry.Attempt, node: null, delivered: true);
+                    }
+                }
+
                 return; // no live actor there (being restarted, or gone): the dead-node pass decides, not this
             }
 
@@ -497,7 +653,20 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
             var notArrived = answer.NotArrived.ToHashSet();
             foreach (var entry in entries)
             {
-                if (entry.Call is not null && answer.Incarnation != entry.Incarnation)
+                var created = entry.Target is { } of && _entries.TryGetValue(of.Value, out var creatorEntry) && creatorEntry.Actor is not null;
+                if (entry.Call is not null && !created)
+                {
+                    // An actor created elsewhere: this process does not know which incarnation the call went to,
+                    // but one younger than the call's send is a later one; the call was lost with the earlier one.
+                    if (!still.Contains(entry.Id) && !answer.Replies.ContainsKey(entry.Id) && _entries.ContainsKey(entry.Id) &&
+                        answer.Age < TimeSpan.FromMilliseconds(Environment.TickCount64 - entry.SentAt))
+                    {
+                        LogCallLostWithIncarnation(_logger, entry.Name, entry.Id);
+                        CallLost(entry.Id, entry.Attempt, node: null, delivered: true);
+                        continue;
+                    }
+                }
+                else if (entry.Call is not null && answer.Incarnation != entry.Incarnation)
                 {
                     continue; // asked another incarnation than the one the call went to: its answer says nothing of it
                 }
@@ -548,26 +717,23 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
             ? _entries.TryGetValue(target.Value, out var actor) ? actor.Node : null
             : entry.Node;
 
-    /// <summary>Builds a lost actor again elsewhere if its MaxRestarts allows, else marks it dead so calls fail at once.</summary>
-    private async Task RestartOrFailAsync(Entry entry)
+    /// <summary>
+    /// An actor this process created was lost with its node. A restartable one is restarted by its cluster-side
+    /// supervisor, not here (so the two never both restart it): this process follows it until the supervisor
+    /// says where it went (<see cref="FollowSupervisorsAsync"/>). One without restarts is marked dead, so calls
+    /// fail at once.
+    /// </summary>
+    private async Task LostActorAsync(Entry entry)
     {
         var spec = entry.Actor!;
         var lostOn = entry.Node;
-        if (spec.MaxRestarts < 0 || spec.Restarts < spec.MaxRestarts)
+        if (spec.MaxRestarts != 0)
         {
-            var again = spec with { Restarts = spec.Restarts + 1 };
-            entry.Actor = again;
+            entry.LostOn = lostOn;
+            entry.AwaitingCluster = true;
             entry.Node = null;
-            LogActorRestart(_logger, spec.ClassName, spec.ActorId, lostOn ?? "?", again.Restarts);
-            try
-            {
-                await _runtime.CreateActorAsync(again).ConfigureAwait(false);
-                return;
-            }
-            catch (Exception e)
-            {
-                LogSweepFailed(_logger, e);
-            }
+            LogActorLost(_logger, spec.ClassName, spec.ActorId, lostOn ?? "?");
+            return;
         }
 
         _entries.TryRemove(entry.Id, out _);
@@ -610,8 +776,14 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
         public ActorId? Target { get; init; }
 
-        /// <summary>For an actor this process created: its spec, to build it again.</summary>
+        /// <summary>For an actor this process created: its spec (its restart count as last known).</summary>
         public volatile ActorSpec? Actor;
+
+        /// <summary>For an actor this process created: its node died, and its supervisor is restarting it.</summary>
+        public volatile bool AwaitingCluster;
+
+        /// <summary>For an actor this process created: the node it was lost with, while <see cref="AwaitingCluster"/>.</summary>
+        public volatile string? LostOn;
 
         /// <summary>When the work was last sent (<see cref="Environment.TickCount64"/>); 0 while it has not left.</summary>
         public long SentAt;
@@ -625,7 +797,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         /// <summary>For a call: when it was last parked (<see cref="Environment.TickCount64"/>).</summary>
         public long ParkedAt;
 
-        /// <summary>For a call: the actor's restart count when the call was last sent.</summary>
+        /// <summary>For a call: the actor's restart count when the call was last sent (<see cref="UnknownIncarnation"/>: not known here).</summary>
         public int Incarnation;
 
         /// <summary>For a call: a lost send may have reached the actor (so sending it again is a retry).</summary>
@@ -656,11 +828,20 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "The reply of '{Name}' ({Id}) was lost on its way back (a gateway died); its actor kept it, so it is delivered without running the call again.")]
     private static partial void LogReplyRecovered(ILogger logger, string name, Guid id);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "'{Name}' ({Id}) went to an earlier incarnation of its actor, lost with its node: handling it as a lost call.")]
+    private static partial void LogCallLostWithIncarnation(ILogger logger, string name, Guid id);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Asking {Node} which work it still holds failed; the next round asks again.")]
     private static partial void LogReconcileFailed(ILogger logger, string node, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Actor {ClassName} ({ActorId}) was lost with node {Node}; creating it again (restart {Restarts}).")]
-    private static partial void LogActorRestart(ILogger logger, string className, ActorId actorId, string node, int restarts);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Actor {ClassName} ({ActorId}) was lost with node {Node}; its supervisor in the cluster restarts it if it may.")]
+    private static partial void LogActorLost(ILogger logger, string className, ActorId actorId, string node);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Actor {ClassName} ({ActorId}) lives again on node {Node} (restart {Restarts}).")]
+    private static partial void LogFollowed(ILogger logger, string className, ActorId actorId, string node, int restarts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The supervisor of actor {ClassName} ({ActorId}) lost its record (it died with node {Node} too): publishing it again from the creator's copy.")]
+    private static partial void LogRepublish(ILogger logger, string className, ActorId actorId, string node);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Checking in-flight tasks failed; the next tick tries again.")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);

@@ -11,7 +11,13 @@ internal sealed partial class RayRuntime
     /// Sends an actor's creation to the least-loaded node whose resources fit it. The chosen node rides in
     /// the request context to the placement director, since the activation request does not carry the demand.
     /// </summary>
-    public async Task CreateActorAsync(ActorSpec spec)
+    /// <param name="spec">The actor; <c>Restarts &gt; 0</c> for a re-creation after its node died.</param>
+    /// <param name="track">
+    /// Whether this process is the actor's creator and follows it (false for a restart by the actor's
+    /// cluster-side supervisor, which keeps the record itself).
+    /// </param>
+    /// <returns>The node the actor lives on.</returns>
+    public async Task<string> CreateActorAsync(ActorSpec spec, bool track = true)
     {
         using var span = Telemetry.RayTracing.StartCreate(ref spec, LocalNodeId);
         // Owned refs among the constructor's arguments go as their records when ready; the rest escape to
@@ -98,8 +104,15 @@ internal sealed partial class RayRuntime
 
         try
         {
-            // The creator keeps the spec while the actor lives, to build it again if its node dies.
-            InFlight.TrackActor(spec, await create.ConfigureAwait(false));
+            // The creator keeps the spec while the actor lives: for its calls' retries and lineage, to fail it if it
+            // may not restart, and to publish its record again if its supervisor lost it.
+            var at = await create.ConfigureAwait(false);
+            if (track)
+            {
+                InFlight.TrackActor(spec, at);
+            }
+
+            return at;
         }
         finally
         {

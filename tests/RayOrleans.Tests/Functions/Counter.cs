@@ -67,6 +67,9 @@ public sealed class Counter
         return _total;
     }
 
+    /// <summary>Waits for the test's go-ahead file (works across processes), then answers the node it ran on.</summary>
+    public Task<string> WaitForFile(string folder) => FileGate.RunGated(folder);
+
     /// <summary>Forwards to another actor: handles work inside actors.</summary>
     public async Task<int> AddThrough(ActorHandle<Counter> other, int value) => await other.Task(c => c.Add(value)).Remote();
 }
