@@ -85,9 +85,10 @@ public sealed class AutoscalerTests(ITestOutputHelper output) : IAsyncLifetime
         }, "the idle workers are gone", TimeSpan.FromSeconds(90));
         var after = (await ray.ClusterStatusAsync()).Autoscaler!;
         var terminated = after.Decisions.Where(d => d.Action == "terminate").ToList();
-        Assert.Equal(launched.Sum(d => d.Count), terminated.Count);
+        var log = string.Join("\n", after.Decisions.Select(d => $"{d.Time:HH:mm:ss.fff} {d.Action} {d.Count} x {d.NodeType} [{string.Join(",", d.Instances)}]: {d.Reason}"));
+        Assert.False(after.Decisions.Any(d => d.Action is "launch-failed" or "failed" or "error"), "a worker failed:\n" + log);
+        Assert.True(launched.Sum(d => d.Count) == terminated.Count, $"launched {launched.Sum(d => d.Count)}, terminated {terminated.Count}:\n{log}");
         Assert.All(terminated, d => Assert.Contains("idle for", d.Reason));
-        Assert.DoesNotContain(after.Decisions, d => d.Action is "launch-failed" or "failed" or "error");
         Assert.True(terminated.Min(d => d.Time) > launched.Max(d => d.Time), "nothing was removed before the last launch");
 
         // rayo status shows the autoscaler and its decisions with their reasons.
