@@ -223,6 +223,12 @@ public sealed partial class Ray : IAsyncDisposable
         static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
     }
 
+    [ThreadStatic]
+    private static HashSet<ObjectId>? _waitIds;
+
+    /// <summary>The largest wait whose duplicate-check set a thread keeps for its next wait (larger ones allocate their own).</summary>
+    private const int MaxReusedWaitIds = 4096;
+
     /// <summary>
     /// Ray's <c>wait</c>: returns once <paramref name="numReturns"/> of the refs are ready, or when the
     /// timeout passes, splitting them into ready and not-ready lists (each in the given order).
@@ -233,14 +239,28 @@ public sealed partial class Ray : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(refs);
         var list = refs as IReadOnlyList<TRef> ?? refs.ToList();
         var ids = new ObjectId[list.Count];
-        var distinct = new HashSet<ObjectId>(list.Count);
-        for (var i = 0; i < ids.Length; i++)
+        // The duplicate check reuses this thread's set (cleared, not reallocated): Ray's loop of waits over a
+        // shrinking list of 1000 refs made a new set of hundreds of entries on every call.
+        var distinct = _waitIds is { } reused && ids.Length <= MaxReusedWaitIds ? reused : new HashSet<ObjectId>(ids.Length);
+        _waitIds = null;
+        try
         {
-            var objectRef = list[i] ?? throw new ArgumentException($"Wait was given a null ref at position {i}.", nameof(refs));
-            ids[i] = objectRef.Id;
-            if (!distinct.Add(ids[i]))
+            for (var i = 0; i < ids.Length; i++)
             {
-                throw new ArgumentException($"Wait was given the same ref twice ({ids[i]}, at position {i}).", nameof(refs));
+                var objectRef = list[i] ?? throw new ArgumentException($"Wait was given a null ref at position {i}.", nameof(refs));
+                ids[i] = objectRef.Id;
+                if (!distinct.Add(ids[i]))
+                {
+                    throw new ArgumentException($"Wait was given the same ref twice ({ids[i]}, at position {i}).", nameof(refs));
+                }
+            }
+        }
+        finally
+        {
+            if (ids.Length <= MaxReusedWaitIds)
+            {
+                distinct.Clear();
+                _waitIds = distinct;
             }
         }
 

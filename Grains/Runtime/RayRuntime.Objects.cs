@@ -744,7 +744,16 @@ internal sealed partial class RayRuntime
             }
         }
 
-        if (count < numReturns)
+        if (count == numReturns - 1 && timeout is null && !cancellationToken.CanBeCanceled)
+        {
+            // One more ready ref and no limit on the wait (Ray's loop of waits for one ready ref at a time):
+            // Task.WhenAny registers one completion action per pending object and takes it off the others when
+            // the first completes, where a continuation with its own cancellation per object made a few hundred
+            // bytes of garbage per pending ref and wait. Without a limit the wait ends only by that completion,
+            // so nothing is left registered on objects still pending (with a timeout the general path below does).
+            await WaitForOneMoreAsync(ids, ready).ConfigureAwait(false);
+        }
+        else if (count < numReturns)
         {
             var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             // Cancelled when the wait ends: it takes this wait's continuations off the objects still pending, so
@@ -802,7 +811,7 @@ internal sealed partial class RayRuntime
 
         // Ray returns at most numReturns ready refs; the rest, ready or not, go in the second list.
         var readyList = new List<int>(numReturns);
-        var notReady = new List<int>();
+        var notReady = new List<int>(ids.Count - Math.Min(numReturns, ids.Count));
         for (var i = 0; i < ids.Count; i++)
         {
             if (Volatile.Read(ref ready[i]) && readyList.Count < numReturns)
@@ -821,6 +830,48 @@ internal sealed partial class RayRuntime
         {
             await t.ConfigureAwait(false);
             return true;
+        }
+    }
+
+    /// <summary>Marks the first of the not-ready objects of <paramref name="ids"/> that becomes ready (failed waits for an object are skipped).</summary>
+    private async Task WaitForOneMoreAsync(IReadOnlyList<ObjectId> ids, bool[] ready)
+    {
+        List<Task<ObjectValue>>? pending = null;
+        List<int>? indexes = null;
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (ready[i])
+            {
+                continue;
+            }
+
+            var whenReady = Owned.WhenReady(ids[i]) ?? SharedPoll(ids[i]);
+            if (whenReady.IsCompletedSuccessfully)
+            {
+                ready[i] = true;
+                return;
+            }
+
+            if (!whenReady.IsCompleted)
+            {
+                (pending ??= []).Add(whenReady);
+                (indexes ??= []).Add(i);
+            }
+        }
+
+        while (pending is { Count: > 0 })
+        {
+            var any = Task.WhenAny(pending);
+            var first = await (WorkerContext.Current is { } ctx ? ctx.WhileBlockedAsync(any) : any).ConfigureAwait(false);
+            var k = pending.IndexOf(first);
+            if (first.IsCompletedSuccessfully)
+            {
+                ready[indexes![k]] = true;
+                return;
+            }
+
+            pending.RemoveAt(k); // its wait failed (as the general path, such an object is never counted ready)
+            indexes!.RemoveAt(k);
         }
     }
 

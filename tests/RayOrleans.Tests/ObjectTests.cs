@@ -9,6 +9,30 @@ public sealed class ObjectTests(TwoNodeCluster fixture)
     private Ray Ray => fixture.Ray;
 
     [Fact]
+    public async Task A_loop_of_waits_without_a_timeout_takes_each_ref_as_it_becomes_ready_failures_included()
+    {
+        // Ray's wait loop: one more ready ref per call, no timeout. A failed task's ref is ready (its error is its value).
+        var slow = Ray.Task(TestTasks.HoldFor, 3000).Remote();
+        var failed = Ray.Task(TestTasks.Fail, "as planned").Remote();
+        var quick = Enumerable.Range(0, 5).Select(i => Ray.Task(TestTasks.Square, i)).Select(f => (ObjectRef)f.Remote()).ToList();
+        IReadOnlyList<ObjectRef> notReady = [slow, .. quick, failed];
+        var order = new List<ObjectRef>();
+        while (notReady.Count > 0)
+        {
+            var round = await Ray.WaitAsync(notReady).WaitAsync(Wait.Deadline);
+            var one = Assert.Single(round.Ready);
+            Assert.Equal(notReady.Count - 1, round.NotReady.Count);
+            Assert.DoesNotContain(one, round.NotReady);
+            order.Add(one);
+            notReady = round.NotReady;
+        }
+
+        Assert.Equal(7, order.Distinct().Count());
+        Assert.Same(slow, order[^1]); // the 3 s task is the last to be ready
+        await Assert.ThrowsAsync<RayTaskException>(() => ((ObjectRef<int>)failed).GetAsync());
+    }
+
+    [Fact]
     public async Task User_types_round_trip_without_attributes()
     {
         Assert.Equal(new Point(2, 1), await Ray.Task(TestTasks.Mirror, new Point(1, 2)).Remote());
