@@ -94,16 +94,32 @@ internal sealed partial class RayRuntime
     /// <summary>The ref arguments this process owns (a re-run reads them again from here); null when none.</summary>
     public ObjectId[]? OwnedRefArguments(TaskArg[] args)
     {
-        List<ObjectId>? owned = null;
+        // Counted first, then filled: one exact array per call, not a list and its copy.
+        var count = 0;
         foreach (var arg in args)
         {
             if (arg.Ref is { } id && Owned.Owns(id))
             {
-                (owned ??= []).Add(id);
+                count++;
             }
         }
 
-        return owned?.ToArray();
+        if (count == 0)
+        {
+            return null;
+        }
+
+        var owned = new ObjectId[count];
+        var n = 0;
+        foreach (var arg in args)
+        {
+            if (arg.Ref is { } id && Owned.Owns(id) && n < count)
+            {
+                owned[n++] = id;
+            }
+        }
+
+        return n == count ? owned : owned[..n];
     }
 
     /// <summary>
@@ -162,23 +178,36 @@ internal sealed partial class RayRuntime
 
     public ObjectId[]? PinArguments(TaskArg[] args)
     {
-        List<ObjectId>? pins = null;
+        // Counted first, then filled: one exact array per call, not a list and its copy.
+        var count = 0;
+        foreach (var arg in args)
+        {
+            count += (arg.Ref is null ? 0 : 1) + (arg.Refs?.Length ?? 0);
+        }
+
+        if (count == 0)
+        {
+            return null;
+        }
+
+        var pins = new ObjectId[count];
+        var n = 0;
         foreach (var arg in args)
         {
             if (arg.Ref is { } id)
             {
                 Owned.AddRef(id);
-                (pins ??= []).Add(id);
+                pins[n++] = id;
             }
 
             foreach (var inner in arg.Refs ?? [])
             {
                 Owned.AddRef(inner);
-                (pins ??= []).Add(inner);
+                pins[n++] = inner;
             }
         }
 
-        return pins?.ToArray();
+        return pins;
     }
 
     /// <summary>
