@@ -62,6 +62,7 @@ public static class RaySiloBuilderExtensions
         services.AddSingleton<NodeRuntime>();
         services.AddSingleton<LocalScheduler>();
         services.AddSingleton<NodeReporter>();
+        services.AddSingleton<NodeDrain>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeReporter>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Telemetry.NodeMetrics>();
         // Grain calls join the caller's trace (Orleans' spans under RayOrleans' own, docs/telemetry.md) when asked,

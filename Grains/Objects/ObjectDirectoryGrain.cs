@@ -175,6 +175,26 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
 
     private static ObjectValue LostValue(ObjectId id, string why) => LostObjects.Value(id, why);
 
+    public Task MovedAsync(ObjectMove[] moves)
+    {
+        foreach (var move in moves)
+        {
+            if (!_records.TryGetValue(move.Id, out var record))
+            {
+                continue; // never escaped: only its owner has a record
+            }
+
+            record.Copies?.Remove(move.From);
+            if (record.Value is { Location: { } at } value && at == move.From)
+            {
+                record.Value = ObjectMoves.Relocated(value, move.To);
+                record.Copies?.Remove(move.To); // the copy there is the primary now
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task<ObjectValue?> TryGetAsync(ObjectId id) => Task.FromResult(ReadyValue(id));
 
     public Task<ObjectId[]> FilterReadyAsync(ObjectId[] ids) => Task.FromResult(ids.Where(id => ReadyValue(id) is not null).ToArray());
