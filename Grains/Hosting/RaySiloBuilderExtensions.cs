@@ -63,6 +63,7 @@ public static class RaySiloBuilderExtensions
         services.AddSingleton<LocalScheduler>();
         services.AddSingleton<NodeReporter>();
         services.AddSingleton<NodeDrain>();
+        services.AddSingleton<ClusterStateActivations>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeReporter>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Telemetry.NodeMetrics>();
         // Grain calls join the caller's trace (Orleans' spans under RayOrleans' own, docs/telemetry.md) when asked,
@@ -73,6 +74,7 @@ public static class RaySiloBuilderExtensions
         }
         services.AddPlacementDirector<NodePlacementStrategy, NodePlacementDirector>();
         services.AddPlacementDirector<LeastLoadedPlacementStrategy, LeastLoadedPlacementDirector>();
+        services.AddPlacementDirector<ClusterStatePlacementStrategy, ClusterStatePlacementDirector>();
         return builder;
     }
 }

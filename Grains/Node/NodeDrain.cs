@@ -12,10 +12,13 @@ namespace RayOrleans.Node;
 /// runs or waits here, empties the store: a secondary copy (pulled from a primary elsewhere) is dropped; a primary is
 /// moved (another node pulls it, or promotes the copy it has, and takes over its copies), the directory and every
 /// owner that can be reached learn the new node, and only then is the copy here freed. An object no node can take
-/// fails the drain (the autoscaler keeps the node). The node counts as drained only after
+/// fails the drain (the autoscaler keeps the node). The activations here of grains that keep cluster state in memory
+/// (<see cref="ClusterStateActivations"/>) migrate, with their state, to live nodes that are not draining; the node
+/// is not drained while one is left. The node counts as drained only after
 /// <see cref="SettleTime"/>, so that every view has seen the draining flag and nothing more is sent here.
 /// </summary>
-internal sealed partial class NodeDrain(NodeRuntime node, LocalScheduler scheduler, NodeObjectStore store, NodeReporter reporter, ILogger<NodeDrain> logger)
+internal sealed partial class NodeDrain(
+    NodeRuntime node, LocalScheduler scheduler, NodeObjectStore store, NodeReporter reporter, ClusterStateActivations stateGrains, ILogger<NodeDrain> logger)
 {
     /// <summary>
     /// How long a drain lasts at least: a node reports every second and views refresh every half second, so after
@@ -30,6 +33,7 @@ internal sealed partial class NodeDrain(NodeRuntime node, LocalScheduler schedul
     private int _moved;
     private int _dropped;
     private Task? _pass;
+    private bool _stateLogged;
 
     /// <summary>Starts the drain, or continues it; returns where it stands.</summary>
     public DrainStatus Drain()
@@ -42,6 +46,7 @@ internal sealed partial class NodeDrain(NodeRuntime node, LocalScheduler schedul
                 _started = Environment.TickCount64;
                 _failure = null;
                 _moved = _dropped = 0;
+                _stateLogged = false;
                 reporter.ReportSoon(); // placement should not wait a second to leave this node out
                 LogDraining(logger, node.NodeId, store.Count);
             }
@@ -71,6 +76,27 @@ internal sealed partial class NodeDrain(NodeRuntime node, LocalScheduler schedul
             {
                 // Only once nothing runs: a running task may still make objects, or read the ones here.
                 _pass = Task.Run(EmptyStoreAsync);
+            }
+
+            // Cluster-state grains move from the first poll on (nothing here waits for them), and are asked again on
+            // every poll: one placed here by a view that had not seen the drain yet is caught by the next.
+            if (stateGrains.Count > 0)
+            {
+                var targets = node.Cluster.Reported.Where(n => n.NodeId != node.NodeId && !n.Draining).Select(n => SiloAddress.FromParsableString(n.NodeId)).ToList();
+                if (targets.Count == 0)
+                {
+                    waiting.Add("cluster-state grains to move, and no live node that is not draining to take them");
+                }
+                else
+                {
+                    var asked = stateGrains.MigrateAll(targets);
+                    Count(waiting, asked, "cluster-state grain to move", "cluster-state grains to move");
+                    if (!_stateLogged)
+                    {
+                        _stateLogged = true;
+                        LogMovingGrains(logger, node.NodeId, asked);
+                    }
+                }
             }
 
             var settled = Environment.TickCount64 - _started >= (long)SettleTime.TotalMilliseconds;
@@ -335,6 +361,9 @@ internal sealed partial class NodeDrain(NodeRuntime node, LocalScheduler schedul
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {Node} is draining ({Objects} objects in its store).")]
     private static partial void LogDraining(ILogger logger, string node, int objects);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Node} is migrating the {Count} cluster-state grain activations it hosts to other nodes.")]
+    private static partial void LogMovingGrains(ILogger logger, string node, int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {Node}'s drain was cancelled: it takes work again.")]
     private static partial void LogCancelled(ILogger logger, string node);

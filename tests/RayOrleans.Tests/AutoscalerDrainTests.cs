@@ -15,6 +15,7 @@ namespace RayOrleans.Tests;
 public sealed class AutoscalerDrainTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Length = 200_000; // 1.6 MB: stored, not inline
+    private const int SmallLength = 10; // inline: the value is in the directory record
     private readonly RayoSession _rayo = new("drain");
     private readonly string _config = Path.Combine(Path.GetTempPath(), $"autoscaler-{Guid.NewGuid():N}.json");
 
@@ -28,6 +29,28 @@ public sealed class AutoscalerDrainTests(ITestOutputHelper output) : IAsyncLifet
         var inner = await ray.Task(DrainTasks.PutHere, Length).Remote().GetAsync();
         var made = ray.Task(DrainTasks.MakeLongs, Length).Remote();
         await ray.WaitAsync([made], timeout: TimeSpan.FromMinutes(1));
+
+        // Small puts on the worker, returned to the driver: inline, so their values live only in their directory records
+        // (and with their owner, the worker's runtime, which goes). Spread over the shards, some of those live on the
+        // worker (shards are placed at random among the nodes not draining); the drain migrates them with their records.
+        var worker = await ray.Task(TestTasks.HoldFor, 1).Remote().GetAsync();
+        var small = await ray.Task(DrainTasks.PutManyHere, 16, SmallLength).Remote().GetAsync(); // one task: no queue for the autoscaler to add a node for
+        var before = new Dictionary<ObjectId, ObjectRecordInfo>();
+        await Wait.UntilAsync(async () =>
+        {
+            foreach (var r in small.Where(r => !before.ContainsKey(r.Id)))
+            {
+                if (await ray.Runtime.Directory(r.Id.TaskId).DescribeAsync(r.Id) is { Ready: true } record)
+                {
+                    before[r.Id] = record;
+                }
+            }
+
+            return before.Count == small.Length;
+        }, "the small puts are recorded in the directory");
+        var onWorker = before.Values.Count(r => r.Shard == worker);
+        output.WriteLine($"{onWorker} of {small.Length} small puts are recorded by a shard on the worker {worker}");
+        Assert.True(onWorker > 0, "no directory shard used here lives on the worker: the test would not show the shards move");
 
         // Idle, it is drained: both objects move to the head, and only then is the worker stopped.
         await Wait.UntilAsync(async () =>
@@ -46,6 +69,19 @@ public sealed class AutoscalerDrainTests(ITestOutputHelper output) : IAsyncLifet
         var expected = Enumerable.Range(0, Length).Select(DrainTasks.At).ToArray();
         Assert.Equal(expected, await ray.GetAsync(inner, TimeSpan.FromSeconds(30)));
         Assert.Equal(expected, await ray.GetAsync(made, TimeSpan.FromSeconds(30)));
+
+        // The shards that lived on the worker migrated with their records: every small put is still recorded (its owner
+        // and the driver's reference, now on a shard elsewhere) and readable, though its owner is gone with the worker.
+        var expectedSmall = Enumerable.Range(0, SmallLength).Select(DrainTasks.At).ToArray();
+        foreach (var r in small)
+        {
+            var record = await ray.Runtime.Directory(r.Id.TaskId).DescribeAsync(r.Id);
+            Assert.NotNull(record);
+            Assert.NotEqual(worker, record.Shard);
+            Assert.Equal(before[r.Id].Owner, record.Owner); // the record itself, not one made again: a new shard knows no owner
+            Assert.Contains(record.Holders.Keys, h => h.StartsWith("process:driver/", StringComparison.Ordinal)); // the worker's own holders went with it
+            Assert.Equal(expectedSmall, await ray.GetAsync(r, TimeSpan.FromSeconds(30)));
+        }
 
         // A new worker reads the moved object: it pulls a copy (secondary: the head has the primary). Drained, the
         // copy is dropped, not moved, and the object is still read from the head.

@@ -10,6 +10,18 @@ public static class DrainTasks
     public static async Task<ObjectRef<long[]>> PutHere(int length) =>
         await Ray.Current.PutAsync(Enumerable.Range(0, length).Select(At).ToArray());
 
+    /// <summary>Puts <paramref name="count"/> arrays from this node (each its own id, so spread over the directory's shards) and returns the refs.</summary>
+    public static async Task<ObjectRef<long[]>[]> PutManyHere(int count, int length)
+    {
+        var refs = new ObjectRef<long[]>[count];
+        for (var i = 0; i < count; i++)
+        {
+            refs[i] = await Ray.Current.PutAsync(Enumerable.Range(0, length).Select(At).ToArray());
+        }
+
+        return refs;
+    }
+
     /// <summary>A large array result: stored on the node that ran it, owned by the caller.</summary>
     public static long[] MakeLongs(int length) => Enumerable.Range(0, length).Select(At).ToArray();
 
