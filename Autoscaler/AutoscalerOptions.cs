@@ -55,6 +55,14 @@ public sealed class AutoscalerOptions
     /// </summary>
     public TimeSpan LaunchTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// How long a node may take to drain before it is stopped: its work to end and its objects to move (Ray's drain
+    /// deadline). A drain still unfinished then is cancelled, the node takes work again and is kept, and the decision
+    /// says what it waited for. Default 2 min: an idle node drains in seconds, plus the time to move its objects.
+    /// From 1 s to 1 hour.
+    /// </summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Decisions kept for the status (oldest dropped). Default 100. From 1 to 10,000.</summary>
     public int MaxDecisions { get; set; } = 100;
 
@@ -95,6 +103,7 @@ public sealed class AutoscalerOptions
         Range(nameof(IdleTimeout), IdleTimeout, TimeSpan.Zero, TimeSpan.FromDays(7));
         Range(nameof(ScaleDownCooldown), ScaleDownCooldown, TimeSpan.Zero, TimeSpan.FromDays(1));
         Range(nameof(LaunchTimeout), LaunchTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
+        Range(nameof(DrainTimeout), DrainTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         if (!(UpscalingSpeed > 0 && UpscalingSpeed <= 1000))
         {
             throw new ArgumentException($"UpscalingSpeed: {UpscalingSpeed} is not above 0 and at most 1000.");

@@ -27,6 +27,10 @@ internal sealed partial class ClusterAutoscaler
     private readonly Dictionary<string, (string State, DateTime Since)> _states = new(StringComparer.Ordinal);
     private readonly HashSet<string> _keptReported = new(StringComparer.Ordinal);
 
+    // Instances whose node is draining before it is stopped: its node id, when the drain began, and how long it had
+    // been idle then (for the terminate decision's reason).
+    private readonly Dictionary<string, (string NodeId, DateTime Since, TimeSpan Idle)> _draining = new(StringComparer.Ordinal);
+
     private readonly Queue<AutoscalerDecision> _decisions = new();
     private DateTime? _lastLaunch;
     private string _lastInfeasible = "";
@@ -134,11 +138,13 @@ internal sealed partial class ClusterAutoscaler
         var live = instances.Where(i => !i.Stopping && !failedIds.Contains(i.InstanceId) && _typesByName.ContainsKey(i.NodeType)).ToList();
         var workers = CountByType(live);
         var starting = CountByType(live.Where(i => !nodeOf.ContainsKey(i.InstanceId)));
+        // Draining nodes are on their way out: their room does not count for the demands (which start new nodes).
+        var schedulable = status.Nodes.Any(n => n.Draining) ? status with { Nodes = status.Nodes.Where(n => !n.Draining).ToArray() } : status;
 
         // 2. Scale up. Ray's upscaling speed: at most max(MinConcurrentLaunches, speed x nodes) nodes starting at once.
         var concurrent = Math.Max(_options.MinConcurrentLaunches, (int)Math.Ceiling(_options.UpscalingSpeed * Math.Max(1, status.Nodes.Length)));
         var maxLaunch = Math.Max(0, concurrent - starting.Values.Sum());
-        var plan = ScalingPlanner.Plan(status, requests, workers, _types, maxLaunch, starting);
+        var plan = ScalingPlanner.Plan(schedulable, requests, workers, _types, maxLaunch, starting);
         foreach (var (typeName, count) in plan.Launch)
         {
             await _provider.LaunchAsync(_typesByName[typeName], count, cancellationToken).ConfigureAwait(false);
@@ -174,16 +180,25 @@ internal sealed partial class ClusterAutoscaler
         _lastUnfulfilled = unfulfilled;
 
         // 3. Scale down: nodes idle past the timeout, not while anything waits or within the cool-down of a launch,
-        //    and only while the standing request and MinWorkers still hold without them.
+        //    and only while the standing request and MinWorkers still hold without them. Each is drained first
+        //    (placement leaves it, its objects move), and stopped once the drain is done.
         _idle.Observe(status, now);
-        var joinedWorkers = live.Where(i => nodeOf.ContainsKey(i.InstanceId)).ToDictionary(i => nodeOf[i.InstanceId].NodeId, i => _typesByName[i.NodeType], StringComparer.Ordinal);
-        var instanceOfNode = live.Where(i => nodeOf.ContainsKey(i.InstanceId)).ToDictionary(i => nodeOf[i.InstanceId].NodeId, i => i, StringComparer.Ordinal);
+        var joined = live.Where(i => nodeOf.ContainsKey(i.InstanceId)).ToList();
+        var joinedWorkers = joined.Where(i => !_draining.ContainsKey(i.InstanceId)).ToDictionary(i => nodeOf[i.InstanceId].NodeId, i => _typesByName[i.NodeType], StringComparer.Ordinal);
+        var instanceOfNode = joined.ToDictionary(i => nodeOf[i.InstanceId].NodeId, i => i, StringComparer.Ordinal);
         var removable = plan.IsEmpty
-            ? _idle.Removable(status, joinedWorkers, now, _options.IdleTimeout, _lastLaunch, _options.ScaleDownCooldown)
+            ? _idle.Removable(schedulable, joinedWorkers, now, _options.IdleTimeout, _lastLaunch, _options.ScaleDownCooldown)
             : [];
-        var stopping = new List<(ProviderInstance Instance, string NodeId, DateTime IdleSince)>();
-        var remaining = status;
+        var remaining = schedulable;
         var remainingWorkers = new Dictionary<string, int>(workers, StringComparer.Ordinal);
+        foreach (var (id, drain) in _draining)
+        {
+            if (live.FirstOrDefault(i => i.InstanceId == id) is { } draining)
+            {
+                remainingWorkers[draining.NodeType] = remainingWorkers.GetValueOrDefault(draining.NodeType) - 1;
+            }
+        }
+
         foreach (var nodeId in removable)
         {
             var instance = instanceOfNode[nodeId];
@@ -202,21 +217,88 @@ internal sealed partial class ClusterAutoscaler
 
             remaining = without;
             remainingWorkers = fewer;
-            stopping.Add((instance, nodeId, _idle.IdleSince(nodeId) ?? now));
+            var idleFor = now - (_idle.IdleSince(nodeId) ?? now);
+            _draining[instance.InstanceId] = (nodeId, now, idleFor);
+            Record(now, "drain", instance.NodeType, 1, [instance.InstanceId],
+                $"node {nodeId} idle for {idleFor.TotalSeconds:0.#} s (IdleTimeout {_options.IdleTimeout.TotalSeconds:0.#} s): draining before it is stopped" +
+                (nodeOf[instance.InstanceId].ObjectCount is > 0 and var objects ? $" ({objects} objects in its store to move or drop)" : ""));
         }
 
+        var stopping = await DrainStepAsync(now, live, nodeOf).ConfigureAwait(false);
         if (stopping.Count > 0)
         {
-            await _provider.TerminateAsync(stopping.Select(s => s.Instance).ToList(), cancellationToken).ConfigureAwait(false);
-            foreach (var (instance, nodeId, since) in stopping)
-            {
-                Record(now, "terminate", instance.NodeType, 1, [instance.InstanceId],
-                    $"node {nodeId} idle for {(now - since).TotalSeconds:0.#} s (IdleTimeout {_options.IdleTimeout.TotalSeconds:0.#} s): no task, actor, held resource or stored object");
-            }
+            await _provider.TerminateAsync(stopping, cancellationToken).ConfigureAwait(false);
         }
 
-        var stoppedNow = stopping.Select(s => s.Instance.InstanceId).Concat(failedIds).ToHashSet(StringComparer.Ordinal);
+        var stoppedNow = stopping.Select(s => s.InstanceId).Concat(failedIds).ToHashSet(StringComparer.Ordinal);
         return BuildState(now, status, requests, instances, nodeOf, stoppedNow, plan);
+    }
+
+    /// <summary>
+    /// Asks each draining node how far it is: one drained is returned to be stopped; one whose drain failed (an object
+    /// no node could take) or ran past <see cref="AutoscalerOptions.DrainTimeout"/> is un-drained and kept, its idle
+    /// time counting again from now, with a decision saying why.
+    /// </summary>
+    private async Task<List<ProviderInstance>> DrainStepAsync(DateTime now, List<ProviderInstance> live, Dictionary<string, NodeReport> nodeOf)
+    {
+        var drains = _draining.Where(d => live.Any(i => i.InstanceId == d.Key) && nodeOf.ContainsKey(d.Key)).ToList();
+        foreach (var gone in _draining.Keys.Except(drains.Select(d => d.Key)).ToList())
+        {
+            _draining.Remove(gone); // stopped, failed, or left the cluster on its own
+        }
+
+        // One call per draining node, all at once: a node slow to answer holds up no other.
+        var answers = await Task.WhenAll(drains.Select(async d =>
+        {
+            try
+            {
+                return await _cluster.DrainAsync(d.Value.NodeId).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                return new DrainStatus { Waiting = $"the node did not answer ({e.GetType().Name}: {e.Message})" };
+            }
+        })).ConfigureAwait(false);
+
+        var stopping = new List<ProviderInstance>();
+        for (var i = 0; i < drains.Count; i++)
+        {
+            var (instanceId, (nodeId, since, idle)) = drains[i];
+            var instance = live.First(x => x.InstanceId == instanceId);
+            var answer = answers[i];
+            var objects = answer.Moved + answer.Dropped == 0 ? "" : $"; moved {answer.Moved} objects to other nodes, dropped {answer.Dropped} secondary copies";
+            if (answer.Drained)
+            {
+                _draining.Remove(instanceId);
+                stopping.Add(instance);
+                Record(now, "terminate", instance.NodeType, 1, [instanceId],
+                    $"node {nodeId} idle for {idle.TotalSeconds:0.#} s (IdleTimeout {_options.IdleTimeout.TotalSeconds:0.#} s), drained in {(now - since).TotalSeconds:0.#} s{objects}");
+                continue;
+            }
+
+            var why = answer.Failure is { } failure ? $"its drain failed: {failure}"
+                : now - since > _options.DrainTimeout ? $"not drained within {_options.DrainTimeout.TotalSeconds:0.#} s (DrainTimeout): still {answer.Waiting}"
+                : null;
+            if (why is null)
+            {
+                continue;
+            }
+
+            _draining.Remove(instanceId);
+            _idle.Restart(nodeId, now);
+            try
+            {
+                await _cluster.CancelDrainAsync(nodeId).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                why += $" (cancelling the drain failed: {e.GetType().Name}: {e.Message})";
+            }
+
+            Record(now, "drain-cancelled", instance.NodeType, 0, [instanceId], $"node {nodeId} kept: {why}{objects}");
+        }
+
+        return stopping;
     }
 
     private AutoscalerState BuildState(DateTime now, ClusterStatus status, ResourceSet[] requests, IReadOnlyList<ProviderInstance> instances,
@@ -228,6 +310,7 @@ internal sealed partial class ClusterAutoscaler
             var node = nodeOf.GetValueOrDefault(instance.InstanceId);
             var state = instance.Stopping || stoppedNow.Contains(instance.InstanceId) ? "stopping"
                 : node is null ? "starting"
+                : _draining.ContainsKey(instance.InstanceId) ? "draining"
                 : IdleNodes.IsIdle(node) ? "idle"
                 : "running";
             if (!_states.TryGetValue(instance.InstanceId, out var was) || was.State != state)
@@ -248,7 +331,7 @@ internal sealed partial class ClusterAutoscaler
             NodeTypes = _types.Select(t => new AutoscalerNodeType
             {
                 Name = t.Name, Resources = t.Resources, MinWorkers = t.MinWorkers, MaxWorkers = t.MaxWorkers,
-                Running = nodes.Count(n => n.NodeType == t.Name && n.State is "running" or "idle"),
+                Running = nodes.Count(n => n.NodeType == t.Name && n.State is "running" or "idle" or "draining"),
                 Starting = nodes.Count(n => n.NodeType == t.Name && n.State == "starting"),
             }).ToArray(),
             Nodes = [.. nodes.OrderBy(n => n.NodeType, StringComparer.Ordinal).ThenBy(n => n.InstanceId, StringComparer.Ordinal)],
@@ -269,6 +352,7 @@ internal sealed partial class ClusterAutoscaler
             _joined.Remove(gone);
             _states.Remove(gone);
             _keptReported.Remove(gone);
+            _draining.Remove(gone);
         }
     }
 

@@ -10,5 +10,9 @@ internal sealed class GrainAutoscalerCluster(IGrainFactory grains) : IAutoscaler
 
     public Task<ResourceSet[]> GetResourceRequestsAsync() => grains.GetGrain<IAutoscalerStateGrain>(0).GetResourceRequestsAsync();
 
+    public Task<DrainStatus> DrainAsync(string nodeId) => grains.GetGrain<INodeGrain>(nodeId).DrainAsync();
+
+    public Task CancelDrainAsync(string nodeId) => grains.GetGrain<INodeGrain>(nodeId).CancelDrainAsync();
+
     public Task PublishAsync(AutoscalerState state) => grains.GetGrain<IAutoscalerStateGrain>(0).PublishAsync(state);
 }

@@ -14,6 +14,12 @@ internal interface IAutoscalerCluster
     /// <summary>The standing <c>RequestResourcesAsync</c> bundles.</summary>
     Task<ResourceSet[]> GetResourceRequestsAsync();
 
+    /// <summary>Starts draining a node before it is stopped, or reports how far its drain is (Ray's DrainNode).</summary>
+    Task<DrainStatus> DrainAsync(string nodeId);
+
+    /// <summary>Cancels a node's drain: it takes work again and is kept.</summary>
+    Task CancelDrainAsync(string nodeId);
+
     /// <summary>Makes the autoscaler's state visible to the status.</summary>
     Task PublishAsync(AutoscalerState state);
 }

@@ -4,10 +4,10 @@ namespace RayOrleans.Autoscaler;
 
 /// <summary>
 /// Which worker nodes have been idle long enough to remove (Ray's idle_timeout_minutes), with hysteresis: a node
-/// is idle only with no task queued or running, no actor, all its resources free (no placement-group bundle) and
-/// no object in its store (a copy may exist nowhere else; Ray keeps such nodes up too, we do not remove them
-/// until their objects are gone), and it must stay so for the whole timeout; nothing is removed while demands
-/// wait or shortly after a launch, so the cluster does not flap between adding and removing.
+/// is idle only with no task queued or running, no actor and all its resources free (no placement-group bundle), and
+/// it must stay so for the whole timeout; nothing is removed while demands wait or shortly after a launch, so the
+/// cluster does not flap between adding and removing. Objects in its store do not keep it: the drain before removal
+/// moves the only copies elsewhere and drops the others (unlike Ray, which keeps nodes up for their copies).
 /// </summary>
 internal sealed class IdleNodes
 {
@@ -38,9 +38,12 @@ internal sealed class IdleNodes
     /// <summary>Since when <paramref name="nodeId"/> has been idle without a break; null when it is not idle.</summary>
     public DateTime? IdleSince(string nodeId) => _idleSince.TryGetValue(nodeId, out var since) ? since : null;
 
-    /// <summary>Whether a node does nothing and holds nothing.</summary>
+    /// <summary>A node's drain was cancelled: its idle time counts again from <paramref name="now"/>, so it is not drained again at once.</summary>
+    public void Restart(string nodeId, DateTime now) => _idleSince[nodeId] = now;
+
+    /// <summary>Whether a node does nothing and holds no resources (objects it stores are moved by the drain).</summary>
     public static bool IsIdle(NodeReport node) =>
-        node.Queued == 0 && node.Running == 0 && node.Actors == 0 && node.ObjectCount == 0 &&
+        node.Queued == 0 && node.Running == 0 && node.Actors == 0 &&
         node.Total.Amounts.All(t => node.Available[t.Key] + 1e-9 >= t.Value);
 
     /// <summary>

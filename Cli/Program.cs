@@ -56,6 +56,9 @@ app.Configure(config =>
         job.AddCommand<JobStopCommand>("stop").WithDescription("Stop a running job.");
         job.AddCommand<JobListCommand>("list").WithDescription("Every job the head knows.");
     });
+    config.AddCommand<AutoscalerCommand>("autoscaler")
+        .WithDescription("Run the autoscaler as its own process against a cluster, until Ctrl+C or SIGTERM.")
+        .WithExample("autoscaler", "--config", "autoscaler.json");
     config.AddCommand<MicrobenchmarkCommand>("microbenchmark")
         .WithDescription("Run the RayOrleans benchmark program (Ray's microbenchmark); arguments go to it unchanged.");
 });

@@ -17,14 +17,14 @@ internal sealed class DriverRegistration : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task? _beating;
 
-    public DriverRegistration(IGrainFactory grains, string jobId, TimeSpan interval)
+    public DriverRegistration(IGrainFactory grains, string jobId, TimeSpan interval, IObjectOwner? owner)
     {
         _registry = grains.GetGrain<IJobRegistryGrain>(0);
         _interval = interval;
         _job = new DriverJob
         {
             JobId = jobId, Status = "RUNNING", Host = Environment.MachineName, Pid = Environment.ProcessId, Entrypoint = Environment.CommandLine,
-            StartTime = DateTime.UtcNow,
+            StartTime = DateTime.UtcNow, Owner = owner,
         };
     }
 

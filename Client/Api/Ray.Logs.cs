@@ -40,7 +40,7 @@ public sealed partial class Ray
     /// </summary>
     private async Task StartJobAsync(RayInitOptions options, ILoggerFactory? loggers)
     {
-        _registration = new Jobs.DriverRegistration(Runtime.Grains, JobId, options.Runtime.DriverHeartbeatInterval);
+        _registration = new Jobs.DriverRegistration(Runtime.Grains, JobId, options.Runtime.DriverHeartbeatInterval, Runtime.OwnerReference());
         await _registration.StartAsync().ConfigureAwait(false);
         if (!options.LogToDriver)
         {

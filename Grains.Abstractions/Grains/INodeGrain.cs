@@ -147,6 +147,31 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave, OneWay]
     Task ReportTaskEventsAsync(TaskState[] events);
 
+    /// <summary>
+    /// Drains this node (Ray's DrainNode), or reports how far the drain is: the first call marks the node draining
+    /// (its report says so, so placement leaves it out, and work that still arrives is passed on), then moves the
+    /// primary copies in its store to other nodes and drops the secondary ones. Asked again until
+    /// <see cref="DrainStatus.Drained"/> or <see cref="DrainStatus.Failure"/>.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<DrainStatus> DrainAsync();
+
+    /// <summary>Ends a drain: the node takes work again and keeps the objects it still has.</summary>
+    [AlwaysInterleave]
+    Task CancelDrainAsync();
+
+    /// <summary>
+    /// Takes over the primary copy of <paramref name="id"/> from the draining node <paramref name="from"/>: pulls it
+    /// (or promotes the copy it has) and becomes the node that serves and frees it, with <paramref name="copies"/>
+    /// as the copies other nodes hold. Throws when it cannot (no room, the pull failed).
+    /// </summary>
+    [AlwaysInterleave, ResponseTimeout("00:05:00")]
+    Task AdoptObjectAsync(ObjectId id, long size, string from, string[] copies);
+
+    /// <summary>A draining node moved these objects: this node's runtime updates the records of the ones it owns.</summary>
+    [AlwaysInterleave]
+    Task<int> ObjectsMovedAsync(ObjectMove[] moves);
+
     /// <summary>This node's resources and load right now.</summary>
     [AlwaysInterleave]
     Task<NodeReport> GetReportAsync();

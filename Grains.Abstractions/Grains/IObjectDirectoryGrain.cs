@@ -46,6 +46,13 @@ public interface IObjectDirectoryGrain : IGrainWithIntegerKey
     [AlwaysInterleave]
     Task<bool> ReportLostAsync(ObjectId id, string? lostLocation);
 
+    /// <summary>
+    /// A draining node moved these objects' primary copies: records that point at the old node point at the new one
+    /// (and no longer list it as a copy).
+    /// </summary>
+    [AlwaysInterleave]
+    Task MovedAsync(ObjectMove[] moves);
+
     /// <summary>The directory's record of an object (owner, holders, location), or null when it has none.</summary>
     [AlwaysInterleave]
     Task<ObjectRecordInfo?> DescribeAsync(ObjectId id);

@@ -21,6 +21,13 @@ public interface IObjectOwner : IGrainObserver
     [AlwaysInterleave, OneWay]
     Task ObjectsFreedAsync(ObjectId[] ids);
 
+    /// <summary>
+    /// A draining node moved these objects' primary copies: the owner points its records of the ones it owns at
+    /// their new node. Returns how many it owns.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<int> ObjectsMovedAsync(ObjectMove[] moves);
+
     /// <summary>Answers while the owner lives.</summary>
     [AlwaysInterleave, ResponseTimeout("00:00:05")]
     Task PingAsync();

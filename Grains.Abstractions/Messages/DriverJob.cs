@@ -31,4 +31,10 @@ public sealed record DriverJob
 
     /// <summary>Why it ended, when it did not exit cleanly.</summary>
     [Id(7)] public string? Message { get; init; }
+
+    /// <summary>
+    /// How to reach the driver's runtime as an object owner: a draining node tells it where the objects it owns have
+    /// moved. Null for a driver that could not make one.
+    /// </summary>
+    [Id(8), System.Text.Json.Serialization.JsonIgnore] public Grains.IObjectOwner? Owner { get; init; }
 }

@@ -48,4 +48,10 @@ public sealed class NodeReport
 
     /// <summary>The node's labels (<c>NodeOptions.Labels</c>), for <c>SchedulingStrategy.NodeLabels</c>.</summary>
     [Id(14)] public Dictionary<string, string> Labels { get; init; } = [];
+
+    /// <summary>
+    /// The node is draining (the autoscaler is about to remove it): placement leaves it out, and work that still
+    /// arrives is passed on to another node.
+    /// </summary>
+    [Id(15)] public bool Draining { get; init; }
 }

@@ -1,5 +1,7 @@
 using RayOrleans.Grains;
+using RayOrleans.Messages;
 using RayOrleans.Node;
+using RayOrleans.Placement;
 
 namespace RayOrleans.Actors;
 
@@ -8,16 +10,36 @@ namespace RayOrleans.Actors;
 /// activation asks every node for the named actors of the namespace alive there (each node knows its own),
 /// so names of actors that outlived the registry's silo are found again; an actor restarted elsewhere
 /// registers its name again when it is built.
+/// Placed off draining nodes; a drain migrates it with its names (the scan would find them again, but only those of
+/// actors alive on reachable nodes).
 /// </summary>
-[KeepAlive]
-internal sealed class ActorRegistryGrain(NodeRuntime node) : Grain, IActorRegistryGrain
+[KeepAlive, ClusterStatePlacement]
+internal sealed class ActorRegistryGrain(NodeRuntime node, ClusterStateActivations stateGrains) : Grain, IActorRegistryGrain, IGrainMigrationParticipant
 {
     private static readonly TimeSpan AskLimit = TimeSpan.FromSeconds(5);
     private readonly Dictionary<string, (ActorId Actor, string ClassName)> _names = new(StringComparer.Ordinal);
 
     private long _lastScan;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken) => ScanAsync(cancellationToken);
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        stateGrains.Add(GrainContext);
+        return ScanAsync(cancellationToken);
+    }
+
+    public void OnDehydrate(IDehydrationContext context) =>
+        context.TryAddValue("names", _names.Select(n => new NamedActor(n.Key, n.Value.Actor, n.Value.ClassName)).ToArray());
+
+    public void OnRehydrate(IRehydrationContext context)
+    {
+        if (context.TryGetValue("names", out NamedActor[]? names) && names is not null)
+        {
+            foreach (var named in names)
+            {
+                _names[named.Name] = (named.Actor, named.ClassName);
+            }
+        }
+    }
 
     /// <summary>
     /// Asks every node for the named actors of this namespace alive there and adds those missing. On

@@ -1,15 +1,25 @@
 using RayOrleans.Grains;
 using RayOrleans.Messages;
+using RayOrleans.Node;
+using RayOrleans.Placement;
 
 namespace RayOrleans.Cluster;
 
 /// <summary>
 /// Holds the latest report of each node; a node silent for <see cref="StaleAfter"/> is dropped, and one that
 /// membership has declared dead is left out at once (work sent to it would only fail).
+/// Placed off draining nodes and moved off one that drains; it carries no state when it moves: every node reports
+/// every second, so the new activation is complete again within one report (as after its silo dies).
 /// </summary>
-[KeepAlive]
-internal sealed class ClusterResourcesGrain(IClusterMembershipService membership) : Grain, IClusterResourcesGrain
+[KeepAlive, ClusterStatePlacement]
+internal sealed class ClusterResourcesGrain(IClusterMembershipService membership, ClusterStateActivations stateGrains) : Grain, IClusterResourcesGrain
 {
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        stateGrains.Add(GrainContext);
+        return Task.CompletedTask;
+    }
+
     private static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(5);
     private readonly Dictionary<string, (NodeReport Report, DateTime Received)> _nodes = new(StringComparer.Ordinal);
 

@@ -65,6 +65,8 @@ public static class RaySiloBuilderExtensions
         // Restartable actors are restarted by the cluster when their node dies (Actors/ActorSupervisorGrain.cs).
         services.AddSingleton<Actors.ActorSupervision>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Actors.ActorSupervision>());
+        services.AddSingleton<NodeDrain>();
+        services.AddSingleton<ClusterStateActivations>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeReporter>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Telemetry.NodeMetrics>();
         // Grain calls join the caller's trace (Orleans' spans under RayOrleans' own, docs/telemetry.md) when asked,
@@ -75,6 +77,7 @@ public static class RaySiloBuilderExtensions
         }
         services.AddPlacementDirector<NodePlacementStrategy, NodePlacementDirector>();
         services.AddPlacementDirector<LeastLoadedPlacementStrategy, LeastLoadedPlacementDirector>();
+        services.AddPlacementDirector<ClusterStatePlacementStrategy, ClusterStatePlacementDirector>();
         return builder;
     }
 }

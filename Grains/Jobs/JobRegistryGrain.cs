@@ -2,6 +2,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RayOrleans.Grains;
 using RayOrleans.Messages;
+using RayOrleans.Node;
+using RayOrleans.Placement;
 using RayOrleans.Runtime;
 
 namespace RayOrleans.Jobs;
@@ -10,9 +12,10 @@ namespace RayOrleans.Jobs;
 /// Tracks drivers by heartbeat (see <see cref="IJobRegistryGrain"/>). A lost driver's non-detached actors are
 /// killed, as Ray kills a job's actors when its driver exits, and every node is told the job ended, so its
 /// shipped code is unloaded.
+/// Placed off draining nodes; a drain migrates it with its drivers and ended jobs.
 /// </summary>
-[KeepAlive]
-internal sealed partial class JobRegistryGrain : Grain, IJobRegistryGrain
+[KeepAlive, ClusterStatePlacement]
+internal sealed partial class JobRegistryGrain : Grain, IJobRegistryGrain, IGrainMigrationParticipant
 {
     private const int KeptEnded = 1000;
 
@@ -20,12 +23,53 @@ internal sealed partial class JobRegistryGrain : Grain, IJobRegistryGrain
     private readonly Queue<DriverJob> _ended = new();
     private readonly RuntimeOptions _options;
     private readonly ILogger<JobRegistryGrain> _logger;
+    private readonly ClusterStateActivations _stateGrains;
     private IGrainTimer? _check;
 
-    public JobRegistryGrain(IOptions<RuntimeOptions> options, ILogger<JobRegistryGrain> logger)
+    public JobRegistryGrain(IOptions<RuntimeOptions> options, ClusterStateActivations stateGrains, ILogger<JobRegistryGrain> logger)
     {
         _options = options.Value;
+        _stateGrains = stateGrains;
         _logger = logger;
+    }
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _stateGrains.Add(GrainContext);
+        if (_running.Count > 0)
+        {
+            // Migrated with running drivers: their heartbeats are checked here from now on.
+            var interval = _options.DriverHeartbeatInterval;
+            _check ??= this.RegisterGrainTimer(CheckAsync, new GrainTimerCreationOptions(interval, interval) { Interleave = true });
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public void OnDehydrate(IDehydrationContext context)
+    {
+        context.TryAddValue("running", _running.Values.Select(r => r.Job).ToArray());
+        context.TryAddValue("seen", _running.Values.Select(r => r.LastSeen).ToArray());
+        context.TryAddValue("ended", _ended.ToArray());
+    }
+
+    public void OnRehydrate(IRehydrationContext context)
+    {
+        if (context.TryGetValue("running", out DriverJob[]? running) && running is not null && context.TryGetValue("seen", out DateTime[]? seen) && seen is not null)
+        {
+            for (var i = 0; i < running.Length && i < seen.Length; i++)
+            {
+                _running[running[i].JobId] = (running[i], seen[i]);
+            }
+        }
+
+        if (context.TryGetValue("ended", out DriverJob[]? ended) && ended is not null)
+        {
+            foreach (var job in ended)
+            {
+                _ended.Enqueue(job);
+            }
+        }
     }
 
     public Task RegisterAsync(DriverJob driver)

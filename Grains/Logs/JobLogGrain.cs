@@ -2,6 +2,8 @@ using Microsoft.Extensions.Logging;
 using Orleans.Utilities;
 using RayOrleans.Grains;
 using RayOrleans.Messages;
+using RayOrleans.Node;
+using RayOrleans.Placement;
 
 namespace RayOrleans.Logs;
 
@@ -9,8 +11,10 @@ namespace RayOrleans.Logs;
 /// A job's output on the cluster: the last <see cref="KeptLines"/> lines (at most <see cref="KeptChars"/>
 /// characters) for readers that come later (the dashboard, <c>ray.JobLogsAsync</c>), and every new batch
 /// passed on to the subscribed drivers. In memory: lost if its silo dies (the driver has printed them).
+/// Placed off draining nodes; a drain migrates it with its lines, its numbering and its subscribers.
 /// </summary>
-internal sealed class JobLogGrain : Grain, IJobLogGrain
+[ClusterStatePlacement]
+internal sealed class JobLogGrain : Grain, IJobLogGrain, IGrainMigrationParticipant
 {
     private const int KeptLines = 10_000;
     private const long KeptChars = 4 << 20;
@@ -20,9 +24,61 @@ internal sealed class JobLogGrain : Grain, IJobLogGrain
     private long _chars;
     private long _dropped;
     private long _appended;
-    private readonly Guid _epoch = Guid.NewGuid();
+    private readonly ClusterStateActivations _stateGrains;
+    private Guid _epoch = Guid.NewGuid();
 
-    public JobLogGrain(ILogger<JobLogGrain> logger) => _drivers = new ObserverManager<IJobLogObserver>(TimeSpan.FromMinutes(5), logger);
+    public JobLogGrain(ClusterStateActivations stateGrains, ILogger<JobLogGrain> logger)
+    {
+        _stateGrains = stateGrains;
+        _drivers = new ObserverManager<IJobLogObserver>(TimeSpan.FromMinutes(5), logger);
+    }
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _stateGrains.Add(GrainContext);
+        if (_kept.Count > 0)
+        {
+            DelayDeactivation(TimeSpan.FromHours(1)); // migrated with lines: kept for their readers, as before the move
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public void OnDehydrate(IDehydrationContext context)
+    {
+        context.TryAddValue("lines", _kept.ToArray());
+        context.TryAddValue("counts", new[] { _chars, _dropped, _appended });
+        context.TryAddValue("epoch", _epoch);
+        context.TryAddValue("drivers", _drivers.Select(d => d).ToArray());
+    }
+
+    public void OnRehydrate(IRehydrationContext context)
+    {
+        if (!context.TryGetValue("lines", out LogLine[]? lines) || lines is null || !context.TryGetValue("counts", out long[]? counts) || counts is not { Length: 3 })
+        {
+            return;
+        }
+
+        foreach (var line in lines)
+        {
+            _kept.Enqueue(line);
+        }
+
+        (_chars, _dropped, _appended) = (counts[0], counts[1], counts[2]);
+        // The same epoch: a reader's line numbers stay valid across the move.
+        if (context.TryGetValue("epoch", out Guid epoch))
+        {
+            _epoch = epoch;
+        }
+
+        if (context.TryGetValue("drivers", out IJobLogObserver[]? drivers) && drivers is not null)
+        {
+            foreach (var driver in drivers)
+            {
+                _drivers.Subscribe(driver, driver);
+            }
+        }
+    }
 
     public Task AppendAsync(LogLine[] lines)
     {

@@ -154,6 +154,9 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
 
     public int Running => Volatile.Read(ref _running);
 
+    /// <summary>Tasks passed on to another node whose reply this node still relays.</summary>
+    public int Forwarding => _forwarding.Count;
+
     public int Actors => Volatile.Read(ref _actors);
 
     public void ActorStarted() => Interlocked.Increment(ref _actors);
@@ -426,6 +429,11 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
     private async Task<string?> AcquireOrSpillAsync(TaskRun run, NodeResources pool, CancellationToken token)
     {
         var spec = run.Spec;
+        if (NodeRuntime.Draining && DrainTarget(spec) is { } away)
+        {
+            return away; // the node is being removed: work that still arrives (a stale view sent it) goes elsewhere
+        }
+
         if (pool.TryAcquireNow(spec.Resources, spec.TaskId))
         {
             return null; // the common case: room here now, no waiting and no spill check
@@ -467,6 +475,23 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         {
             run.Spill = null;
         }
+    }
+
+    /// <summary>
+    /// Where a draining node passes a task that still arrives: the least loaded other node that may hold it, as a
+    /// submitter would pick (the views leave draining nodes out). Null for a task pinned here or passed on once
+    /// already (it runs here, and the drain waits for it or times out), or when no other node fits.
+    /// </summary>
+    private string? DrainTarget(TaskSpec spec)
+    {
+        if (spec.Spillbacks > 0 || spec.Strategy is { PinsNode: true })
+        {
+            return null;
+        }
+
+        var self = NodeRuntime.NodeId;
+        var other = NodeRuntime.Cluster.PickNode(spec.Resources, preferred: null, forActor: false);
+        return other is not null && other != self ? other : NodeRuntime.Cluster.PickSpillback(spec.Resources, self);
     }
 
     private void EnsureSpillPass()

@@ -14,12 +14,14 @@ internal sealed class NodeGrain : Grain, INodeGrain
     private readonly LocalScheduler _scheduler;
     private readonly NodeObjectStore _store;
     private readonly NodeReporter _reporter;
+    private readonly NodeDrain _drain;
 
-    public NodeGrain(LocalScheduler scheduler, NodeObjectStore store, NodeReporter reporter)
+    public NodeGrain(LocalScheduler scheduler, NodeObjectStore store, NodeReporter reporter, NodeDrain drain)
     {
         _scheduler = scheduler;
         _store = store;
         _reporter = reporter;
+        _drain = drain;
     }
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -90,6 +92,11 @@ internal sealed class NodeGrain : Grain, INodeGrain
         foreach (var id in ids)
         {
             _store.Remove(id);
+            if (_drain.MovedTo(id) is { } to)
+            {
+                // Moved off this draining node: an owner that had not heard yet frees it where it went.
+                _ = _scheduler.NodeRuntime.Runtime.Node(to).FreeObjectsAsync([id]).ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+            }
         }
 
         return Task.CompletedTask;
@@ -144,6 +151,19 @@ internal sealed class NodeGrain : Grain, INodeGrain
 
         return Task.FromResult(node.Copies.PullEnded(id, source, copyNode));
     }
+
+    public Task<DrainStatus> DrainAsync() => Task.FromResult(_drain.Drain());
+
+    public Task CancelDrainAsync()
+    {
+        _drain.Cancel();
+        return Task.CompletedTask;
+    }
+
+    public Task AdoptObjectAsync(ObjectId id, long size, string from, string[] copies) => _drain.AdoptAsync(id, size, from, copies);
+
+    public Task<int> ObjectsMovedAsync(ObjectMove[] moves) =>
+        Task.FromResult(moves.Count(m => _scheduler.NodeRuntime.Runtime.Owned.Relocate(m.Id, m.From, m.To)));
 
     public Task<NodeReport> GetReportAsync() => Task.FromResult(_reporter.CreateReport());
 

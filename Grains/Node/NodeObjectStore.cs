@@ -114,6 +114,15 @@ internal sealed partial class NodeObjectStore : IDisposable
         }
     }
 
+    /// <summary>The objects here now, sealed or not (a draining node moves or drops each).</summary>
+    public List<StoredObject> Snapshot()
+    {
+        lock (_gate)
+        {
+            return [.. _objects.Values];
+        }
+    }
+
     /// <summary>Stores a whole object (one copy into its segment).</summary>
     public void Put(ObjectId id, ReadOnlySpan<byte> data)
     {

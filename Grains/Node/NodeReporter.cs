@@ -40,7 +40,7 @@ internal sealed partial class NodeReporter : ILifecycleParticipant<ISiloLifecycl
         ObjectStoreUsed = _node.Runtime.LocalStore?.Used ?? 0, ObjectStorePooled = _node.Runtime.LocalStore?.Pooled ?? 0,
         ObjectStoreCapacity = _node.Runtime.LocalStore?.Capacity ?? 0, ObjectCount = _node.Runtime.LocalStore?.Count ?? 0,
         ObjectStoreFolder = _node.Runtime.LocalStore?.Folder, HostId = NodeObjectStore.HostId,
-        Pending = _scheduler.Resources.Waiting(), Labels = _labels,
+        Pending = _scheduler.Resources.Waiting(), Labels = _labels, Draining = _node.Draining,
     };
 
     /// <summary>Publishes a report now, off the caller's path (after a big change such as a bundle reservation).</summary>

@@ -34,6 +34,12 @@ internal sealed class NodeRuntime
 
     public RayRuntime Runtime { get; }
 
+    /// <summary>
+    /// The autoscaler is draining this node (<see cref="NodeDrain"/>): its report says so, and the scheduler passes
+    /// new work on. One flag read where a task would be queued here, so the task path costs nothing more.
+    /// </summary>
+    public volatile bool Draining;
+
     /// <summary>The copies other nodes pulled of the objects this node made, and the pulls each source is serving.</summary>
     public ObjectCopies Copies { get; } = new();
 }

@@ -103,6 +103,24 @@ internal sealed class ObjectCopies
         }
     }
 
+    /// <summary>
+    /// This node takes over the primary of <paramref name="id"/> from a draining node, with the copies
+    /// <paramref name="copies"/> other nodes hold: it serves pulls from them and frees them with the primary.
+    /// </summary>
+    public void Adopt(ObjectId id, string self, string[] copies)
+    {
+        lock (_sources)
+        {
+            var active = new Dictionary<string, int>(StringComparer.Ordinal) { [self] = 0 };
+            foreach (var copy in copies)
+            {
+                active.TryAdd(copy, 0);
+            }
+
+            _sources[id] = active;
+        }
+    }
+
     /// <summary>The primary is freed: forgets the object and returns the nodes whose copies go with it.</summary>
     public string[] Forget(ObjectId id, string self)
     {

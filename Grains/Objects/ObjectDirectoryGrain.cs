@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using RayOrleans.Grains;
 using RayOrleans.Messages;
 using RayOrleans.Node;
+using RayOrleans.Placement;
 
 namespace RayOrleans.Objects;
 
@@ -15,16 +16,70 @@ namespace RayOrleans.Objects;
 /// own value holds. The owner's process is one holder among others, so the object outlives the owner when
 /// something else still references it.
 /// </para>
+/// <para>
+/// A shard's records live only here, so a shard on a node being drained migrates with them (<see cref="OnDehydrate"/>)
+/// before the node goes; it is placed off draining nodes (<see cref="ClusterStatePlacementAttribute"/>).
+/// </para>
 /// </summary>
-[KeepAlive]
-internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<ObjectDirectoryGrain> logger) : Grain, IObjectDirectoryGrain
+[KeepAlive, ClusterStatePlacement]
+internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ClusterStateActivations stateGrains, ILogger<ObjectDirectoryGrain> logger)
+    : Grain, IObjectDirectoryGrain, IGrainMigrationParticipant
 {
+    private const string StateKey = "shard";
+
     private readonly Dictionary<ObjectId, ObjectRecord> _records = new();
     private readonly Dictionary<ObjectId, TaskCompletionSource<ObjectValue>> _waiters = new();
 
     /// <summary>The last message applied from each sender (a runtime, or another shard), to skip resends.</summary>
     private readonly Dictionary<string, long> _applied = new(StringComparer.Ordinal);
     private long _sent;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        stateGrains.Add(GrainContext, ReleaseWaiters);
+        return Task.CompletedTask;
+    }
+
+    public void OnDehydrate(IDehydrationContext context) =>
+        context.TryAddValue(StateKey, new DirectoryShardState { Records = _records, Applied = _applied, Sent = _sent, Freed = [.. _freedOrder] });
+
+    public void OnRehydrate(IRehydrationContext context)
+    {
+        if (!context.TryGetValue(StateKey, out DirectoryShardState? state) || state is null)
+        {
+            return;
+        }
+
+        foreach (var (id, record) in state.Records)
+        {
+            _records[id] = record;
+        }
+
+        foreach (var (sender, sequence) in state.Applied)
+        {
+            _applied[sender] = sequence;
+        }
+
+        _sent = state.Sent;
+        foreach (var id in state.Freed)
+        {
+            RememberFreed(id);
+        }
+    }
+
+    /// <summary>
+    /// Before migrating: readers parked in <see cref="WaitAsync"/> get "not yet" at once and ask again (reaching the
+    /// new activation), instead of holding the migration until their long polls end.
+    /// </summary>
+    private void ReleaseWaiters()
+    {
+        foreach (var waiter in _waiters.Values)
+        {
+            waiter.TrySetCanceled();
+        }
+
+        _waiters.Clear();
+    }
 
     public Task PublishAsync(ObjectId id, ObjectValue value)
     {
@@ -174,6 +229,26 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
     private IGrainTimer? _ownerCheck;
 
     private static ObjectValue LostValue(ObjectId id, string why) => LostObjects.Value(id, why);
+
+    public Task MovedAsync(ObjectMove[] moves)
+    {
+        foreach (var move in moves)
+        {
+            if (!_records.TryGetValue(move.Id, out var record))
+            {
+                continue; // never escaped: only its owner has a record
+            }
+
+            record.Copies?.Remove(move.From);
+            if (record.Value is { Location: { } at } value && at == move.From)
+            {
+                record.Value = ObjectMoves.Relocated(value, move.To);
+                record.Copies?.Remove(move.To); // the copy there is the primary now
+            }
+        }
+
+        return Task.CompletedTask;
+    }
 
     public Task<ObjectValue?> TryGetAsync(ObjectId id) => Task.FromResult(ReadyValue(id));
 
@@ -382,4 +457,22 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ILogger<Obj
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The directory failed {What}.")]
     private static partial void LogSendFailed(ILogger logger, string what, Exception exception);
+}
+
+/// <summary>What a directory shard takes along when it migrates: its records, the resend guards and the recent frees.</summary>
+[GenerateSerializer, Alias("ray.DirectoryShardState")]
+internal sealed class DirectoryShardState
+{
+    [Id(0)]
+    public Dictionary<ObjectId, ObjectRecord> Records { get; set; } = new();
+
+    [Id(1)]
+    public Dictionary<string, long> Applied { get; set; } = new();
+
+    [Id(2)]
+    public long Sent { get; set; }
+
+    /// <summary>The recently freed ids, oldest first.</summary>
+    [Id(3)]
+    public ObjectId[] Freed { get; set; } = [];
 }

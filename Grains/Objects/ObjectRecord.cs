@@ -3,34 +3,49 @@ using RayOrleans.Messages;
 
 namespace RayOrleans.Objects;
 
-/// <summary>A directory shard's record of one object: its value once ready, its owner, and who references it.</summary>
+/// <summary>
+/// A directory shard's record of one object: its value once ready, its owner, and who references it. Serializable,
+/// because a shard migrating off a draining node takes its records along.
+/// </summary>
+[GenerateSerializer, Alias("ray.ObjectRecord")]
 internal sealed class ObjectRecord
 {
+    [Id(0)]
     private Dictionary<string, int>? _holders;
 
+    [Id(1)]
+    private int _total;
+
     /// <summary>The object's value (inline bytes, location, or error); null until it is ready.</summary>
+    [Id(2)]
     public ObjectValue? Value { get; set; }
 
     /// <summary>The runtime that owns it, when its owner counted a reference.</summary>
+    [Id(3)]
     public string? Owner { get; set; }
 
     /// <summary>How to reach the owner, when it gave one.</summary>
+    [Id(4)]
     public IObjectOwner? OwnerRef { get; set; }
 
     /// <summary>The node its exited owner handed its task to, which publishes it; checked while readers wait.</summary>
+    [Id(5)]
     public string? HandedTo { get; set; }
 
     /// <summary>What made it, as its owner said.</summary>
+    [Id(6)]
     public string? Creator { get; set; }
 
     /// <summary>Nodes that pulled a copy (freed with the primary, by its node).</summary>
+    [Id(7)]
     public HashSet<string>? Copies { get; set; }
 
     /// <summary>Every reference went before its value arrived: the value is freed as it comes.</summary>
+    [Id(8)]
     public bool Freed { get; set; }
 
     /// <summary>References across all holders. Records published without any (a generator's values) stay until read and dropped.</summary>
-    public int Total { get; private set; }
+    public int Total => _total;
 
     /// <summary>Adds <paramref name="delta"/> references from <paramref name="holder"/>; returns the total left.</summary>
     public int Add(string holder, int delta)
@@ -47,8 +62,8 @@ internal sealed class ObjectRecord
             _holders[holder] = count;
         }
 
-        Total += delta;
-        return Total;
+        _total += delta;
+        return _total;
     }
 
     public ObjectRecordInfo Describe(ObjectId id, string shard) => new()

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using RayOrleans.Grains;
 using RayOrleans.Messages;
+using RayOrleans.Node;
 
 namespace RayOrleans.Placement;
 
@@ -9,9 +10,11 @@ namespace RayOrleans.Placement;
 /// asks each chosen node to reserve its bundle, and keeps the result only if every node said yes; otherwise
 /// it gives back what was reserved and tries again twice a second, so a group is never half placed. A group
 /// no set of nodes could ever hold waits too (logged once), until nodes that can join.
+/// Placed off draining nodes; a drain migrates it with its spec, state and nodes (the bundles stay reserved on them).
 /// </summary>
-[KeepAlive]
-internal sealed partial class PlacementGroupGrain(ILogger<PlacementGroupGrain> logger) : Grain, IPlacementGroupGrain
+[KeepAlive, ClusterStatePlacement]
+internal sealed partial class PlacementGroupGrain(ClusterStateActivations stateGrains, ILogger<PlacementGroupGrain> logger)
+    : Grain, IPlacementGroupGrain, IGrainMigrationParticipant
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan RemovedKeptFor = TimeSpan.FromMinutes(1);
@@ -24,6 +27,64 @@ internal sealed partial class PlacementGroupGrain(ILogger<PlacementGroupGrain> l
     private bool _infeasible;
     private bool _loggedInfeasible;
     private IGrainTimer? _retry;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        stateGrains.Add(GrainContext);
+        if (_spec is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        // Migrated: carry on where the old activation was.
+        if (_state == PlacementGroupState.Pending)
+        {
+            _retry = this.RegisterGrainTimer(TryPlaceAsync, RetryInterval, RetryInterval);
+        }
+        else
+        {
+            _settled.TrySetResult();
+            if (_state == PlacementGroupState.Removed)
+            {
+                this.RegisterGrainTimer(() =>
+                {
+                    DeactivateOnIdle();
+                    return Task.CompletedTask;
+                }, RemovedKeptFor, RemovedKeptFor);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public void OnDehydrate(IDehydrationContext context)
+    {
+        if (_spec is null)
+        {
+            return;
+        }
+
+        context.TryAddValue("spec", _spec);
+        context.TryAddValue("state", _state);
+        context.TryAddValue("nodes", _nodes);
+        context.TryAddValue("reason", _reason);
+        context.TryAddValue("infeasible", _infeasible);
+    }
+
+    public void OnRehydrate(IRehydrationContext context)
+    {
+        if (!context.TryGetValue("spec", out PlacementGroupSpec? spec) || spec is null)
+        {
+            return;
+        }
+
+        _spec = spec;
+        _state = context.TryGetValue("state", out PlacementGroupState state) ? state : PlacementGroupState.Pending;
+        _nodes = context.TryGetValue("nodes", out string[]? nodes) && nodes is not null ? nodes : [];
+        _reason = context.TryGetValue("reason", out string? reason) ? reason : null;
+        _infeasible = context.TryGetValue("infeasible", out bool infeasible) && infeasible;
+        _loggedInfeasible = _infeasible;
+    }
 
     public async Task<PlacementGroupInfo> CreateAsync(PlacementGroupSpec spec)
     {

@@ -1,12 +1,32 @@
 using RayOrleans.Grains;
+using RayOrleans.Node;
 
 namespace RayOrleans.Placement;
 
-/// <summary>Named placement groups of one namespace.</summary>
-[KeepAlive]
-internal sealed class PlacementGroupRegistryGrain : Grain, IPlacementGroupRegistryGrain
+/// <summary>Named placement groups of one namespace; placed off draining nodes, and migrates with its names off one.</summary>
+[KeepAlive, ClusterStatePlacement]
+internal sealed class PlacementGroupRegistryGrain(ClusterStateActivations stateGrains) : Grain, IPlacementGroupRegistryGrain, IGrainMigrationParticipant
 {
     private readonly Dictionary<string, Guid> _names = new(StringComparer.Ordinal);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        stateGrains.Add(GrainContext);
+        return Task.CompletedTask;
+    }
+
+    public void OnDehydrate(IDehydrationContext context) => context.TryAddValue("names", _names.ToArray());
+
+    public void OnRehydrate(IRehydrationContext context)
+    {
+        if (context.TryGetValue("names", out KeyValuePair<string, Guid>[]? names) && names is not null)
+        {
+            foreach (var (name, group) in names)
+            {
+                _names[name] = group;
+            }
+        }
+    }
 
     public async Task<bool> TryRegisterAsync(string name, Guid group)
     {

@@ -54,7 +54,7 @@ internal sealed class ClusterView : IAsyncDisposable
             lock (_gate)
             {
                 _reported = nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal).ToArray();
-                _nodes = WithoutUnreachable(_reported);
+                _nodes = WithoutUnreachable(WithoutDraining(_reported));
                 _recent = new Dictionary<string, int>(StringComparer.Ordinal);
                 _spilledCpu = new Dictionary<string, double>(StringComparer.Ordinal);
             }
@@ -88,6 +88,22 @@ internal sealed class ClusterView : IAsyncDisposable
         {
             return _unreachable.TryGetValue(node, out var until) && until > Environment.TickCount64;
         }
+    }
+
+    /// <summary>
+    /// The nodes less those draining (the autoscaler is removing them): filtered once per refresh, so a choice costs
+    /// nothing more. Hard <c>NodeAffinity</c> still reaches a draining node (it reads the reported list); a view of
+    /// draining nodes only keeps them (they pass work on, and a drain that cannot finish is cancelled).
+    /// </summary>
+    private static NodeReport[] WithoutDraining(NodeReport[] nodes)
+    {
+        var draining = 0;
+        foreach (var node in nodes)
+        {
+            draining += node.Draining ? 1 : 0;
+        }
+
+        return draining == 0 || draining == nodes.Length ? nodes : nodes.Where(n => !n.Draining).ToArray();
     }
 
     private NodeReport[] WithoutUnreachable(NodeReport[] nodes)

@@ -21,5 +21,7 @@ internal sealed class ObjectOwnerEndpoint(RayRuntime runtime) : IObjectOwner
         return Task.CompletedTask;
     }
 
+    public Task<int> ObjectsMovedAsync(Messages.ObjectMove[] moves) => Task.FromResult(moves.Count(m => runtime.Owned.Relocate(m.Id, m.From, m.To)));
+
     public Task PingAsync() => Task.CompletedTask;
 }

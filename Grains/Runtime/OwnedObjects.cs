@@ -628,6 +628,30 @@ internal sealed class OwnedObjects
         return true;
     }
 
+    /// <summary>
+    /// A draining node moved the primary copy of <paramref name="id"/> from <paramref name="from"/> to
+    /// <paramref name="to"/>: an owned entry that points at the old node points at the new one, so later reads and the
+    /// free go there. False when the object is not owned here or its record points elsewhere.
+    /// </summary>
+    public bool Relocate(ObjectId id, string from, string to)
+    {
+        if (!_entries.TryGetValue(id, out var entry))
+        {
+            return false;
+        }
+
+        lock (entry)
+        {
+            if (entry.Freed || entry.Value is not { Location: { } at } value || at != from)
+            {
+                return false;
+            }
+
+            Volatile.Write(ref entry.Value, Objects.ObjectMoves.Relocated(value, to));
+            return true;
+        }
+    }
+
     /// <summary>Lets go of the references a value holds to the objects it contains (it is being freed or dropped).</summary>
     public void ReleaseContained(ObjectId id, ObjectValue value)
     {

@@ -520,6 +520,7 @@ internal sealed partial class RayRuntime
             {
                 stored = store.Create(id, value.Size);
                 stored.PulledFrom = source;
+                stored.Primary = location;
             }
             catch (ObjectStoreFullException)
             {
@@ -590,7 +591,7 @@ internal sealed partial class RayRuntime
     }
 
     /// <summary>Reads an object from a node in chunks under Orleans' message limit, a few in flight to keep the link busy.</summary>
-    private async Task PullChunksAsync(INodeGrain node, ObjectId id, long size, Action<long, byte[]> sink, CancellationToken cancellationToken)
+    internal async Task PullChunksAsync(INodeGrain node, ObjectId id, long size, Action<long, byte[]> sink, CancellationToken cancellationToken)
     {
         var chunk = Options.ChunkSize;
         using var inFlight = new SemaphoreSlim(4);

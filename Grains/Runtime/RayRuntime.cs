@@ -126,7 +126,7 @@ internal sealed partial class RayRuntime
     /// How the directory reaches this runtime as the owner of objects it shared (made on first use, kept for
     /// the runtime's life: observers are held weakly); null where observers cannot be made.
     /// </summary>
-    private IObjectOwner? OwnerReference()
+    public IObjectOwner? OwnerReference()
     {
         if (Volatile.Read(ref _ownerReference) is { } made)
         {

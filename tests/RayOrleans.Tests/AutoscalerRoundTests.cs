@@ -85,6 +85,7 @@ public sealed class AutoscalerRoundTests
         await autoscaler.RunOnceAsync(T0.AddSeconds(101), default);
         Assert.Equal([worker.InstanceId], provider.Terminated);
         Assert.Contains("idle for 96 s", Assert.Single(autoscaler.Decisions, d => d.Action == "terminate").Reason);
+        Assert.Contains("idle for 96 s", Assert.Single(autoscaler.Decisions, d => d.Action == "drain").Reason);
         Assert.Equal("stopping", Assert.Single(cluster.Published[^1].Nodes).State);
     }
 
@@ -102,6 +103,78 @@ public sealed class AutoscalerRoundTests
         Assert.Contains("connection refused", error.Reason);
         Assert.Equal(T0.AddSeconds(2), cluster.Published[^1].Updated);
         Assert.Contains(cluster.Published[^1].Decisions, d => d.Action == "error");
+    }
+
+    [Fact]
+    public async Task An_idle_node_with_objects_is_drained_first_and_stopped_only_once_its_drain_is_done()
+    {
+        var cluster = new FakeCluster { Status = Status([Head(busy: true)], pending: 1) };
+        var provider = new FakeProvider();
+        var autoscaler = new ClusterAutoscaler(cluster, provider, Options(), NullLogger<ClusterAutoscaler>.Instance);
+        await autoscaler.RunOnceAsync(T0, default);
+        var worker = Assert.Single(provider.Instances);
+
+        // Idle, holding two objects (the only copies): idle all the same; the drain moves them.
+        cluster.Status = Status([Head(busy: true), Worker("w1", worker.InstanceId, objects: 2)]);
+        cluster.Drains["w1"] = new DrainStatus { Waiting = "2 objects to move or drop" };
+        await autoscaler.RunOnceAsync(T0.AddSeconds(20), default);
+        await autoscaler.RunOnceAsync(T0.AddSeconds(81), default);
+        Assert.Contains("2 objects in its store", Assert.Single(autoscaler.Decisions, d => d.Action == "drain").Reason);
+        Assert.Equal(["w1"], cluster.DrainCalls);
+        Assert.Empty(provider.Terminated);
+        Assert.Equal("draining", Assert.Single(cluster.Published[^1].Nodes).State);
+
+        // Still moving a round later: kept draining, not stopped, not drained again.
+        cluster.Status = Status([Head(busy: true), Worker("w1", worker.InstanceId, objects: 1, draining: true)]);
+        await autoscaler.RunOnceAsync(T0.AddSeconds(82), default);
+        Assert.Empty(provider.Terminated);
+        Assert.Single(autoscaler.Decisions, d => d.Action == "drain");
+
+        cluster.Drains["w1"] = new DrainStatus { Drained = true, Moved = 2 };
+        await autoscaler.RunOnceAsync(T0.AddSeconds(83), default);
+        Assert.Equal([worker.InstanceId], provider.Terminated);
+        var terminate = Assert.Single(autoscaler.Decisions, d => d.Action == "terminate");
+        Assert.Contains("drained in 2 s", terminate.Reason);
+        Assert.Contains("moved 2 objects", terminate.Reason);
+        Assert.Empty(cluster.Cancelled);
+    }
+
+    [Fact]
+    public async Task A_drain_past_the_deadline_or_that_fails_is_cancelled_and_the_node_kept_with_the_reason()
+    {
+        var options = Options();
+        options.DrainTimeout = TimeSpan.FromSeconds(30);
+        var cluster = new FakeCluster { Status = Status([Head(busy: true)], pending: 1) };
+        var provider = new FakeProvider();
+        var autoscaler = new ClusterAutoscaler(cluster, provider, options, NullLogger<ClusterAutoscaler>.Instance);
+        await autoscaler.RunOnceAsync(T0, default);
+        var worker = Assert.Single(provider.Instances);
+        cluster.Status = Status([Head(busy: true), Worker("w1", worker.InstanceId)]);
+        cluster.Drains["w1"] = new DrainStatus { Waiting = "1 task running" };
+        await autoscaler.RunOnceAsync(T0.AddSeconds(20), default);
+        await autoscaler.RunOnceAsync(T0.AddSeconds(81), default); // drain starts
+        await autoscaler.RunOnceAsync(T0.AddSeconds(111), default); // 30 s: at the deadline, not past it
+        Assert.Empty(cluster.Cancelled);
+
+        await autoscaler.RunOnceAsync(T0.AddSeconds(112), default);
+        Assert.Equal(["w1"], cluster.Cancelled);
+        Assert.Empty(provider.Terminated);
+        var cancelled = Assert.Single(autoscaler.Decisions, d => d.Action == "drain-cancelled");
+        Assert.Contains("DrainTimeout", cancelled.Reason);
+        Assert.Contains("1 task running", cancelled.Reason);
+        Assert.Equal("idle", Assert.Single(cluster.Published[^1].Nodes).State);
+
+        // Its idle time starts over: no new drain until another IdleTimeout has passed.
+        await autoscaler.RunOnceAsync(T0.AddSeconds(150), default);
+        Assert.Single(autoscaler.Decisions, d => d.Action == "drain");
+
+        // The next drain fails (an object no node can take): cancelled at once, kept.
+        cluster.Drains["w1"] = new DrainStatus { Failure = "object X (1,000 bytes) could not be moved: no other live node has room for it" };
+        await autoscaler.RunOnceAsync(T0.AddSeconds(173), default);
+        Assert.Equal(2, autoscaler.Decisions.Count(d => d.Action == "drain"));
+        Assert.Contains("no other live node has room", autoscaler.Decisions.Last(d => d.Action == "drain-cancelled").Reason);
+        Assert.Equal(["w1", "w1"], cluster.Cancelled);
+        Assert.Empty(provider.Terminated);
     }
 
     [Fact]
@@ -124,9 +197,9 @@ public sealed class AutoscalerRoundTests
         NodeId = "head", Total = Cpu(2), Available = Cpu(busy ? 0 : 2), Running = busy ? 2 : 0,
     };
 
-    private static NodeReport Worker(string nodeId, string instanceId) => new()
+    private static NodeReport Worker(string nodeId, string instanceId, int objects = 0, bool draining = false) => new()
     {
-        NodeId = nodeId, Total = Cpu(2), Available = Cpu(2),
+        NodeId = nodeId, Total = Cpu(2), Available = Cpu(2), ObjectCount = objects, Draining = draining,
         Labels = new() { [AutoscalerLabels.Instance] = instanceId, [AutoscalerLabels.NodeType] = "cpu-2" },
     };
 
@@ -148,6 +221,25 @@ public sealed class AutoscalerRoundTests
         public Task<ClusterStatus> GetStatusAsync() => Task.FromResult(Status);
 
         public Task<ResourceSet[]> GetResourceRequestsAsync() => Task.FromResult(Requests);
+
+        /// <summary>What a node's drain answers (by node id); a node not named drains at once.</summary>
+        public Dictionary<string, DrainStatus> Drains { get; } = [];
+
+        public List<string> DrainCalls { get; } = [];
+
+        public List<string> Cancelled { get; } = [];
+
+        public Task<DrainStatus> DrainAsync(string nodeId)
+        {
+            DrainCalls.Add(nodeId);
+            return Task.FromResult(Drains.GetValueOrDefault(nodeId) ?? new DrainStatus { Drained = true });
+        }
+
+        public Task CancelDrainAsync(string nodeId)
+        {
+            Cancelled.Add(nodeId);
+            return Task.CompletedTask;
+        }
 
         public Task PublishAsync(AutoscalerState state)
         {

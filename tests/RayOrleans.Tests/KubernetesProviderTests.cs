@@ -116,6 +116,11 @@ public sealed class KubernetesProviderTests
 
         public Task<ResourceSet[]> GetResourceRequestsAsync() => Task.FromResult<ResourceSet[]>([]);
 
+        // A node with nothing on it drains at once.
+        public Task<DrainStatus> DrainAsync(string nodeId) => Task.FromResult(new DrainStatus { Drained = true });
+
+        public Task CancelDrainAsync(string nodeId) => Task.CompletedTask;
+
         public Task PublishAsync(AutoscalerState state)
         {
             Published.Add(state);

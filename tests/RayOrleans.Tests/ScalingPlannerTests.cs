@@ -79,8 +79,9 @@ public sealed class ScalingPlannerTests
         Assert.Equal(2, removable.Count);
         Assert.DoesNotContain("w3", removable);
 
-        // A node with an object in its store, or a demand waiting anywhere, or a launch just made: nothing goes.
-        Assert.False(IdleNodes.IsIdle(new NodeReport { NodeId = "w1", Total = Set(("CPU", 2)), Available = Set(("CPU", 2)), ObjectCount = 1 }));
+        // Objects in its store do not keep a node (its drain moves or drops them); a held CPU, a demand waiting
+        // anywhere, or a launch just made does: nothing goes.
+        Assert.True(IdleNodes.IsIdle(new NodeReport { NodeId = "w1", Total = Set(("CPU", 2)), Available = Set(("CPU", 2)), ObjectCount = 1 }));
         Assert.False(IdleNodes.IsIdle(new NodeReport { NodeId = "w1", Total = Set(("CPU", 2)), Available = Set(("CPU", 1)) })); // a bundle or a task holds a CPU
         Assert.Empty(idle.Removable(busy with { Pending = [new DemandSummary { Demand = Set(("CPU", 1)), Count = 1 }] }, workers, t0.AddSeconds(61), TimeSpan.FromSeconds(60), null, TimeSpan.Zero));
         Assert.Empty(idle.Removable(busy, workers, t0.AddSeconds(61), TimeSpan.FromSeconds(60), lastLaunch: t0.AddSeconds(50), TimeSpan.FromSeconds(30)));

@@ -35,6 +35,9 @@ internal sealed unsafe class StoredObject : MemoryManager<byte>
     /// <summary>For a copy pulled from another node: the node it was pulled from; null for an object made here.</summary>
     public string? PulledFrom { get; set; }
 
+    /// <summary>For a copy pulled from another node: the node holding the primary (a draining node tells it the copy went).</summary>
+    public string? Primary { get; set; }
+
     /// <summary>Bytes received so far, for an object written in chunks.</summary>
     public long Received;
 

@@ -97,7 +97,13 @@ public sealed class RayoSession(string prefix) : IAsyncDisposable
         public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
     }
 
-    public Task<Result> RunAsync(params string[] arguments)
+    public Task<Result> RunAsync(params string[] arguments) => RunAsync(new Dictionary<string, string>(), arguments);
+
+    /// <summary>Runs rayo with these environment variables set as well (the nodes it starts inherit them).</summary>
+    public Task<Result> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments) => RunProcessAsync(Start(environment, arguments));
+
+    /// <summary>How rayo is started with these arguments and extra environment variables.</summary>
+    public ProcessStartInfo Start(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add("exec");
@@ -109,7 +115,12 @@ public sealed class RayoSession(string prefix) : IAsyncDisposable
 
         start.Environment["RAYO_SESSION_DIR"] = SessionDirectory;
         start.Environment.Remove("RAYO_ADDRESS");
-        return RunProcessAsync(start);
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        return start;
     }
 
     /// <summary>Runs a command to its end (killed after two minutes), with its output.</summary>
