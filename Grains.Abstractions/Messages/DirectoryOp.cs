@@ -26,6 +26,13 @@ public enum DirectoryOpKind
 
     /// <summary><see cref="DirectoryOp.Node"/> pulled a copy of the object (recorded when the directory has a record of it).</summary>
     AddCopy,
+
+    /// <summary>
+    /// After a node died (and maybe its directory shards with it): the sender re-registers what it is the source of
+    /// truth for. <see cref="DirectoryOp.Holder"/>, when given, holds the object (counted once, however often it is
+    /// sent: a shard that survived keeps its count); <see cref="DirectoryOp.Owner"/> and the rest name the owner.
+    /// </summary>
+    Restore,
 }
 
 /// <summary>

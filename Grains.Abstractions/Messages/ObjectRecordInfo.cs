@@ -39,4 +39,11 @@ public sealed class ObjectRecordInfo
 
     /// <summary>The objects whose refs its value contains (held alive by it).</summary>
     [Id(7)] public required ObjectId[] Contains { get; init; }
+
+    /// <summary>
+    /// The record was made again from its owner's and holders' re-publishes after its shard was lost with a node,
+    /// and the shard is still waiting for the rest of them: frees wait, and an object nobody owns is declared lost
+    /// when the wait ends.
+    /// </summary>
+    [Id(11)] public bool Rebuilding { get; init; }
 }

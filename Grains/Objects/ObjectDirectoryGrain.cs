@@ -20,6 +20,16 @@ namespace RayOrleans.Objects;
 /// A shard's records live only here, so a shard on a node being drained migrates with them (<see cref="OnDehydrate"/>)
 /// before the node goes; it is placed off draining nodes (<see cref="ClusterStatePlacementAttribute"/>).
 /// </para>
+/// <para>
+/// A shard that dies with its node is soft state, as in Ray's ownership design: the owners are the source of
+/// truth. When membership declares a node dead, every process re-publishes (<see cref="DirectoryOpKind.Restore"/>)
+/// the records of the objects it owns that escaped, and its holds (<see cref="Runtime.RayRuntime"/>'s
+/// RepublishAfterNodeLoss). A shard that survived ignores them (a hold counts once per holder); the new activation of
+/// a lost shard rebuilds its records from them, and for <see cref="Runtime.RuntimeOptions.DirectoryRebuildWindow"/>
+/// after a record is rebuilt it frees nothing (a release may come before another holder re-registered) and ignores
+/// releases of holds it never counted (they were counted by the lost shard); at the end, what the holders let go
+/// is freed and what no owner published again is lost.
+/// </para>
 /// </summary>
 [KeepAlive, ClusterStatePlacement]
 internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ClusterStateActivations stateGrains, ILogger<ObjectDirectoryGrain> logger)
@@ -256,7 +266,8 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ClusterStat
 
     public Task<int> CountAsync() => Task.FromResult(_records.Count(r => r.Value.Value is not null));
 
-    public Task<ObjectRecordInfo?> DescribeAsync(ObjectId id) => Task.FromResult(_records.TryGetValue(id, out var record) ? record.Describe(id, node.NodeId) : null);
+    public Task<ObjectRecordInfo?> DescribeAsync(ObjectId id) =>
+        Task.FromResult(_records.TryGetValue(id, out var record) ? record.Describe(id, node.NodeId, _rebuilding.ContainsKey(id)) : null);
 
     private ObjectValue? ReadyValue(ObjectId id) =>
         _records.TryGetValue(id, out var record) ? record.Value
@@ -282,6 +293,9 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ClusterStat
             case DirectoryOpKind.HandedOff when op.Node is { } to && _records.TryGetValue(op.Id, out var handed):
                 handed.HandedTo = to;
                 handed.OwnerRef = null; // the owner is gone; the node publishes it
+                break;
+            case DirectoryOpKind.Restore:
+                Restore(op.Id, op);
                 break;
             case DirectoryOpKind.AddCopy when op.Node is { } copy && _records.TryGetValue(op.Id, out var record) && !record.Freed:
                 // Only objects the directory counts have records; an owner's private objects keep their copies' list on the primary's node.
@@ -355,9 +369,23 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ClusterStat
             return;
         }
 
+        var rebuilding = _rebuilding.ContainsKey(id);
+        if (rebuilding && record.Count(holder) <= 0)
+        {
+            // Rebuilt after its shard died: this hold was counted there (it was let go before its holder
+            // re-published), not here.
+            LogUnknownRelease(logger, id, holder);
+            return;
+        }
+
         if (record.Add(holder, -1) > 0)
         {
             return;
+        }
+
+        if (rebuilding)
+        {
+            return; // another holder may not have re-published yet: decided when the window ends
         }
 
         if (record.Value is { } value)
@@ -369,6 +397,105 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ClusterStat
         {
             record.Freed = true; // freed when its value arrives
         }
+    }
+
+    /// <summary>
+    /// A process re-publishes what it owns or holds after a node died. A shard that has the record keeps it, and
+    /// counts the hold only when its holder has none here (so a surviving shard is unchanged); a shard without it
+    /// (this activation replaced one lost with the node) makes the record again and watches it for the window.
+    /// </summary>
+    private void Restore(ObjectId id, in DirectoryOp op)
+    {
+        if (!_records.TryGetValue(id, out var record))
+        {
+            if (_freed.Contains(id))
+            {
+                return; // freed here, so this shard survived: the holder's release is on its way
+            }
+
+            record = new ObjectRecord();
+            _records[id] = record;
+            _rebuilding[id] = Environment.TickCount64 + (long)node.Runtime.Options.DirectoryRebuildWindow.TotalMilliseconds;
+            _rebuildCheck ??= this.RegisterGrainTimer(EndRebuildsAsync, new GrainTimerCreationOptions(RebuildCheckInterval, RebuildCheckInterval) { Interleave = true });
+        }
+
+        record.Owner ??= op.Owner;
+        record.Creator ??= op.Creator;
+        record.OwnerRef ??= op.OwnerRef;
+        // Zero: not counted here (a negative count is a release that overtook its add, which is still coming).
+        if (op.Holder is { } holder && record.Count(holder) == 0)
+        {
+            if (record.Freed)
+            {
+                LogLateReference(logger, id, holder);
+                record.Freed = false;
+            }
+
+            record.Add(holder, 1);
+        }
+    }
+
+    /// <summary>Rebuilt records (after a lost shard) and when their window ends.</summary>
+    private readonly Dictionary<ObjectId, long> _rebuilding = new();
+    private IGrainTimer? _rebuildCheck;
+    private static readonly TimeSpan RebuildCheckInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Ends the window of rebuilt records: every process had time to re-publish, so a record no holder holds any
+    /// more is freed, and one that no owner published again (its owner died with or since the node) is lost.
+    /// </summary>
+    private Task EndRebuildsAsync()
+    {
+        var now = Environment.TickCount64;
+        List<ObjectId>? ended = null;
+        foreach (var (id, until) in _rebuilding)
+        {
+            if (until <= now)
+            {
+                (ended ??= []).Add(id);
+            }
+        }
+
+        var lost = 0;
+        foreach (var id in ended ?? [])
+        {
+            _rebuilding.Remove(id);
+            if (!_records.TryGetValue(id, out var record) || record.Freed)
+            {
+                continue;
+            }
+
+            if (record.Total <= 0)
+            {
+                if (record.Value is { } value)
+                {
+                    _records.Remove(id);
+                    Free(id, value, record.OwnerRef);
+                }
+                else
+                {
+                    record.Freed = true; // freed when its value arrives
+                }
+            }
+            else if (record.Value is null && record.Owner is null && record.HandedTo is null)
+            {
+                lost++;
+                Publish(id, LostValue(id, $"its directory shard was lost with a node that died, and no owner published it again within {node.Runtime.Options.DirectoryRebuildWindow.TotalSeconds:0.#} s (its owner is gone too)"));
+            }
+        }
+
+        if (lost > 0)
+        {
+            LogRebuildLost(logger, lost);
+        }
+
+        if (_rebuilding.Count == 0)
+        {
+            _rebuildCheck?.Dispose();
+            _rebuildCheck = null;
+        }
+
+        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -448,6 +575,9 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ClusterStat
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A reference to {Id} from {Holder} arrived after its last reference went; a copy freed meanwhile cannot be read.")]
     private static partial void LogLateReference(ILogger logger, ObjectId id, string holder);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} objects rebuilt after their shard was lost were not published again by an owner; their readers get ObjectLostException.")]
+    private static partial void LogRebuildLost(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "A release of {Id} from {Holder} found no live record.")]
     private static partial void LogUnknownRelease(ILogger logger, ObjectId id, string holder);

@@ -66,8 +66,12 @@ internal sealed class ObjectRecord
         return _total;
     }
 
-    public ObjectRecordInfo Describe(ObjectId id, string shard) => new()
+    /// <summary>The references <paramref name="holder"/> has counted here (negative while a release overtook its add).</summary>
+    public int Count(string holder) => _holders?.GetValueOrDefault(holder) ?? 0;
+
+    public ObjectRecordInfo Describe(ObjectId id, string shard, bool rebuilding = false) => new()
     {
+        Rebuilding = rebuilding,
         Id = id,
         Shard = shard,
         Size = Value?.Size ?? 0,

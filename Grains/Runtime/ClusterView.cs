@@ -44,6 +44,12 @@ internal sealed class ClusterView : IAsyncDisposable
 
     public void Start() => _loop ??= Task.Run(RefreshLoopAsync);
 
+    /// <summary>
+    /// Nodes the cluster reported before and no longer does (dead by membership's verdict, or silent past the report
+    /// deadline, or removed); raised on the refresh loop, so a handler must not block.
+    /// </summary>
+    public event Action<IReadOnlyList<string>>? NodesLeft;
+
     /// <summary>Fetches the node list now; waits (up to <paramref name="timeout"/>) until at least one node reported.</summary>
     public async Task RefreshAsync(TimeSpan timeout = default)
     {
@@ -51,12 +57,26 @@ internal sealed class ClusterView : IAsyncDisposable
         while (true)
         {
             var nodes = await _grains.GetGrain<IClusterResourcesGrain>(0).GetNodesAsync().ConfigureAwait(false);
+            List<string>? left = null;
             lock (_gate)
             {
+                foreach (var was in _reported)
+                {
+                    if (Array.FindIndex(nodes, n => n.NodeId == was.NodeId) < 0)
+                    {
+                        (left ??= []).Add(was.NodeId);
+                    }
+                }
+
                 _reported = nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal).ToArray();
                 _nodes = WithoutUnreachable(WithoutDraining(_reported));
                 _recent = new Dictionary<string, int>(StringComparer.Ordinal);
                 _spilledCpu = new Dictionary<string, double>(StringComparer.Ordinal);
+            }
+
+            if (left is not null)
+            {
+                NodesLeft?.Invoke(left);
             }
 
             if (nodes.Length > 0 || DateTime.UtcNow >= deadline)

@@ -468,6 +468,61 @@ internal sealed class OwnedObjects
         _borrowed.Clear();
     }
 
+    /// <summary>
+    /// A node died, and maybe directory shards with it: queues again what this process is the source of truth for.
+    /// For each escaped object it owns: the owner, its value when ready, this process's hold unless it let go, and
+    /// the holds its value has on the refs it contains; for each borrowed ref it holds: its hold. Each change is
+    /// queued under the object's lock, so it follows (in the directory queue) every change made before it, and a
+    /// release made after it follows it. Returns how many objects it covered.
+    /// </summary>
+    public int Republish()
+    {
+        if (Volatile.Read(ref _stopped))
+        {
+            return 0;
+        }
+
+        var owner = _ownerReference();
+        var count = 0;
+        foreach (var (id, entry) in _entries)
+        {
+            lock (entry)
+            {
+                if (!entry.Escaped || entry.Freed)
+                {
+                    continue;
+                }
+
+                _directory.Restore(id, entry.Dropped ? null : _holder, _runtimeId, CreatorOf(entry.Origin), owner);
+                if (entry.Value is { } value)
+                {
+                    _directory.Publish(id, value);
+                    var contained = Objects.ObjectHolders.Object(id);
+                    foreach (var r in value.Refs ?? [])
+                    {
+                        _directory.Restore(r, contained);
+                    }
+                }
+
+                count++;
+            }
+        }
+
+        foreach (var (id, borrow) in _borrowed)
+        {
+            lock (borrow)
+            {
+                if (borrow is { Held: true, Gone: false })
+                {
+                    _directory.Restore(id, _holder);
+                    count++;
+                }
+            }
+        }
+
+        return count;
+    }
+
     /// <summary>The directory freed an escaped object this runtime let go of: its entry (kept for its lineage) goes.</summary>
     public void Forget(ObjectId id)
     {

@@ -39,6 +39,7 @@ internal sealed partial class RayRuntime
         InFlight = new InFlightTasks(this, logger);
         Infeasible = new InfeasibleWork(this, logger);
         Live.TryAdd(this, 0);
+        cluster.NodesLeft += OnNodesLeft;
     }
 
     /// <summary>This runtime's id: its node (or "driver") and a unique suffix. Names it as an owner and holder in the directory.</summary>
@@ -233,6 +234,7 @@ internal sealed partial class RayRuntime
     public async ValueTask StopAsync()
     {
         Live.TryRemove(this, out _);
+        StopRepublishing();
         var pending = Owned.PendingEscaped();
         if (pending.Count > 0)
         {
@@ -252,6 +254,7 @@ internal sealed partial class RayRuntime
     public async ValueTask AbandonAsync()
     {
         Live.TryRemove(this, out _);
+        StopRepublishing();
         Owned.Stop();
         await InFlight.DisposeAsync().ConfigureAwait(false);
         await Infeasible.DisposeAsync().ConfigureAwait(false);

@@ -25,6 +25,15 @@ public sealed class RuntimeOptions
     /// </summary>
     public TimeSpan LongPollInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a directory shard that lost its records with a dead node waits for every process to publish again
+    /// what it owns and holds, before it frees what nobody re-registered a hold on and declares lost what no owner
+    /// published again (its readers get <see cref="ObjectLostException"/>). Every process re-publishes about a
+    /// cluster-view refresh after membership declares the node dead, so the wait covers a slow process, not the
+    /// failure detection. Set on the nodes (the shards use theirs). Default 10 s. Range 1 s to 5 min.
+    /// </summary>
+    public TimeSpan DirectoryRebuildWindow { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How often a driver refreshes its view of the nodes. Default 500 ms.</summary>
     public TimeSpan ClusterRefreshInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
@@ -91,6 +100,11 @@ public sealed class RuntimeOptions
         if (DriverHeartbeatInterval <= TimeSpan.Zero || DriverTimeout < 2 * DriverHeartbeatInterval)
         {
             throw new ArgumentOutOfRangeException(nameof(DriverTimeout), DriverTimeout, "DriverHeartbeatInterval must be positive and DriverTimeout at least twice it.");
+        }
+
+        if (DirectoryRebuildWindow < TimeSpan.FromSeconds(1) || DirectoryRebuildWindow > TimeSpan.FromMinutes(5))
+        {
+            throw new ArgumentOutOfRangeException(nameof(DirectoryRebuildWindow), DirectoryRebuildWindow, "DirectoryRebuildWindow must be from 1 s to 5 min.");
         }
 
         if (LongPollInterval <= TimeSpan.Zero || LongPollInterval > TimeSpan.FromSeconds(25))
