@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
+using RayOrleans.Benchmarks.Cluster;
 using RayOrleans.Messages;
 using RayOrleans.Node;
 using RayOrleans.Tests.Fixtures;
@@ -34,7 +35,7 @@ public sealed class DirectoryRebuildTests(ITestOutputHelper output)
         // The driver's puts escape inside a value to an actor on the survivor: each is recorded with the driver as
         // its owner and two holders (the driver's process, and the survivor's, which borrowed them for the actor).
         var keeper = ray.Actor(() => new RefsKeeper()).Options(new ActorOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(survivorNode) }).Remote();
-        var owned = new Box { Refs = await PutAllAsync(ray) };
+        var owned = new Box { Refs = await PutAllAsync(ray, Count) };
         Assert.Equal(Count, await keeper.Task(k => k.Keep(owned.Refs!)).Remote().GetAsync(Wait.Deadline));
         var ids = owned.Refs!.Select(r => r.Id).ToArray();
         var expectedSum = Enumerable.Range(0, Count).Sum(i => (long)i);
@@ -119,6 +120,69 @@ public sealed class DirectoryRebuildTests(ITestOutputHelper output)
         }, "every record is freed after the last ref goes", TimeSpan.FromMinutes(1));
     }
 
+    [Fact]
+    public async Task Silo_processes_on_Redis_one_killed_with_SIGKILL_rebuild_the_records_of_its_shards_from_the_driver_and_the_survivor()
+    {
+        const int count = 2_000;
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2, cpusPerSilo: 2);
+        await using var ray = await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId });
+        await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both silo processes report");
+        var survivorNode = cluster.Silos[0].NodeId;
+        var victimNode = cluster.Silos[1].NodeId;
+
+        var keeper = ray.Actor(() => new RefsKeeper()).Options(new ActorOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(survivorNode) }).Remote();
+        var owned = new Box { Refs = await PutAllAsync(ray, count) };
+        Assert.Equal(count, await keeper.Task(k => k.Keep(owned.Refs!)).Remote().GetAsync(Wait.Deadline));
+        var ids = owned.Refs!.Select(r => r.Id).ToArray();
+        var expectedSum = Enumerable.Range(0, count).Sum(i => (long)i);
+        var orphans = await ray.Task(DrainTasks.PutManyHere, 64, 4).Options(new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(victimNode) }).Remote().GetAsync(Wait.Deadline);
+
+        Dictionary<ObjectId, ObjectRecordInfo> before = [];
+        await Wait.UntilAsync(async () =>
+        {
+            before = await DescribeAsync(ray, ids);
+            return before.Count == count && before.Values.All(r => r is { Ready: true, Holders.Count: 2 });
+        }, "every put is recorded with its two holders");
+        var orphanRecords = await DescribeAsync(ray, orphans.Select(r => r.Id).ToArray());
+        var onVictim = before.Where(r => r.Value.Shard == victimNode).Select(r => r.Key).ToList();
+        var orphansOnVictim = orphans.Where(r => orphanRecords[r.Id].Shard == victimNode).ToList();
+        output.WriteLine($"{onVictim.Count} of {count} puts and {orphansOnVictim.Count} of {orphans.Length} orphans are recorded by shards on the victim {victimNode}");
+        Assert.NotEmpty(onVictim);
+        Assert.NotEmpty(orphansOnVictim);
+
+        var clock = Stopwatch.StartNew();
+        cluster.Kill(1); // SIGKILL: the shards on it go with their records
+        await Wait.UntilAsync(async () =>
+        {
+            var after = await DescribeAsync(ray, ids);
+            return after.Count == count && after.All(a => a.Value.Ready && a.Value.Shard == survivorNode && SameHolders(before[a.Key], a.Value));
+        }, "every record is back on the survivor, with the same owner and holders", TimeSpan.FromMinutes(2));
+        output.WriteLine($"records rebuilt {clock.Elapsed.TotalSeconds:0.0} s after the kill; the driver re-published {ray.Runtime.LastRepublish.Objects} objects in {ray.Runtime.LastRepublish.Elapsed.TotalMilliseconds:0} ms");
+        Assert.Equal(expectedSum, await keeper.Task(k => k.Sum()).Remote().GetAsync(TimeSpan.FromMinutes(1)));
+
+        foreach (var orphan in orphansOnVictim)
+        {
+            var lost = await Assert.ThrowsAsync<ObjectLostException>(() => orphan.GetAsync(TimeSpan.FromMinutes(2)));
+            Assert.Contains(orphan.Id.ToString(), lost.Message);
+        }
+
+        output.WriteLine($"ownerless objects failed as lost {clock.Elapsed.TotalSeconds:0.0} s after the kill");
+
+        await Wait.UntilAsync(async () => (await DescribeAsync(ray, onVictim)).Values.All(r => !r.Rebuilding), "the rebuild window ends", TimeSpan.FromMinutes(1));
+        Drop(owned);
+        await Wait.UntilAsync(async () =>
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            var records = await DescribeAsync(ray, ids);
+            return records.Count == count && records.Values.All(r => r.Holders.Count == 1 && r.Holders.Keys.Single().StartsWith("process:" + survivorNode, StringComparison.Ordinal));
+        }, "the driver's holds go, the survivor's stay");
+        Assert.Equal(expectedSum, await keeper.Task(k => k.Sum()).Remote().GetAsync(TimeSpan.FromMinutes(1)));
+
+        Assert.Equal(count, await keeper.Task(k => k.Clear()).Remote().GetAsync(Wait.Deadline));
+        await Wait.UntilAsync(async () => (await DescribeAsync(ray, ids)).Count == 0, "every record is freed after the last ref goes", TimeSpan.FromMinutes(1));
+    }
+
     private static bool SameHolders(ObjectRecordInfo before, ObjectRecordInfo after) =>
         before.Holders.Count == after.Holders.Count && before.Holders.All(h => after.Holders.TryGetValue(h.Key, out var n) && n == h.Value);
 
@@ -157,10 +221,10 @@ public sealed class DirectoryRebuildTests(ITestOutputHelper output)
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static async Task<ObjectRef<int>[]> PutAllAsync(Ray ray)
+    private static async Task<ObjectRef<int>[]> PutAllAsync(Ray ray, int count)
     {
-        var refs = new ObjectRef<int>[Count];
-        for (var i = 0; i < Count; i++)
+        var refs = new ObjectRef<int>[count];
+        for (var i = 0; i < count; i++)
         {
             refs[i] = await ray.PutAsync(i);
         }

@@ -18,10 +18,13 @@ public sealed class RefsKeeper
         return values.Sum(v => (long)v);
     }
 
+    /// <summary>Drops the refs and collects them, so their releases go now (a silo process may not collect for a long while).</summary>
     public int Clear()
     {
         var count = _refs.Length;
         _refs = [];
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
         return count;
     }
 }
