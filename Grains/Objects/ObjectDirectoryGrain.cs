@@ -385,6 +385,7 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ClusterStat
 
         if (rebuilding)
         {
+            _releasedWhileRebuilding.Add(id);
             return; // another holder may not have re-published yet: decided when the window ends
         }
 
@@ -437,12 +438,15 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ClusterStat
 
     /// <summary>Rebuilt records (after a lost shard) and when their window ends.</summary>
     private readonly Dictionary<ObjectId, long> _rebuilding = new();
+    private readonly HashSet<ObjectId> _releasedWhileRebuilding = new();
     private IGrainTimer? _rebuildCheck;
     private static readonly TimeSpan RebuildCheckInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Ends the window of rebuilt records: every process had time to re-publish, so a record no holder holds any
-    /// more is freed, and one that no owner published again (its owner died with or since the node) is lost.
+    /// Ends the window of rebuilt records: every process had time to re-publish, so a record whose last counted hold
+    /// was released meanwhile is freed, and one that no owner published again (its owner died with or since the node)
+    /// is lost. A record that no re-published hold keeps but that nobody released either stays: its holders may be
+    /// ones that do not re-publish (an actor's constructor refs), and their release, counted from now on, frees it.
     /// </summary>
     private Task EndRebuildsAsync()
     {
@@ -460,12 +464,13 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ClusterStat
         foreach (var id in ended ?? [])
         {
             _rebuilding.Remove(id);
+            var released = _releasedWhileRebuilding.Remove(id);
             if (!_records.TryGetValue(id, out var record) || record.Freed)
             {
                 continue;
             }
 
-            if (record.Total <= 0)
+            if (record.Total <= 0 && released)
             {
                 if (record.Value is { } value)
                 {
