@@ -60,11 +60,15 @@ internal sealed class ClusterView : IAsyncDisposable
             List<string>? left = null;
             lock (_gate)
             {
-                foreach (var was in _reported)
+                if (_reported.Length > 0)
                 {
-                    if (Array.FindIndex(nodes, n => n.NodeId == was.NodeId) < 0)
+                    var now = nodes.Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
+                    foreach (var was in _reported)
                     {
-                        (left ??= []).Add(was.NodeId);
+                        if (!now.Contains(was.NodeId))
+                        {
+                            (left ??= []).Add(was.NodeId);
+                        }
                     }
                 }
 

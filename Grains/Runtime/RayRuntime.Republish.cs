@@ -60,7 +60,13 @@ internal sealed partial class RayRuntime
                 var dead = new List<string>();
                 foreach (var node in _leftNodes.Keys)
                 {
-                    var known = hosts.TryGetValue(SiloAddress.FromParsableString(node), out var status);
+                    if (!TryParseSilo(node, out var silo))
+                    {
+                        _leftNodes.TryRemove(node, out _); // not a silo's address: nothing of the directory lived there
+                        continue;
+                    }
+
+                    var known = hosts.TryGetValue(silo, out var status);
                     if (!known || status == SiloStatus.Dead)
                     {
                         dead.Add(node);
@@ -93,6 +99,20 @@ internal sealed partial class RayRuntime
             }
 
             await Task.Delay(LeftNodeCheck).ConfigureAwait(false);
+        }
+    }
+
+    private static bool TryParseSilo(string node, out SiloAddress silo)
+    {
+        try
+        {
+            silo = SiloAddress.FromParsableString(node);
+            return true;
+        }
+        catch (FormatException)
+        {
+            silo = null!;
+            return false;
         }
     }
 
