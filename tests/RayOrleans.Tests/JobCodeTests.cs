@@ -91,7 +91,13 @@ public sealed class JobCodeTests
         string? restartedOn = null;
         await Wait.UntilAsync(async () =>
         {
-            var rows = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/api/actors?name={name}&state=alive")).RootElement.EnumerateArray().ToList();
+            using var answer = await http.GetAsync($"http://127.0.0.1:{port}/api/actors?name={name}&state=alive");
+            if (!answer.IsSuccessStatusCode)
+            {
+                return false; // the listing asks every node, and the dead one is not declared dead yet
+            }
+
+            var rows = System.Text.Json.JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.EnumerateArray().ToList();
             restartedOn = rows.Count == 1 && rows[0].GetProperty("restarts").GetInt32() == 1 ? rows[0].GetProperty("nodeId").GetString() : null;
             return restartedOn is not null;
         }, "the detached actor is restarted with its driver gone", TimeSpan.FromMinutes(1));
