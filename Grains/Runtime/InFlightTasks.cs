@@ -150,22 +150,27 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
     /// Attempt <paramref name="attempt"/> of a task was cancelled by its node's memory monitor: sends it again
     /// while its MaxRetries allow (true), else false and the cancellation is its result.
     /// </summary>
-    public bool RetryAfterMemoryKill(Guid id, int attempt, string node, string why)
+    /// <param name="id">The task.</param>
+    /// <param name="attempt">The attempt this process sent.</param>
+    /// <param name="node">The node that cancelled it.</param>
+    /// <param name="why">The memory monitor's reason.</param>
+    /// <param name="ranAs">
+    /// The attempt's number on its node, past <paramref name="attempt"/> by the retries the node made itself on
+    /// exceptions: the retry is numbered after it, and those retries count against MaxRetries. The node, which
+    /// is alive, keeps the attempt's row, so none is added here (it would count twice).
+    /// </param>
+    public bool RetryAfterMemoryKill(Guid id, int attempt, string node, string why, int ranAs)
     {
-        if (!_entries.TryGetValue(id, out var entry) || entry.Spec is not { } spec || (spec.MaxRetries >= 0 && attempt >= spec.MaxRetries) ||
-            !entry.TryNextAttempt(attempt))
+        ranAs = Math.Max(attempt, ranAs);
+        if (!_entries.TryGetValue(id, out var entry) || entry.Spec is not { } spec || (spec.MaxRetries >= 0 && ranAs >= spec.MaxRetries) ||
+            !entry.TryNextAttempt(attempt, ranAs + 1))
         {
             return false;
         }
 
-        LogMemoryRetry(_logger, spec.Name, spec.TaskId, node, attempt + 1, why);
-        _runtime.OwnerEvents.TaskEnded(spec, attempt, node, new RayErrorInfo
-        {
-            Kind = RayErrorKind.OutOfMemory, ExceptionType = typeof(NodeOutOfMemoryException).FullName!, TaskName = spec.Name, TaskId = spec.TaskId, Node = node,
-            Message = $"Task '{spec.Name}' was cancelled on node {node}: {why}; running it again.",
-        }, retried: true);
+        LogMemoryRetry(_logger, spec.Name, spec.TaskId, node, ranAs + 1, why);
         entry.Node = null;
-        _runtime.Dispatch(spec with { Spillbacks = 0 }, attempt + 1);
+        _runtime.Dispatch(spec with { Spillbacks = 0 }, ranAs + 1);
         return true;
     }
 
@@ -808,6 +813,9 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
         /// <summary>Moves from <paramref name="attempt"/> to the next; false when another path already did.</summary>
         public bool TryNextAttempt(int attempt) => Interlocked.CompareExchange(ref _attempt, attempt + 1, attempt) == attempt;
+
+        /// <summary>Moves from <paramref name="attempt"/> to <paramref name="next"/> (past a node's own retries), if still at it.</summary>
+        public bool TryNextAttempt(int attempt, int next) => Interlocked.CompareExchange(ref _attempt, next, attempt) == attempt;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} died running '{Name}' ({TaskId}); submitting it again (retry {Attempt}).")]

@@ -214,6 +214,24 @@ public static class TestTasks
     /// <summary>Returns a ref to a nested task that is still waiting on <paramref name="key"/>'s gate, inside a value.</summary>
     public static Holder WrapBlocked(string key) => new("blocked", Ray.Current.Task(Blocker, key).Remote());
 
+    /// <summary>Throws on its first run, waits for its token to be cancelled on its second, and answers its run's number after.</summary>
+    public static async Task<int> FailThenWaitForCancel(string key, CancellationToken cancellation)
+    {
+        var run = Probe.Increment(key);
+        if (run == 1)
+        {
+            throw new InvalidOperationException("first run fails");
+        }
+
+        if (run == 2)
+        {
+            Probe.Increment(key + ":waiting");
+            await Task.Delay(Timeout.Infinite, cancellation);
+        }
+
+        return run;
+    }
+
     public static async Task<int> WaitForCancel(string key, CancellationToken cancellation)
     {
         Probe.Increment(key + ":started");
