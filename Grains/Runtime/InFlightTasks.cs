@@ -133,17 +133,73 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
                 replyLost
                     ? $"The reply of task '{spec.Name}' from node {lostOn} was lost (a gateway died carrying it), and {why}."
                     : $"Node {lostOn} died while running task '{spec.Name}', and {why}.");
-            _runtime.OwnerEvents.TaskEnded(spec, attempt, lostOn, error, retried: false);
+            if (replyLost)
+            {
+                // Its node, alive, keeps the attempt's row (it ended there): one here would count it twice.
+                _ = ReleaseUnrepliedAsync(spec, lostOn);
+            }
+            else
+            {
+                _runtime.OwnerEvents.TaskEnded(spec, attempt, lostOn, error, retried: false);
+            }
+
             _runtime.FailReturns(spec, error);
             return;
         }
 
         LogRetry(_logger, spec.Name, spec.TaskId, lostOn ?? "?", attempt + 1);
-        _runtime.OwnerEvents.TaskEnded(spec, attempt, lostOn, RayRuntime.SystemError(spec.TaskId, spec.Name, replyLost ? "RayOrleans.ReplyLost" : "RayOrleans.NodeDied",
-            replyLost ? $"The reply of task '{spec.Name}' from node {lostOn} was lost (a gateway died carrying it); running it again."
-                      : $"Node {lostOn} died while running task '{spec.Name}'; running it again."), retried: true);
         entry.Node = null;
+        if (replyLost)
+        {
+            // Its node lives and keeps the attempt's row (it ended there), so none is added here. The retry leaves once
+            // the first run's stored returns are freed (a retry on the same node stores its own copy), numbered after
+            // the node's last attempt (it may have retried the task itself on exceptions).
+            _ = RetryUnrepliedAsync();
+            return;
+        }
+
+        _runtime.OwnerEvents.TaskEnded(spec, attempt, lostOn, RayRuntime.SystemError(spec.TaskId, spec.Name, "RayOrleans.NodeDied",
+            $"Node {lostOn} died while running task '{spec.Name}'; running it again."), retried: true);
         _runtime.Dispatch(spec with { Spillbacks = 0 }, attempt + 1);
+
+        async Task RetryUnrepliedAsync()
+        {
+            var last = await ReleaseUnrepliedAsync(spec, lostOn).ConfigureAwait(false);
+            if (spec.MaxRetries >= 0 && last >= spec.MaxRetries && Drop(id))
+            {
+                // The node's own retries used up the rest of the budget.
+                _runtime.FailReturns(spec, RayRuntime.SystemError(spec.TaskId, spec.Name, "RayOrleans.ReplyLost",
+                    $"The reply of task '{spec.Name}' from node {lostOn} was lost (a gateway died carrying it), and MaxRetries = {spec.MaxRetries} retries are used up."));
+                return;
+            }
+
+            var next = last > attempt && entry.TryNextAttempt(attempt + 1, last + 1) ? last + 1 : attempt + 1;
+            _runtime.Dispatch(spec with { Spillbacks = 0 }, next);
+        }
+    }
+
+    /// <summary>
+    /// A task whose reply was lost ran to its end on <paramref name="node"/>, which is alive and may have stored its
+    /// returns there: nobody can read that copy (the reply naming it is gone), so it is freed rather than leaked.
+    /// Answers the last attempt the node recorded for it (-1 when unknown). Never fails: a node that does not
+    /// answer in time keeps the copy (logged).
+    /// </summary>
+    private async Task<int> ReleaseUnrepliedAsync(TaskSpec spec, string? node)
+    {
+        if (node is null)
+        {
+            return -1;
+        }
+
+        try
+        {
+            return await _runtime.Node(node).ReleaseUnrepliedAsync(spec.TaskId, spec.IsGenerator ? 0 : spec.NumReturns).WaitAsync(ReconcileEvery).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException or ObjectDisposedException)
+        {
+            LogReconcileFailed(_logger, node, e);
+            return -1;
+        }
     }
 
     /// <summary>

@@ -194,6 +194,17 @@ public static class TestTasks
         return new double[length];
     }
 
+    /// <summary>Throws on its first run; later runs wait for the gate, then return a new array.</summary>
+    public static async Task<double[]> FailOnceThenGatedArray(string key, int length)
+    {
+        if (Probe.Increment(key + ":runs") == 1)
+        {
+            throw new InvalidOperationException("first run fails");
+        }
+
+        return await GatedArray(key, length);
+    }
+
     /// <summary>Holds its array argument while it waits for the gate.</summary>
     public static async Task<int> GatedLength(double[] values, string key)
     {
