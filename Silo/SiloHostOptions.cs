@@ -169,6 +169,12 @@ internal sealed class SiloHostOptions
     public string? CodeDir { get; set; }
 
     /// <summary>
+    /// Where drivers' shipped code packages are unpacked, a folder per package hash (<see cref="NodeOptions.JobCodeDirectory"/>;
+    /// node processes of one host share it by default). Default: <c>$TMPDIR/rayorleans-code</c>.
+    /// </summary>
+    public string? JobCodeDir { get; set; }
+
+    /// <summary>
     /// Folder of submitted jobs' packages and driver logs. Default: <c>$TMPDIR/rayorleans-jobs/{cluster id}-{http port}</c>
     /// (<see cref="JobOptions.DefaultJobsDirectory"/>).
     /// </summary>
@@ -206,6 +212,7 @@ internal sealed class SiloHostOptions
         {
             NumCpus = NumCpus, NumGpus = NumGpus, Memory = Memory, ObjectStoreMemory = ObjectStoreMemory, ObjectStoreDirectory = ObjectStoreDir, CodeDirectories = [.. CodeDirectories],
             MemoryUsageThreshold = MemoryUsageThreshold, MaxTaskEvents = MaxTaskEvents,
+            JobCodeDirectory = string.IsNullOrWhiteSpace(JobCodeDir) ? null : JobCodeDir,
         };
         foreach (var (name, amount) in Resources)
         {

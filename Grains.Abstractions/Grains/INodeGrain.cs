@@ -89,6 +89,15 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave, OneWay]
     Task EndObjectLeaseAsync(ObjectId id);
 
+    /// <summary>
+    /// A task that ran here ended but its reply was lost (its owner found it no longer held): frees the returns it
+    /// stored here, which nobody can read, and answers the number of its last attempt this node recorded (its
+    /// owner's attempt plus this node's own retries on exceptions; -1 when none is kept), so the owner numbers the
+    /// next attempt after it. Answered after the free, so a retry sent after the answer stores its own copy.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<int> ReleaseUnrepliedAsync(Guid taskId, int numReturns);
+
     /// <summary>Frees objects held in this node's store (their owner dropped them).</summary>
     [AlwaysInterleave, OneWay]
     Task FreeObjectsAsync(ObjectId[] ids);

@@ -36,4 +36,7 @@ public sealed record ActorStatus
 
     /// <summary>The actor's class, for messages.</summary>
     [Id(8)] public string? ClassName { get; init; }
+
+    /// <summary>The node the supervisor that answered lives on: never the actor's own while another node is alive.</summary>
+    [Id(9)] public string? SupervisorNode { get; init; }
 }

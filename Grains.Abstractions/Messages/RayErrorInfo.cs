@@ -30,4 +30,10 @@ public sealed class RayErrorInfo
 
     /// <summary>For <see cref="RayErrorKind.ObjectLost"/>: the object that could not be read (an argument, or the result itself).</summary>
     [Id(8)] public ObjectId? LostObject { get; init; }
+
+    /// <summary>
+    /// For a task its node's memory monitor cancelled: the attempt that ended, as its node numbered it (the owner's
+    /// attempt plus the retries the node made itself on exceptions), so the owner numbers the next one after it.
+    /// </summary>
+    [Id(9)] public int Attempt { get; init; }
 }

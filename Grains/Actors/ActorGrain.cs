@@ -261,7 +261,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         {
             // Dead for good: the refs it was built from (held for restarts since its creation) are let go.
             var holder = Objects.ObjectHolders.Actor(_spec.ActorId.Value);
-            foreach (var id in RayRuntime.ArgumentRefs(_spec.Args))
+            foreach (var id in RayRuntime.ActorHeldRefs(_spec))
             {
                 Runtime.Publisher.RemoveRef(id, holder);
             }
@@ -294,7 +294,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
     /// placed on another node than this one so the record outlives this node. A failure is logged, not fatal:
     /// the actor lives on, and its creator publishes the record again if it finds it missing.
     /// </summary>
-    private async Task PublishToSupervisorAsync()
+    private async Task PublishToSupervisorAsync(int attempt = 0)
     {
         if (_spec is not { MaxRestarts: not 0 } spec || _state == "DEAD")
         {
@@ -304,38 +304,63 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         var self = _scheduler.NodeRuntime.NodeId;
         var current = spec with { Restarts = _restarts };
         var supervisor = GrainFactory.GetGrain<IActorSupervisorGrain>(Id.Value);
-        // Any other node: the hint only matters when the supervisor is not active yet.
+        // Any other node: the hint only matters when the supervisor is not active yet. This node is named as the
+        // one to avoid too, so a hinted node that is gone (the view lags membership) does not send it here.
         var others = Runtime.Cluster.Nodes.Where(n => n.NodeId != self).Select(n => n.NodeId).Order(StringComparer.Ordinal).ToArray();
+        // The silo's membership watcher calls the republish back off the grain's scheduler, where grain calls fail
+        // with an activation access violation: it runs as a work item of this activation instead.
+        var activation = _activation ??= TaskScheduler.Current;
+        Task<string>? publish = null;
         try
         {
-            Task<string> publish;
+            RequestContext.Set(LeastLoadedPlacementDirector.AvoidKey, self);
             if (others.Length > 0)
             {
                 RequestContext.Set(LeastLoadedPlacementDirector.NodeHintKey, others[(int)((uint)Id.Value.GetHashCode() % (uint)others.Length)]);
-                try
-                {
-                    publish = supervisor.SuperviseAsync(current, self);
-                }
-                finally
-                {
-                    RequestContext.Remove(LeastLoadedPlacementDirector.NodeHintKey);
-                }
             }
-            else
+
+            try
             {
                 publish = supervisor.SuperviseAsync(current, self);
             }
+            finally
+            {
+                RequestContext.Remove(LeastLoadedPlacementDirector.NodeHintKey);
+                RequestContext.Remove(LeastLoadedPlacementDirector.AvoidKey);
+            }
 
             var at = await publish.WaitAsync(SupervisorWait);
-            _supervision.Hosted(Id, at, PublishToSupervisorAsync);
+            if (at == self && others.Length > 0 && attempt < 3)
+            {
+                // It refused to keep the record on this node (an activation placed here before this publish): it
+                // is going, and the next publish places a fresh one elsewhere.
+                await PublishToSupervisorAsync(attempt + 1);
+                return;
+            }
+
+            Supervised(at);
         }
         catch (Exception e) when (e is OrleansException or TimeoutException)
         {
             LogSupervisionFailed(_logger, spec.ClassName, Id, e);
+            // A call to a grain whose last activation died waits for the grain directory to recover, which can take
+            // longer than the wait: when it lands after all, its node is the one to watch.
+            publish?.ContinueWith(t => Supervised(t.Result), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        }
+
+        void Supervised(string at)
+        {
+            if (_state != "DEAD")
+            {
+                _supervision.Hosted(Id, at, () => Task.Factory.StartNew(() => PublishToSupervisorAsync(), CancellationToken.None, TaskCreationOptions.None, activation).Unwrap());
+            }
         }
     }
 
     private static readonly TimeSpan SupervisorWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>This activation's scheduler, captured on it, for work started from outside (a new supervisor).</summary>
+    private TaskScheduler? _activation;
 
     private async Task TellSupervisorEndedAsync(string cause)
     {

@@ -37,6 +37,10 @@ internal sealed partial class ActorSupervision(IClusterMembershipService members
         return status is SiloStatus.Dead or SiloStatus.None;
     }
 
+    /// <summary>Whether membership lists an active silo other than <paramref name="node"/>.</summary>
+    public bool HasOtherLiveNode(string node) =>
+        membership.CurrentSnapshot.Members.Any(m => m.Value.Status == SiloStatus.Active && m.Key.ToParsableString() != node);
+
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(ActorSupervision), ServiceLifecycleStage.Active, _ =>
         {

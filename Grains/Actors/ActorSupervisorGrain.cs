@@ -45,6 +45,15 @@ internal sealed partial class ActorSupervisorGrain(NodeRuntime node, ActorSuperv
             return Task.FromResult(node.NodeId); // ended, or news of an earlier incarnation than the one known
         }
 
+        if (_spec is null && at == node.NodeId && supervision.HasOtherLiveNode(at))
+        {
+            // This activation was placed on the actor's own node (woken first by a caller's question, which
+            // cannot say where the actor lives): one death would take both. It keeps nothing and goes; the
+            // actor, told it landed on its own node, publishes again and the new activation avoids this node.
+            DeactivateOnIdle();
+            return Task.FromResult(node.NodeId);
+        }
+
         if (_spec is null || spec.Restarts != _spec.Restarts || at != _node || _state != "ALIVE")
         {
             _aliveSince = Stopwatch.GetTimestamp();
@@ -83,6 +92,7 @@ internal sealed partial class ActorSupervisorGrain(NodeRuntime node, ActorSuperv
         {
             Known = true, State = _state, Node = _state == "ALIVE" ? _node : null, Restarts = spec.Restarts, MaxRestarts = spec.MaxRestarts,
             MaxTaskRetries = spec.MaxTaskRetries, Cause = _cause, Age = Stopwatch.GetElapsedTime(_aliveSince), ClassName = spec.ClassName,
+            SupervisorNode = node.NodeId,
         });
     }
 
@@ -116,7 +126,8 @@ internal sealed partial class ActorSupervisorGrain(NodeRuntime node, ActorSuperv
         try
         {
             // The new incarnation reports itself (SuperviseAsync) before its creation completes.
-            var at = await node.Runtime.CreateActorAsync(again, track: false);
+            // Not on this node while another fits: a later death of this one node must not take both again.
+            var at = await node.Runtime.CreateActorAsync(again, track: false, avoid: node.NodeId);
             if (_state == "RESTARTING")
             {
                 _state = "ALIVE";
@@ -167,7 +178,7 @@ internal sealed partial class ActorSupervisorGrain(NodeRuntime node, ActorSuperv
 
         // Its grain died without its spec, so it cannot let go of the holds its creator took for restarts.
         var holder = Objects.ObjectHolders.Actor(spec.ActorId.Value);
-        foreach (var id in Runtime.RayRuntime.ArgumentRefs(spec.Args))
+        foreach (var id in Runtime.RayRuntime.ActorHeldRefs(spec))
         {
             node.Runtime.Publisher.RemoveRef(id, holder);
         }

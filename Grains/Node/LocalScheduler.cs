@@ -94,10 +94,14 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
 
         var spec = newest.Spec;
         LogMemoryKill(_logger, spec.Name, spec.TaskId, why);
+        // Its row here is the attempt's only one (its owner, told the attempt's number, adds none and numbers its
+        // retry after it), marked retried when the owner's budget allows one, as the owner decides.
+        var attempt = spec.Attempt + newest.LocalRetries;
+        newest.RetriedByOwner = spec.MaxRetries < 0 || attempt < spec.MaxRetries;
         Fail(newest, new RayErrorInfo
         {
             Kind = RayErrorKind.OutOfMemory, ExceptionType = typeof(NodeOutOfMemoryException).FullName!, TaskName = spec.Name, TaskId = spec.TaskId,
-            Node = NodeRuntime.NodeId, Message = $"Task '{spec.Name}' was cancelled on node {NodeRuntime.NodeId}: {why}.",
+            Node = NodeRuntime.NodeId, Message = $"Task '{spec.Name}' was cancelled on node {NodeRuntime.NodeId}: {why}.", Attempt = attempt,
         });
         newest.Cancellation.Cancel();
         // Its owner sends it again at once, under the same id; the cancelled run's code may still be running
@@ -357,7 +361,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
                     returns = await ExecuteTracedAsync(run, invoker, args, ctx, attempt).ConfigureAwait(false);
                     break;
                 }
-                catch (Exception e) when (!token.IsCancellationRequested && (spec.MaxRetries < 0 || attempt < spec.MaxRetries) &&
+                catch (Exception e) when (!token.IsCancellationRequested && (spec.MaxRetries < 0 || spec.Attempt + attempt < spec.MaxRetries) &&
                                           e is not RaySerializationException && IsRetried(spec, e))
                 {
                     LogRetry(_logger, spec.Name, spec.TaskId, attempt + 1, spec.MaxRetries, e);
@@ -736,7 +740,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
             TaskId = spec.TaskId, Attempt = spec.Attempt + run.LocalRetries, Name = spec.Name, Type = TaskKinds.NormalTask, State = state,
             JobId = spec.JobId, ParentTaskId = spec.ParentTaskId, NodeId = NodeRuntime.NodeId, CreationTime = run.CreationTime,
             StartTime = run.StartTime, EndTime = state is TaskStates.Finished or TaskStates.Failed ? DateTime.UtcNow : null,
-            ErrorType = error?.ExceptionType, ErrorMessage = error?.Message,
+            ErrorType = error?.ExceptionType, ErrorMessage = error?.Message, Retried = run.RetriedByOwner,
         };
     }
 
@@ -788,6 +792,9 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         public TaskPhase Phase { get; set; }
         /// <summary>Runs here after its code threw a retried exception (each is an attempt of its own).</summary>
         public int LocalRetries { get; set; }
+
+        /// <summary>Cancelled by the memory monitor with retries left: its owner runs it again.</summary>
+        public bool RetriedByOwner { get; set; }
         /// <summary>Passed on to another node (spillback): that node records it.</summary>
         public bool Forwarded { get; set; }
         // Completed inline: its one awaiter is the grain call's reply, which Orleans posts to its own scheduler.

@@ -87,6 +87,16 @@ internal sealed class NodeGrain : Grain, INodeGrain
         return Task.CompletedTask;
     }
 
+    public Task<int> ReleaseUnrepliedAsync(Guid taskId, int numReturns)
+    {
+        for (var i = 1; i <= numReturns; i++)
+        {
+            _store.Remove(new ObjectId(taskId, i));
+        }
+
+        return Task.FromResult(_scheduler.Events.LastAttemptOf(taskId));
+    }
+
     public Task FreeObjectsAsync(ObjectId[] ids)
     {
         foreach (var id in ids)

@@ -125,6 +125,24 @@ internal sealed class TaskEvents
         }
     }
 
+    /// <summary>
+    /// The highest attempt of <paramref name="taskId"/> kept here, or -1 (a scan of the ring: only for a reply that
+    /// was lost, never on the hot path).
+    /// </summary>
+    public int LastAttemptOf(Guid taskId)
+    {
+        var last = -1;
+        foreach (var row in Recent())
+        {
+            if (row.TaskId == taskId && row.Attempt > last)
+            {
+                last = row.Attempt;
+            }
+        }
+
+        return last;
+    }
+
     /// <summary>One ended attempt as the ring keeps it: the values of its <see cref="TaskState"/> row.</summary>
     public struct Ended
     {

@@ -156,7 +156,11 @@ internal sealed class ClusterView : IAsyncDisposable
     /// The node to run a demand on under <paramref name="strategy"/> (null: the default policy); null when no
     /// node in the view may hold it.
     /// </summary>
-    public string? Pick(ResourceSet demand, SchedulingStrategy? strategy, string? preferred, bool forActor)
+    /// <remarks>
+    /// <c>avoid</c> names a node to leave out while another one fits (a restarted actor's supervisor's node, so
+    /// one later node death never takes both); a hard affinity still gets its own node.
+    /// </remarks>
+    public string? Pick(ResourceSet demand, SchedulingStrategy? strategy, string? preferred, bool forActor, string? avoid = null)
     {
         switch (strategy?.Kind)
         {
@@ -175,13 +179,13 @@ internal sealed class ClusterView : IAsyncDisposable
                     }
                 }
 
-                return strategy.Soft ? PickNode(demand, preferred, forActor) : null;
+                return strategy.Soft ? PickNode(demand, preferred, forActor, avoid: avoid) : null;
             case SchedulingKind.Spread:
-                return PickSpread(demand);
+                return PickSpread(demand, avoid);
             case SchedulingKind.NodeLabels:
-                return PickNode(demand, preferred, forActor, strategy) ?? (strategy.Soft ? PickNode(demand, preferred, forActor) : null);
+                return PickNode(demand, preferred, forActor, strategy, avoid) ?? (strategy.Soft ? PickNode(demand, preferred, forActor, avoid: avoid) : null);
             default:
-                return PickNode(demand, preferred, forActor);
+                return PickNode(demand, preferred, forActor, avoid: avoid);
         }
     }
 
@@ -190,11 +194,16 @@ internal sealed class ClusterView : IAsyncDisposable
     /// last spread choice left off. Free resources are not consulted: the view's are up to a second old, so a
     /// burst would all go to whichever node looked free; a busy node queues the work or passes it on.
     /// </summary>
-    private string? PickSpread(ResourceSet demand)
+    private string? PickSpread(ResourceSet demand, string? avoid)
     {
         lock (_gate)
         {
             var feasible = _nodes.Where(n => demand.FitsIn(n.Total)).ToArray();
+            if (avoid is not null && feasible.Length > 1 && feasible.Any(n => n.NodeId == avoid))
+            {
+                feasible = feasible.Where(n => n.NodeId != avoid).ToArray();
+            }
+
             if (feasible.Length == 0)
             {
                 return null;
@@ -211,54 +220,60 @@ internal sealed class ClusterView : IAsyncDisposable
     /// <summary>
     /// The node to run a demand on: among the nodes whose totals fit it, the one with the least load per
     /// CPU; null when none fits. <paramref name="preferred"/> (the caller's own node) wins while it is under
-    /// half loaded, as Ray's hybrid policy keeps work local until the node is busy.
+    /// half loaded, as Ray's hybrid policy keeps work local until the node is busy. <paramref name="avoid"/> is
+    /// chosen only when no other node fits.
     /// </summary>
-    public string? PickNode(ResourceSet demand, string? preferred, bool forActor, SchedulingStrategy? labels = null)
+    public string? PickNode(ResourceSet demand, string? preferred, bool forActor, SchedulingStrategy? labels = null, string? avoid = null)
     {
         lock (_gate)
         {
-            NodeReport? best = null;
-            double bestLoad = double.MaxValue;
-            var ties = 0;
-            foreach (var node in _nodes)
-            {
-                if (!demand.FitsIn(node.Total) || (labels is not null && !labels.Matches(node.Labels)))
-                {
-                    continue;
-                }
-
-                _recent.TryGetValue(node.NodeId, out var recent);
-                var cpus = Math.Max(node.Total[ResourceSet.Cpu], 1);
-                var load = forActor
-                    ? (node.Actors + recent) / cpus
-                    : (node.Running + node.Queued + recent) / cpus;
-                if (node.NodeId == preferred && load < 0.5)
-                {
-                    best = node;
-                    break;
-                }
-
-                if (load < bestLoad - 1e-9)
-                {
-                    best = node;
-                    bestLoad = load;
-                    ties = 1;
-                }
-                else if (Math.Abs(load - bestLoad) <= 1e-9 && Random.Shared.Next(++ties) == 0)
-                {
-                    // Equal loads: pick uniformly among them (reservoir sampling) so idle nodes share work.
-                    best = node;
-                }
-            }
-
-            if (best is null)
-            {
-                return null;
-            }
-
-            _recent[best.NodeId] = _recent.GetValueOrDefault(best.NodeId) + 1;
-            return best.NodeId;
+            return PickNodeLocked(demand, preferred, forActor, labels, avoid) ?? (avoid is null ? null : PickNodeLocked(demand, preferred, forActor, labels, null));
         }
+    }
+
+    private string? PickNodeLocked(ResourceSet demand, string? preferred, bool forActor, SchedulingStrategy? labels, string? skip)
+    {
+        NodeReport? best = null;
+        double bestLoad = double.MaxValue;
+        var ties = 0;
+        foreach (var node in _nodes)
+        {
+            if (node.NodeId == skip || !demand.FitsIn(node.Total) || (labels is not null && !labels.Matches(node.Labels)))
+            {
+                continue;
+            }
+
+            _recent.TryGetValue(node.NodeId, out var recent);
+            var cpus = Math.Max(node.Total[ResourceSet.Cpu], 1);
+            var load = forActor
+                ? (node.Actors + recent) / cpus
+                : (node.Running + node.Queued + recent) / cpus;
+            if (node.NodeId == preferred && load < 0.5)
+            {
+                best = node;
+                break;
+            }
+
+            if (load < bestLoad - 1e-9)
+            {
+                best = node;
+                bestLoad = load;
+                ties = 1;
+            }
+            else if (Math.Abs(load - bestLoad) <= 1e-9 && Random.Shared.Next(++ties) == 0)
+            {
+                // Equal loads: pick uniformly among them (reservoir sampling) so idle nodes share work.
+                best = node;
+            }
+        }
+
+        if (best is null)
+        {
+            return null;
+        }
+
+        _recent[best.NodeId] = _recent.GetValueOrDefault(best.NodeId) + 1;
+        return best.NodeId;
     }
 
     /// <summary>

@@ -133,39 +133,100 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
                 replyLost
                     ? $"The reply of task '{spec.Name}' from node {lostOn} was lost (a gateway died carrying it), and {why}."
                     : $"Node {lostOn} died while running task '{spec.Name}', and {why}.");
-            _runtime.OwnerEvents.TaskEnded(spec, attempt, lostOn, error, retried: false);
+            if (replyLost)
+            {
+                // Its node, alive, keeps the attempt's row (it ended there): one here would count it twice.
+                _ = ReleaseUnrepliedAsync(spec, lostOn);
+            }
+            else
+            {
+                _runtime.OwnerEvents.TaskEnded(spec, attempt, lostOn, error, retried: false);
+            }
+
             _runtime.FailReturns(spec, error);
             return;
         }
 
         LogRetry(_logger, spec.Name, spec.TaskId, lostOn ?? "?", attempt + 1);
-        _runtime.OwnerEvents.TaskEnded(spec, attempt, lostOn, RayRuntime.SystemError(spec.TaskId, spec.Name, replyLost ? "RayOrleans.ReplyLost" : "RayOrleans.NodeDied",
-            replyLost ? $"The reply of task '{spec.Name}' from node {lostOn} was lost (a gateway died carrying it); running it again."
-                      : $"Node {lostOn} died while running task '{spec.Name}'; running it again."), retried: true);
         entry.Node = null;
+        if (replyLost)
+        {
+            // Its node lives and keeps the attempt's row (it ended there), so none is added here. The retry leaves once
+            // the first run's stored returns are freed (a retry on the same node stores its own copy), numbered after
+            // the node's last attempt (it may have retried the task itself on exceptions).
+            _ = RetryUnrepliedAsync();
+            return;
+        }
+
+        _runtime.OwnerEvents.TaskEnded(spec, attempt, lostOn, RayRuntime.SystemError(spec.TaskId, spec.Name, "RayOrleans.NodeDied",
+            $"Node {lostOn} died while running task '{spec.Name}'; running it again."), retried: true);
         _runtime.Dispatch(spec with { Spillbacks = 0 }, attempt + 1);
+
+        async Task RetryUnrepliedAsync()
+        {
+            var last = await ReleaseUnrepliedAsync(spec, lostOn).ConfigureAwait(false);
+            if (spec.MaxRetries >= 0 && last >= spec.MaxRetries && Drop(id))
+            {
+                // The node's own retries used up the rest of the budget.
+                _runtime.FailReturns(spec, RayRuntime.SystemError(spec.TaskId, spec.Name, "RayOrleans.ReplyLost",
+                    $"The reply of task '{spec.Name}' from node {lostOn} was lost (a gateway died carrying it), and MaxRetries = {spec.MaxRetries} retries are used up."));
+                return;
+            }
+
+            var next = last > attempt && entry.TryNextAttempt(attempt + 1, last + 1) ? last + 1 : attempt + 1;
+            _runtime.Dispatch(spec with { Spillbacks = 0 }, next);
+        }
+    }
+
+    /// <summary>
+    /// A task whose reply was lost ran to its end on <paramref name="node"/>, which is alive and may have stored its
+    /// returns there: nobody can read that copy (the reply naming it is gone), so it is freed rather than leaked.
+    /// Answers the last attempt the node recorded for it (-1 when unknown). Never fails: a node that does not
+    /// answer in time keeps the copy (logged).
+    /// </summary>
+    private async Task<int> ReleaseUnrepliedAsync(TaskSpec spec, string? node)
+    {
+        if (node is null)
+        {
+            return -1;
+        }
+
+        try
+        {
+            return await _runtime.Node(node).ReleaseUnrepliedAsync(spec.TaskId, spec.IsGenerator ? 0 : spec.NumReturns).WaitAsync(ReconcileEvery).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException or ObjectDisposedException)
+        {
+            LogReconcileFailed(_logger, node, e);
+            return -1;
+        }
     }
 
     /// <summary>
     /// Attempt <paramref name="attempt"/> of a task was cancelled by its node's memory monitor: sends it again
     /// while its MaxRetries allow (true), else false and the cancellation is its result.
     /// </summary>
-    public bool RetryAfterMemoryKill(Guid id, int attempt, string node, string why)
+    /// <param name="id">The task.</param>
+    /// <param name="attempt">The attempt this process sent.</param>
+    /// <param name="node">The node that cancelled it.</param>
+    /// <param name="why">The memory monitor's reason.</param>
+    /// <param name="ranAs">
+    /// The attempt's number on its node, past <paramref name="attempt"/> by the retries the node made itself on
+    /// exceptions: the retry is numbered after it, and those retries count against MaxRetries. The node, which
+    /// is alive, keeps the attempt's row, so none is added here (it would count twice).
+    /// </param>
+    public bool RetryAfterMemoryKill(Guid id, int attempt, string node, string why, int ranAs)
     {
-        if (!_entries.TryGetValue(id, out var entry) || entry.Spec is not { } spec || (spec.MaxRetries >= 0 && attempt >= spec.MaxRetries) ||
-            !entry.TryNextAttempt(attempt))
+        ranAs = Math.Max(attempt, ranAs);
+        if (!_entries.TryGetValue(id, out var entry) || entry.Spec is not { } spec || (spec.MaxRetries >= 0 && ranAs >= spec.MaxRetries) ||
+            !entry.TryNextAttempt(attempt, ranAs + 1))
         {
             return false;
         }
 
-        LogMemoryRetry(_logger, spec.Name, spec.TaskId, node, attempt + 1, why);
-        _runtime.OwnerEvents.TaskEnded(spec, attempt, node, new RayErrorInfo
-        {
-            Kind = RayErrorKind.OutOfMemory, ExceptionType = typeof(NodeOutOfMemoryException).FullName!, TaskName = spec.Name, TaskId = spec.TaskId, Node = node,
-            Message = $"Task '{spec.Name}' was cancelled on node {node}: {why}; running it again.",
-        }, retried: true);
+        LogMemoryRetry(_logger, spec.Name, spec.TaskId, node, ranAs + 1, why);
         entry.Node = null;
-        _runtime.Dispatch(spec with { Spillbacks = 0 }, attempt + 1);
+        _runtime.Dispatch(spec with { Spillbacks = 0 }, ranAs + 1);
         return true;
     }
 
@@ -808,6 +869,9 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
 
         /// <summary>Moves from <paramref name="attempt"/> to the next; false when another path already did.</summary>
         public bool TryNextAttempt(int attempt) => Interlocked.CompareExchange(ref _attempt, attempt + 1, attempt) == attempt;
+
+        /// <summary>Moves from <paramref name="attempt"/> to <paramref name="next"/> (past a node's own retries), if still at it.</summary>
+        public bool TryNextAttempt(int attempt, int next) => Interlocked.CompareExchange(ref _attempt, next, attempt) == attempt;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} died running '{Name}' ({TaskId}); submitting it again (retry {Attempt}).")]

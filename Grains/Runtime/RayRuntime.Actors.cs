@@ -16,8 +16,12 @@ internal sealed partial class RayRuntime
     /// Whether this process is the actor's creator and follows it (false for a restart by the actor's
     /// cluster-side supervisor, which keeps the record itself).
     /// </param>
+    /// <param name="avoid">
+    /// A node the actor should not live on while another fits: its supervisor's, for a restart, so that one later
+    /// node death never takes the actor and its record together.
+    /// </param>
     /// <returns>The node the actor lives on.</returns>
-    public async Task<string> CreateActorAsync(ActorSpec spec, bool track = true)
+    public async Task<string> CreateActorAsync(ActorSpec spec, bool track = true, string? avoid = null)
     {
         using var span = Telemetry.RayTracing.StartCreate(ref spec, LocalNodeId);
         // Owned refs among the constructor's arguments go as their records when ready; the rest escape to
@@ -36,7 +40,7 @@ internal sealed partial class RayRuntime
         spec = spec with { Args = ResolveOwnedArguments(promoted, out _) };
         var holder = Objects.ObjectHolders.Actor(spec.ActorId.Value);
         var held = false;
-        foreach (var id in spec.Restarts == 0 ? ArgumentRefs(spec.Args) : [])
+        foreach (var id in spec.Restarts == 0 ? ActorHeldRefs(spec) : [])
         {
             // Taken once, at the first creation: a re-creation after a node died keeps the same holds.
             Owned.Escape(id);
@@ -68,7 +72,7 @@ internal sealed partial class RayRuntime
             }
             else
             {
-                node = Cluster.Pick(spec.Resources, spec.Strategy, preferred: null, forActor: true);
+                node = Cluster.Pick(spec.Resources, spec.Strategy, preferred: null, forActor: true, avoid);
                 if (node is null && spec.Strategy is not { Kind: SchedulingKind.NodeAffinity, Soft: false })
                 {
                     // No node can ever hold it: it waits, as in Ray, until one that can joins; calls wait with it.

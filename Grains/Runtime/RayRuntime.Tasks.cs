@@ -341,7 +341,7 @@ internal sealed partial class RayRuntime
                 return;
             }
 
-            if (values.Length > 0 && values[0].Error is { Kind: RayErrorKind.OutOfMemory } oom && InFlight.RetryAfterMemoryKill(spec.TaskId, attempt, node, oom.Message))
+            if (values.Length > 0 && values[0].Error is { Kind: RayErrorKind.OutOfMemory } oom && InFlight.RetryAfterMemoryKill(spec.TaskId, attempt, node, oom.Message, oom.Attempt))
             {
                 return; // its node's memory monitor cancelled it: it runs again, as Ray retries tasks its OOM killer stopped
             }

@@ -361,6 +361,25 @@ internal sealed partial class RayRuntime
         }
     }
 
+    /// <summary>
+    /// The objects an actor holds in the directory for its whole life (taken at its first creation, let go when it
+    /// dies for good), since a restart builds it from them again: those its constructor's arguments refer to and,
+    /// for a restartable actor, its job's shipped code package, so a node that never unpacked the code can build it
+    /// after the driver that shipped it exited.
+    /// </summary>
+    public static IEnumerable<ObjectId> ActorHeldRefs(ActorSpec spec)
+    {
+        foreach (var id in ArgumentRefs(spec.Args))
+        {
+            yield return id;
+        }
+
+        if (spec is { MaxRestarts: not 0, Code: { } code })
+        {
+            yield return code.Object;
+        }
+    }
+
     private static readonly TimeSpan HandOffWait = TimeSpan.FromSeconds(2);
 
     /// <summary>

@@ -58,6 +58,7 @@ internal static class SiloHostSwitches
         new("--orleans-dashboard", nameof(SiloHostOptions.OrleansDashboard), "true|false", "Host the Orleans Dashboard (grain-level view) at /orleans/ on the HTTP port; every silo of a cluster should agree. Default: true."),
         new("--autoscaler-config", nameof(SiloHostOptions.AutoscalerConfig), "FILE", "Run the autoscaler in this node (the head) with the node types and timings in this JSON file (docs/deploy.md). Default: none."),
         new("--code-dir", nameof(SiloHostOptions.CodeDir), "DIRS", "Folders (separated by ';') searched for the assemblies of user tasks and actors. Default: none."),
+        new("--job-code-dir", nameof(SiloHostOptions.JobCodeDir), "DIR", "Folder where drivers' shipped code packages are unpacked, one folder per package hash. Default: $TMPDIR/rayorleans-code."),
         new("--jobs-dir", nameof(SiloHostOptions.JobsDir), "DIR", "Folder of submitted jobs' packages and driver logs. Default: $TMPDIR/rayorleans-jobs/<cluster id>-<http port>."),
         new("--job-stop-grace-seconds", nameof(SiloHostOptions.JobStopGraceSeconds), "SECONDS", "Time a stopped job's driver gets between SIGTERM and SIGKILL. Default: 5."),
         new("--max-package-size", nameof(SiloHostOptions.MaxPackageSize), "BYTES", "Largest job package (zip) accepted. Default: 536870912 (512 MiB)."),

@@ -76,6 +76,8 @@ internal static class NodeHostExtensions
                 n.MemoryUsageThreshold = node.MemoryUsageThreshold;
                 n.ObjectStoreDirectory = node.ObjectStoreDirectory;
                 n.CodeDirectories = node.CodeDirectories;
+                n.JobCodeDirectory = node.JobCodeDirectory;
+                n.MaxTaskEvents = node.MaxTaskEvents;
                 foreach (var (name, amount) in node.Resources)
                 {
                     n.Resources[name] = amount;

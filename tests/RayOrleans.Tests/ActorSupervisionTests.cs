@@ -125,4 +125,57 @@ public sealed class ActorSupervisionTests
         Assert.Equal(1, Assert.Single(rows, a => a.ActorId == retried.Id).Restarts);
         Assert.Equal(1, Assert.Single(rows, a => a.ActorId == strict.Id).Restarts);
     }
+    [Fact]
+    public async Task A_restarted_actor_avoids_its_supervisors_node_and_a_new_supervisor_avoids_the_actors_node()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 3, cpusPerSilo: 2);
+        var options = new RayInitOptions { ClusterId = cluster.ClusterId, ShipCode = false };
+        await using var ray = await Ray.InitAsync(cluster.Address, options);
+        await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 3, "the three silo processes report");
+        var first = cluster.Silos[0].NodeId;
+        var actor = await ray.Actor(() => new Counter(1)).Options(new ActorOptions
+        {
+            MaxRestarts = 2, SchedulingStrategy = SchedulingStrategy.NodeAffinity(first, soft: true),
+        }).RemoteAsync().WaitAsync(Bound);
+        Assert.Equal(first, await actor.Task(c => c.Node()).Remote().GetAsync(Wait.Deadline));
+        var supervisor = (await StatusAsync(ray, actor.Id))!.SupervisorNode!;
+        Assert.NotEqual(first, supervisor);
+        var third = cluster.Silos.Select(s => s.NodeId).Single(n => n != first && n != supervisor);
+
+        // The actor's node dies: its supervisor restarts it on the one node that is neither dead nor its own.
+        cluster.Kill(0);
+        ActorStatus? status = null;
+        await Wait.UntilAsync(async () => (status = await StatusAsync(ray, actor.Id)) is { State: "ALIVE", Restarts: 1 }, "the actor is restarted", Bound);
+        Assert.Equal(third, status!.Node);
+        Assert.Equal(supervisor, status.SupervisorNode);
+        Assert.Equal(third, await actor.Task(c => c.Node()).Remote().GetAsync(Bound));
+
+        // A fresh node joins, then the supervisor's node dies: the actor publishes its record again, and the new
+        // supervisor lands on the fresh node, not on the actor's own (asking the supervisor meanwhile may wake an
+        // empty one anywhere: it must not keep the record on the actor's node).
+        await cluster.StartSiloAsync(cpus: 2);
+        var fresh = cluster.Silos[^1].NodeId;
+        await Wait.UntilAsync(async () => (await ray.NodesAsync()).Select(n => n.NodeId).Order().SequenceEqual(new[] { supervisor, third, fresh }.Order()),
+            "the fresh silo reports and the dead one is gone", Bound);
+        cluster.Kill(cluster.Silos.FindIndex(s => s.NodeId == supervisor));
+        await Wait.UntilAsync(async () => (status = await StatusAsync(ray, actor.Id)) is { Known: true, SupervisorNode: { } at } && at != supervisor,
+            "the actor's record has a new supervisor", Bound);
+        Assert.Equal(fresh, status!.SupervisorNode);
+        Assert.Equal(third, status.Node);
+        Assert.Equal(1, status.Restarts);
+        Assert.Equal(3, await actor.Task(c => c.Add(2)).Remote().GetAsync(Bound));
+    }
+
+    /// <summary>The actor's supervisor's answer, or null while it cannot be reached (its node is being declared dead).</summary>
+    private static async Task<ActorStatus?> StatusAsync(Ray ray, ActorId actor)
+    {
+        try
+        {
+            return await ray.Runtime.Grains.GetGrain<Grains.IActorSupervisorGrain>(actor.Value).StatusAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            return null;
+        }
+    }
 }

@@ -55,6 +55,64 @@ public sealed class JobCodeTests
     }
 
     [Fact]
+    public async Task A_detached_actor_restarted_after_its_shipping_driver_exited_runs_its_code_on_a_node_that_never_unpacked_it()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 3, cpusPerSilo: 2, codeDirectory: false);
+        var job = "kept-code-" + Probe.NewKey()[..8];
+        var name = job + "-actor";
+        string victim;
+        string hash;
+        await using (var driver = await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId, JobId = job }))
+        {
+            await Wait.UntilAsync(async () => (await driver.NodesAsync()).Count == 3, "the three silo processes report");
+            var package = driver.Runtime.Code!;
+            hash = package.Hash;
+            // The actor lives on a node that holds neither the package's bytes nor its directory record (those are
+            // not at stake here: the directory and a put's only copy die with their node).
+            var record = (await driver.Runtime.Directory(package.Object.TaskId).DescribeAsync(package.Object))!;
+            victim = cluster.Silos.Select(s => s.NodeId).First(n => n != record.Location && n != record.Shard);
+            var actor = await driver.Actor(() => new Counter(5)).Options(new ActorOptions
+            {
+                Name = name, Lifetime = ActorLifetime.Detached, MaxRestarts = 1,
+                SchedulingStrategy = SchedulingStrategy.NodeAffinity(victim, soft: true),
+            }).RemoteAsync().WaitAsync(TimeSpan.FromMinutes(1));
+            Assert.Equal(victim, await actor.Task(c => c.Node()).Remote().GetAsync(Wait.Deadline));
+            Assert.StartsWith($"job {job} ", await actor.Task(c => c.LoadContextName()).Remote().GetAsync(Wait.Deadline));
+        } // the driver that shipped the code exits: only the actor's hold keeps the package
+
+        var index = cluster.Silos.FindIndex(s => s.NodeId == victim);
+        var unpacked = cluster.Silos.Select((s, i) => (s.NodeId, Folder: Path.Combine(cluster.JobsDirectory, "code-" + cluster.HttpPorts[i], hash))).ToList();
+        Assert.Equal([victim], unpacked.Where(u => Directory.Exists(u.Folder)).Select(u => u.NodeId));
+        cluster.Kill(index);
+
+        // No driver is connected: the cluster restarts the actor on a node that never had the code.
+        using var http = new HttpClient();
+        var port = cluster.HttpPorts[index == 0 ? 1 : 0];
+        string? restartedOn = null;
+        await Wait.UntilAsync(async () =>
+        {
+            using var answer = await http.GetAsync($"http://127.0.0.1:{port}/api/actors?name={name}&state=alive");
+            if (!answer.IsSuccessStatusCode)
+            {
+                return false; // the listing asks every node, and the dead one is not declared dead yet
+            }
+
+            var rows = System.Text.Json.JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.EnumerateArray().ToList();
+            restartedOn = rows.Count == 1 && rows[0].GetProperty("restarts").GetInt32() == 1 ? rows[0].GetProperty("nodeId").GetString() : null;
+            return restartedOn is not null;
+        }, "the detached actor is restarted with its driver gone", TimeSpan.FromMinutes(1));
+        Assert.NotEqual(victim, restartedOn);
+        Assert.True(Directory.Exists(unpacked.Single(u => u.NodeId == restartedOn).Folder), "the restarted actor's node unpacked the package itself");
+
+        // A driver that ships nothing finds it by name, and it runs in its job's shipped code there.
+        await using var later = await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId, ShipCode = false });
+        var found = await later.GetActorAsync<Counter>(name);
+        Assert.Equal(restartedOn, await found.Task(c => c.Node()).Remote().GetAsync(Wait.Deadline));
+        Assert.StartsWith($"job {job} ", await found.Task(c => c.LoadContextName()).Remote().GetAsync(Wait.Deadline));
+        Assert.Equal(7, await found.Task(c => c.Add(2)).Remote().GetAsync(Wait.Deadline));
+    }
+
+    [Fact]
     public async Task Two_jobs_run_two_builds_of_one_assembly_side_by_side_and_a_jobs_code_is_unloaded_when_it_ends()
     {
         await using var cluster = await FreshCluster.StartAsync();

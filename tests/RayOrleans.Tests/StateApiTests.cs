@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using RayOrleans.Messages;
 using RayOrleans.Node;
 using RayOrleans.Tests.Fixtures;
@@ -61,6 +62,39 @@ public sealed class StateApiTests(TwoNodeCluster fixture)
         });
         Assert.Equal(TaskStates.Finished, history[2].State);
         Assert.False(history[2].Retried);
+    }
+
+    [Fact]
+    public async Task A_task_retried_by_its_node_then_cancelled_by_the_memory_monitor_numbers_each_attempt_once_and_counts_it_once()
+    {
+        var key = Probe.NewKey();
+        var name = "TestTasks.FailThenWaitForCancel";
+        var before = await CountsAsync();
+        var result = Ray.Task(TestTasks.FailThenWaitForCancel, key).Options(new TaskOptions { MaxRetries = 3, RetryExceptions = true }).Remote();
+        await Wait.UntilAsync(() => Probe.Count(key + ":waiting") == 1, "the node's own retry (attempt 1) runs");
+
+        // Its node's memory monitor cancels it: the owner runs it again as attempt 2, after the node's retry.
+        var schedulers = fixture.Cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<LocalScheduler>()).ToList();
+        Assert.Single(schedulers, s => s.CancelNewestRetryable("the test's memory pressure"));
+        Assert.Equal(3, await result.GetAsync(Wait.Deadline));
+
+        var history = await Ray.GetTaskAsync(result);
+        Assert.Equal([0, 1, 2], history.Select(t => t.Attempt));
+        Assert.Equal([TaskStates.Failed, TaskStates.Failed, TaskStates.Finished], history.Select(t => t.State));
+        Assert.Equal([true, true, false], history.Select(t => t.Retried));
+        Assert.Equal(typeof(NodeOutOfMemoryException).FullName, history[1].ErrorType);
+
+        // Each attempt is counted once: two failures and one success more than before.
+        var after = await CountsAsync();
+        Assert.Equal(before.Failed + 2, after.Failed);
+        Assert.Equal(before.Finished + 1, after.Finished);
+
+        async Task<(long Failed, long Finished)> CountsAsync()
+        {
+            var summary = await Ray.SummarizeTasksAsync();
+            return (summary.Where(s => s.Name == name && s.State == TaskStates.Failed).Sum(s => s.Count),
+                    summary.Where(s => s.Name == name && s.State == TaskStates.Finished).Sum(s => s.Count));
+        }
     }
 
     [Fact]

@@ -58,7 +58,8 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// <param name="tlsCertificate">A cluster certificate file (.pfx, no password) the silos close the cluster with; null for plain connections.</param>
     /// <param name="codeDirectory">
     /// Whether the silos get this program's folder as their code directory (<c>--code-dir</c>); without it they
-    /// run only the code drivers ship them.
+    /// run only the code drivers ship them, each unpacking it into a folder of its own (<c>--job-code-dir</c>), so a
+    /// node that never unpacked a package cannot find it on disk from another silo of the test.
     /// </param>
     public static async Task<ProcessCluster> StartAsync(int silos, int cpusPerSilo, bool sameHostShm = true, bool persistRedis = false, string? tlsCertificate = null,
         bool codeDirectory = true)
@@ -95,7 +96,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         var codeDir = AppContext.BaseDirectory;
         var httpPort = FreePort.Next();
         var args = $"exec \"{SiloPath()}\" --clustering redis --redis 127.0.0.1:{RedisPort} --cluster-id {ClusterId} " +
-                   $"--silo-port {FreePort.Next()} --gateway-port {FreePort.Next()} --http-port {httpPort} --num-cpus {cpus} " + (CodeDirectory ? $"--code-dir \"{codeDir}\" " : "") +
+                   $"--silo-port {FreePort.Next()} --gateway-port {FreePort.Next()} --http-port {httpPort} --num-cpus {cpus} " + (CodeDirectory ? $"--code-dir \"{codeDir}\" " : $"--job-code-dir \"{Path.Combine(JobsDirectory, "code-" + httpPort.ToString(System.Globalization.CultureInfo.InvariantCulture))}\" ") +
                    $"--object-store-dir \"{StoreDirectory}\" --same-host-shm {(SameHostShm ? "true" : "false")}" +
                    (TlsCertificate is null ? "" : $" --tls-certificate \"{TlsCertificate}\"") +
                    (labelsJson is null ? "" : $" --labels \"{labelsJson.Replace("\"", "\\\"", StringComparison.Ordinal)}\"") +

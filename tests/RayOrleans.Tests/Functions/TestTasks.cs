@@ -194,6 +194,17 @@ public static class TestTasks
         return new double[length];
     }
 
+    /// <summary>Throws on its first run; later runs wait for the gate, then return a new array.</summary>
+    public static async Task<double[]> FailOnceThenGatedArray(string key, int length)
+    {
+        if (Probe.Increment(key + ":runs") == 1)
+        {
+            throw new InvalidOperationException("first run fails");
+        }
+
+        return await GatedArray(key, length);
+    }
+
     /// <summary>Holds its array argument while it waits for the gate.</summary>
     public static async Task<int> GatedLength(double[] values, string key)
     {
@@ -213,6 +224,24 @@ public static class TestTasks
 
     /// <summary>Returns a ref to a nested task that is still waiting on <paramref name="key"/>'s gate, inside a value.</summary>
     public static Holder WrapBlocked(string key) => new("blocked", Ray.Current.Task(Blocker, key).Remote());
+
+    /// <summary>Throws on its first run, waits for its token to be cancelled on its second, and answers its run's number after.</summary>
+    public static async Task<int> FailThenWaitForCancel(string key, CancellationToken cancellation)
+    {
+        var run = Probe.Increment(key);
+        if (run == 1)
+        {
+            throw new InvalidOperationException("first run fails");
+        }
+
+        if (run == 2)
+        {
+            Probe.Increment(key + ":waiting");
+            await Task.Delay(Timeout.Infinite, cancellation);
+        }
+
+        return run;
+    }
 
     public static async Task<int> WaitForCancel(string key, CancellationToken cancellation)
     {
