@@ -598,7 +598,13 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
             }
         }
 
-        var suspects = _entries.Values.Where(e => NodeOf(e) is { } node && (!alive.Contains(node) || parkedOn.Contains(e))).ToList();
+        // Each suspect with the node and attempt it was judged on: the verdict below is awaited, and meanwhile the
+        // failed call's own path may already have sent the task again elsewhere. Declaring the judged attempt lost
+        // (Lost/CallLost move on only from that attempt) keeps one node death from being counted once per check.
+        var suspects = _entries.Values
+            .Select(e => (Entry: e, Node: NodeOf(e), Attempt: e.Attempt))
+            .Where(s => s.Node is { } node && (!alive.Contains(node) || parkedOn.Contains(s.Entry)))
+            .ToList();
         if (suspects.Count == 0 && !_entries.Values.Any(e => e.Parked || e.AwaitingCluster))
         {
             return;
@@ -607,24 +613,23 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         // Only membership's verdict counts: a node can miss its reports under load and still run its tasks,
         // and running a task twice is worse than waiting for the verdict.
         var hosts = await _runtime.Grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: false).ConfigureAwait(false);
-        var dead = suspects.Where(e => !hosts.TryGetValue(SiloAddress.FromParsableString(NodeOf(e)!), out var status) || status == SiloStatus.Dead).ToList();
+        var dead = suspects.Where(s => !hosts.TryGetValue(SiloAddress.FromParsableString(s.Node!), out var status) || status == SiloStatus.Dead).ToList();
 
         // Actors first, so a lost call is sent again to the actor's new incarnation.
-        foreach (var actor in dead.Where(e => e.Actor is not null))
+        foreach (var (actor, _, _) in dead.Where(s => s.Entry.Actor is not null))
         {
             await LostActorAsync(actor).ConfigureAwait(false);
         }
 
-        foreach (var entry in dead.Where(e => e.Actor is null))
+        foreach (var (entry, node, attempt) in dead.Where(s => s.Entry.Actor is null))
         {
-            var node = NodeOf(entry);
             if (entry.Spec is not null)
             {
-                Lost(entry.Id, entry.Attempt, node);
+                Lost(entry.Id, attempt, node);
             }
             else if (!entry.Parked)
             {
-                CallLost(entry.Id, entry.Attempt, node, delivered: true);
+                CallLost(entry.Id, attempt, node, delivered: true);
             }
         }
 
