@@ -83,6 +83,10 @@ internal sealed partial class RayRuntime
                     await RepublishAfterNodeLossAsync(dead).ConfigureAwait(false);
                 }
             }
+            catch (ObjectDisposedException)
+            {
+                Volatile.Write(ref _republishStopped, true); // this runtime's host is gone: nothing left to re-publish from
+            }
             catch (Exception e)
             {
                 LogLeftNodeCheckFailed(_logger, e);
