@@ -161,7 +161,7 @@ internal sealed partial class LocalProcessProvider : INodeProvider
 
     private List<string> Arguments(NodeType type, string id)
     {
-        var ports = FreePorts(3);
+        var ports = FreePorts.Take(3);
         var arguments = new List<string>(_options.WorkerArguments)
         {
             "--silo-port", Invariant(ports[0]), "--gateway-port", Invariant(ports[1]), "--http-port", Invariant(ports[2]),
@@ -219,21 +219,6 @@ internal sealed partial class LocalProcessProvider : INodeProvider
         catch (IOException)
         {
             return "";
-        }
-    }
-
-    /// <summary>Distinct free loopback ports: each listener is held until all are taken.</summary>
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        try
-        {
-            listeners.ForEach(l => l.Start());
-            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        }
-        finally
-        {
-            listeners.ForEach(l => l.Stop());
         }
     }
 

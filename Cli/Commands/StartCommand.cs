@@ -269,7 +269,7 @@ internal sealed class StartCommand : AsyncCommand<StartCommand.Settings>
         }
         else
         {
-            var free = FreePorts(3);
+            var free = Autoscaler.Providers.FreePorts.Take(3);
             siloPort = settings.Port ?? free[0];
             gatewayPort = settings.GatewayPort ?? free[1];
             httpPort = settings.DashboardPort ?? free[2];
@@ -446,18 +446,4 @@ internal sealed class StartCommand : AsyncCommand<StartCommand.Settings>
         throw CliException.BadInput($"--address: '{address}' is not a cluster address; expected the head's IP:port (such as 127.0.0.1:11111) or redis://host:port.");
     }
 
-    /// <summary>Distinct free loopback ports: each listener is held until all are taken.</summary>
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        try
-        {
-            listeners.ForEach(l => l.Start());
-            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        }
-        finally
-        {
-            listeners.ForEach(l => l.Stop());
-        }
-    }
 }
