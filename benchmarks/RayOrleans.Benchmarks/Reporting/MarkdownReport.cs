@@ -231,8 +231,9 @@ internal static class MarkdownReport
                       ended attempts go into the state API's ring as values, not one object each that the ring kept alive;
                       the per-task resource demand, CPU set and child list (two dictionaries and a 1 KB queue segment per
                       task) are built once or only when needed; an actor call no longer makes a delegate for its sequence
-                      number or copies the method's parameter array. Per task: about 5,050 -> 2,400 B allocated and
-                      650 -> 330 B promoted (`single_client_tasks_async`; `1_1_actor_calls_async` 2,650 B and 290 B).
+                      number or copies the method's parameter array; a task waiting for resources no longer holds a linked
+                      cancellation source, and Ray's wait loop registers one `Task.WhenAny`. Per task: about 5,050 -> 2,200 B
+                      allocated and 650 -> 285 B promoted (`single_client_tasks_async`; `1_1_actor_calls_async` 2,600 B and 280 B).
                       What still survives per task is the owner's entry with its dictionary node, the result and the
                       finalizable ref itself: counted refs need them until the finalizer runs.
                     - What is left of a local task is spread thin, no RayOrleans frame above 3% of CPU: the thread-pool hop
