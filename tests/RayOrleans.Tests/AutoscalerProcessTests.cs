@@ -60,10 +60,14 @@ public sealed class AutoscalerProcessTests : IAsyncLifetime
         var tooBig = ray.Task(TestTasks.Square, 3).Options(new TaskOptions { NumCpus = 16 }).Remote();
         await Wait.UntilAsync(() => Task.FromResult(Log().Contains("Autoscaler infeasible", StringComparison.Ordinal)), "the autoscaler logs the infeasible demand");
         Assert.Contains("CPU: 16", Log());
-        var state = (await ray.ClusterStatusAsync()).Autoscaler;
-        Assert.NotNull(state);
-        Assert.Equal("LocalProcess", state.Provider);
-        Assert.Contains(state.Decisions, d => d.Action == "infeasible");
+        // The round logs its decisions as it makes them and publishes its state when it ends: wait for that.
+        Messages.AutoscalerState? state = null;
+        await Wait.UntilAsync(async () =>
+        {
+            state = (await ray.ClusterStatusAsync()).Autoscaler;
+            return state?.Decisions.Any(d => d.Action == "infeasible") == true;
+        }, "the autoscaler publishes its state with the infeasible decision");
+        Assert.Equal("LocalProcess", state!.Provider);
         await ray.CancelAsync(tooBig);
 
         using (var term = Process.Start("kill", ["-TERM", $"{_autoscaler.Id}"]))
