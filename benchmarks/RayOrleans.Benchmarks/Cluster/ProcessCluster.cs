@@ -39,6 +39,12 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// <summary>Each silo's HTTP port (127.0.0.1), in the order of <see cref="Silos"/>.</summary>
     public List<int> HttpPorts { get; } = [];
 
+    /// <summary>
+    /// A folder to write each process's output to (one file per process), from <c>RAYORLEANS_PROCESS_LOG_DIR</c>;
+    /// null (the default) keeps the output in memory only.
+    /// </summary>
+    public static string? LogDirectory { get; } = Environment.GetEnvironmentVariable("RAYORLEANS_PROCESS_LOG_DIR") is { Length: > 0 } d ? Directory.CreateDirectory(d).FullName : null;
+
     /// <summary>The silos' object-store folder (each node process makes its own folder inside), removed at dispose.</summary>
     public string StoreDirectory { get; } = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"rayorleans-test-{Guid.NewGuid():N}");
 
@@ -125,6 +131,8 @@ public sealed class ProcessCluster : IAsyncDisposable
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);
 
+    private readonly List<StreamWriter> _logs = [];
+
     private string _redisArgs = "";
     private Process? _redis;
 
@@ -156,6 +164,16 @@ public sealed class ProcessCluster : IAsyncDisposable
             EnableRaisingEvents = true,
         };
         var log = new System.Text.StringBuilder();
+        // RAYORLEANS_PROCESS_LOG_DIR keeps every process's output in a file of its own (a failure under load is
+        // read there afterwards); otherwise it is only kept to explain a process that exits before it is ready.
+        var writer = LogDirectory is { } dir
+            ? new StreamWriter(Path.Combine(dir, $"{DateTime.UtcNow:HHmmss.fff}-{Path.GetFileName(file)}-{Guid.NewGuid():N}.log"), append: false) { AutoFlush = true }
+            : null;
+        if (writer is not null)
+        {
+            _logs.Add(writer);
+        }
+
         void OnLine(string? text)
         {
             if (text is null)
@@ -166,6 +184,21 @@ public sealed class ProcessCluster : IAsyncDisposable
             lock (log)
             {
                 log.AppendLine(text);
+            }
+
+            if (writer is not null)
+            {
+                try
+                {
+                    lock (writer)
+                    {
+                        writer.WriteLine(text);
+                    }
+                }
+                catch (ObjectDisposedException)
+                {
+                    // A line after the cluster was disposed.
+                }
             }
 
             if (text.Contains(readyText, StringComparison.Ordinal))
@@ -239,6 +272,14 @@ public sealed class ProcessCluster : IAsyncDisposable
         if (Directory.Exists(redisData))
         {
             Directory.Delete(redisData, recursive: true);
+        }
+
+        foreach (var writer in _logs)
+        {
+            lock (writer)
+            {
+                writer.Dispose(); // a line that comes after is dropped
+            }
         }
     }
 }
