@@ -19,6 +19,15 @@ public interface INodeGrain : IGrainWithStringKey
     Task<ObjectValue[]> ExecuteAsync(TaskSpec task);
 
     /// <summary>
+    /// Takes several tasks in one message and replies as soon as they are queued; each task's reply goes to
+    /// <paramref name="owner"/> when it has run, batched with the other replies ready at that moment
+    /// (<see cref="IObjectOwner.TasksRepliedAsync"/>). What a task replies is what <see cref="ExecuteAsync"/> would:
+    /// a process sending many tasks to another process pays one message per batch each way instead of one per task.
+    /// </summary>
+    [AlwaysInterleave, ResponseTimeout(RayTimeouts.LongCall)]
+    Task SubmitAsync(TaskSpec[] tasks, IObjectOwner owner);
+
+    /// <summary>
     /// Which of <paramref name="taskIds"/> this node still holds (queued, running, or passed on and awaiting the
     /// other node's reply). An owner whose reply never came (lost with a gateway that died while carrying it)
     /// learns from this that the task is done here and the reply is gone.

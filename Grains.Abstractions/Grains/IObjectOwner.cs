@@ -28,6 +28,13 @@ public interface IObjectOwner : IGrainObserver
     [AlwaysInterleave]
     Task<int> ObjectsMovedAsync(ObjectMove[] moves);
 
+    /// <summary>
+    /// Replies of tasks this owner submitted in batches (<see cref="INodeGrain.SubmitAsync"/>). One-way: a batch
+    /// lost on its way is found as lost replies are (the owner asks the node which tasks it still holds).
+    /// </summary>
+    [AlwaysInterleave, OneWay]
+    Task TasksRepliedAsync(TaskReply[] replies);
+
     /// <summary>Answers while the owner lives.</summary>
     [AlwaysInterleave, ResponseTimeout("00:00:05")]
     Task PingAsync();

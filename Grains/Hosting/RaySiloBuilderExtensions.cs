@@ -66,6 +66,7 @@ public static class RaySiloBuilderExtensions
         services.AddSingleton<Actors.ActorSupervision>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Actors.ActorSupervision>());
         services.AddSingleton<NodeDrain>();
+        services.AddSingleton<TaskReplyBatches>(); // replies of tasks submitted in batches (external drivers)
         services.AddSingleton<ClusterStateActivations>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeReporter>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Telemetry.NodeMetrics>();

@@ -15,9 +15,11 @@ internal sealed class NodeGrain : Grain, INodeGrain
     private readonly NodeObjectStore _store;
     private readonly NodeReporter _reporter;
     private readonly NodeDrain _drain;
+    private readonly TaskReplyBatches _replies;
 
-    public NodeGrain(LocalScheduler scheduler, NodeObjectStore store, NodeReporter reporter, NodeDrain drain)
+    public NodeGrain(LocalScheduler scheduler, NodeObjectStore store, NodeReporter reporter, NodeDrain drain, TaskReplyBatches replies)
     {
+        _replies = replies;
         _scheduler = scheduler;
         _store = store;
         _reporter = reporter;
@@ -36,6 +38,16 @@ internal sealed class NodeGrain : Grain, INodeGrain
     }
 
     public Task<ObjectValue[]> ExecuteAsync(TaskSpec task) => _scheduler.Enqueue(task);
+
+    public Task SubmitAsync(TaskSpec[] tasks, IObjectOwner owner)
+    {
+        foreach (var task in tasks)
+        {
+            _replies.Track(owner, task, _scheduler.Enqueue(task));
+        }
+
+        return Task.CompletedTask;
+    }
 
     public Task<Guid[]> HeldAsync(Guid[] taskIds) => Task.FromResult(_scheduler.Held(taskIds));
 

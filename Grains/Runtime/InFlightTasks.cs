@@ -568,6 +568,7 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
                 try
                 {
                     await CheckLostNodesAsync().ConfigureAwait(false);
+                    _runtime.ForgetSettledSends();
                     if (_runtime.LocalNodeId is null && Environment.TickCount64 - _lastReconcile >= (long)ReconcilePeriod().TotalMilliseconds)
                     {
                         _lastReconcile = Environment.TickCount64;
@@ -614,6 +615,13 @@ internal sealed partial class InFlightTasks : IAsyncDisposable
         // and running a task twice is worse than waiting for the verdict.
         var hosts = await _runtime.Grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: false).ConfigureAwait(false);
         var dead = suspects.Where(s => !hosts.TryGetValue(SiloAddress.FromParsableString(s.Node!), out var status) || status == SiloStatus.Dead).ToList();
+        foreach (var node in dead.Select(s => s.Node!).Distinct(StringComparer.Ordinal))
+        {
+            // Until the view drops it, work sent again must not go back to it (a batched task has no call of its own
+            // to the dead node that fails and marks it, as a task sent as its own call has).
+            _runtime.Cluster.MarkUnreachable(node);
+        }
+
 
         // Actors first, so a lost call is sent again to the actor's new incarnation.
         foreach (var (actor, _, _) in dead.Where(s => s.Entry.Actor is not null))

@@ -23,5 +23,11 @@ internal sealed class ObjectOwnerEndpoint(RayRuntime runtime) : IObjectOwner
 
     public Task<int> ObjectsMovedAsync(Messages.ObjectMove[] moves) => Task.FromResult(moves.Count(m => runtime.Owned.Relocate(m.Id, m.From, m.To)));
 
+    public Task TasksRepliedAsync(Messages.TaskReply[] replies)
+    {
+        runtime.OnTaskReplies(replies);
+        return Task.CompletedTask;
+    }
+
     public Task PingAsync() => Task.CompletedTask;
 }

@@ -321,21 +321,69 @@ internal sealed partial class RayRuntime
             spec = spec with { Attempt = attempt }; // what the state API shows; only sends again pay for the copy
         }
 
+        if (node != LocalNodeId && Batches is { } batches)
+        {
+            batches.Send(spec, node, attempt);
+            return;
+        }
+
         var reply = node == LocalNodeId && LocalScheduler is { } local ? local.Enqueue(spec) : Node(node).ExecuteAsync(spec);
         reply.ContinueWith(
             static (reply, state) =>
             {
                 var (runtime, spec, node, attempt) = ((RayRuntime, TaskSpec, string, int))state!;
-                runtime.OnTaskReply(spec, node, attempt, reply);
+                if (reply.IsCompletedSuccessfully)
+                {
+                    runtime.OnTaskReply(spec, node, attempt, reply.Result, null);
+                }
+                else
+                {
+                    runtime.OnTaskReply(spec, node, attempt, null, reply.Exception!.GetBaseException());
+                }
             },
             (this, spec, node, attempt), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private void OnTaskReply(TaskSpec spec, string node, int attempt, Task<ObjectValue[]> reply)
+    /// <summary>
+    /// A driver's task sender that batches submissions and replies per node (<see cref="TaskBatchSender"/>); null on
+    /// a node, and where this runtime cannot be reached as an owner (then each task is its own call).
+    /// </summary>
+    private TaskBatchSender? Batches
     {
-        if (reply.IsCompletedSuccessfully)
+        get
         {
-            var values = reply.Result;
+            if (_batches is { } made || LocalNodeId is not null || !Options.BatchDriverSubmissions)
+            {
+                return _batches;
+            }
+
+            if (OwnerReference() is not { } owner)
+            {
+                return null;
+            }
+
+            Interlocked.CompareExchange(ref _batches, new TaskBatchSender(this, owner), null);
+            return _batches;
+        }
+    }
+
+    private TaskBatchSender? _batches;
+
+    /// <summary>Replies pushed in a batch by a node (the owner endpoint receives them).</summary>
+    public void OnTaskReplies(TaskReply[] replies) => _batches?.Replied(replies);
+
+    /// <summary>Forgets batched sends that will never be replied for (from the in-flight sweep).</summary>
+    public void ForgetSettledSends() => _batches?.ForgetSettled();
+
+    /// <summary>
+    /// A task's reply came (<paramref name="values"/>), or its call failed (<paramref name="failure"/>): the returns
+    /// become the owner's copies, or the task is retried or fails, as the failure says.
+    /// </summary>
+    public void OnTaskReply(TaskSpec spec, string node, int attempt, ObjectValue[]? values, Exception? failure)
+    {
+        if (failure is null)
+        {
+            values ??= [];
             if (attempt == InFlight.AttemptOf(spec.TaskId) && RebuildLostArgument(spec, values))
             {
                 return;
@@ -359,7 +407,7 @@ internal sealed partial class RayRuntime
             return;
         }
 
-        var e = reply.Exception!.GetBaseException();
+        var e = failure;
         if (e is OrleansMessageRejectionException && attempt == InFlight.AttemptOf(spec.TaskId))
         {
             // The message never reached the node (it is going away): it did not run; choose a node again.
@@ -385,9 +433,9 @@ internal sealed partial class RayRuntime
 
         LogSubmitFailed(_logger, spec.Name, spec.TaskId, e);
         InFlight.Finished(spec.TaskId);
-        var failure = RayErrors.FromException(e, spec.Name, spec.TaskId, node);
-        OwnerEvents.TaskEnded(spec, attempt, node, failure, retried: false);
-        FailReturns(spec, failure);
+        var error = RayErrors.FromException(e, spec.Name, spec.TaskId, node);
+        OwnerEvents.TaskEnded(spec, attempt, node, error, retried: false);
+        FailReturns(spec, error);
     }
 
     /// <summary>

@@ -69,6 +69,14 @@ public sealed class RuntimeOptions
     /// </summary>
     public TimeSpan DriverTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Whether a driver outside the cluster (an Orleans client) sends its tasks to each node in batches and gets
+    /// their replies back in batches, instead of one call per task: one message per batch each way through the
+    /// gateway. A burst of submissions is batched; a lone task is sent at once. Default true; nodes always send
+    /// one call per task.
+    /// </summary>
+    public bool BatchDriverSubmissions { get; set; } = true;
+
     /// <summary>Checks the values are in range; throws naming the bad one.</summary>
     public void Validate()
     {

@@ -87,9 +87,10 @@ await using var processes = arguments.Silos is { } silos ? await RayOrleans.Benc
 var clusterName = externalSilo is { } silo ? $"external driver, silo process at {silo.Address}"
     : processes is { } p ? $"{p.Silos.Count} silo processes over Redis, external driver"
     : arguments.Address ?? "embedded";
+var runtimeOptions = new RayOrleans.Runtime.RuntimeOptions { BatchDriverSubmissions = !arguments.NoBatching };
 var ray = externalSilo is { } external
-    ? await Ray.InitAsync(external.Address, new RayInitOptions { ClusterId = external.ClusterId })
-    : processes is { } cluster ? await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId })
+    ? await Ray.InitAsync(external.Address, new RayInitOptions { ClusterId = external.ClusterId, Runtime = runtimeOptions })
+    : processes is { } cluster ? await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId, Runtime = runtimeOptions })
     : arguments.Address is { } address ? await Ray.InitAsync(address) : await Ray.InitAsync();
 static string Costs(RateStats s) =>
     $"{s.BytesPerUnit:N0} B allocated, {s.PromotedPerUnit:N0} B promoted out of gen0 ({s.PromotedToGen2PerUnit:N0} B into gen2), GC paused {s.GcPausePercent:0.#}% ({s.MsPerGc:0.0} ms per GC), GCs per 1000: {s.Gen0Per1000:0.###}/{s.Gen1Per1000:0.###}/{s.Gen2Per1000:0.###} (gen0/1/2)";

@@ -30,6 +30,12 @@ public sealed record BenchmarkArguments
     /// <summary><c>--ours-only</c>: skip the raw-Orleans side, so a CPU profile of the run holds only our frames.</summary>
     public bool OursOnly { get; private set; }
 
+    /// <summary>
+    /// <c>--no-batching</c>: an external driver sends each task as its own call (RuntimeOptions.BatchDriverSubmissions
+    /// off), to compare with batched submissions in the same conditions.
+    /// </summary>
+    public bool NoBatching { get; private set; }
+
     /// <summary><c>--allocations</c>: print the types each scenario allocates most (the runtime's allocation sampling).</summary>
     public bool Allocations { get; private set; }
 
@@ -66,6 +72,7 @@ public sealed record BenchmarkArguments
                                (each offers the machine's CPUs and hosts the baseline grains); results go to the
                                page's multi-process section
           --ours-only          run only our side (no raw-Orleans baseline, no ratio): for CPU profiles of our code
+          --no-batching        an external driver sends one call per task (no batched submissions and replies)
           --allocations        after each scenario, the types it allocated most (sampled by the runtime, both sides)
           --list               list the scenarios and exit
           --help               this text
@@ -84,6 +91,7 @@ public sealed record BenchmarkArguments
                 case "--all": parsed.All = true; break;
                 case "--external-driver": parsed.ExternalDriver = true; break;
                 case "--ours-only": parsed.OursOnly = true; break;
+                case "--no-batching": parsed.NoBatching = true; break;
                 case "--allocations": parsed.Allocations = true; break;
                 case "--serve-silo": parsed.ServeSilo = true; break;
                 case "--list": parsed.List = true; break;

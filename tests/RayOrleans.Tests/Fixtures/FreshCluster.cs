@@ -25,9 +25,9 @@ public static class FreshCluster
     }
 
     /// <summary>A driver attached to <paramref name="cluster"/> as a client, once both nodes have reported.</summary>
-    public static async Task<Ray> AttachAsync(InProcessTestCluster cluster)
+    public static async Task<Ray> AttachAsync(InProcessTestCluster cluster, RayInitOptions? options = null)
     {
-        var ray = await Ray.AttachAsync(cluster.Client);
+        var ray = await Ray.AttachAsync(cluster.Client, options);
         await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both nodes report");
         return ray;
     }
