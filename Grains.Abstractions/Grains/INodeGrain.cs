@@ -24,7 +24,11 @@ public interface INodeGrain : IGrainWithStringKey
     /// (<see cref="IObjectOwner.TasksRepliedAsync"/>). What a task replies is what <see cref="ExecuteAsync"/> would:
     /// a process sending many tasks to another process pays one message per batch each way instead of one per task.
     /// </summary>
-    [AlwaysInterleave, ResponseTimeout(RayTimeouts.LongCall)]
+    /// <remarks>
+    /// It times out after 10 s (a batch lost with a gateway that died would otherwise hold the driver's next batches
+    /// to this node): the tasks may have arrived, so the driver leaves them to its check for lost replies.
+    /// </remarks>
+    [AlwaysInterleave, ResponseTimeout("00:00:10")]
     Task SubmitAsync(TaskSpec[] tasks, IObjectOwner owner);
 
     /// <summary>

@@ -29,10 +29,12 @@ public interface IObjectOwner : IGrainObserver
     Task<int> ObjectsMovedAsync(ObjectMove[] moves);
 
     /// <summary>
-    /// Replies of tasks this owner submitted in batches (<see cref="INodeGrain.SubmitAsync"/>). One-way: a batch
-    /// lost on its way is found as lost replies are (the owner asks the node which tasks it still holds).
+    /// Replies of tasks this owner submitted in batches (<see cref="INodeGrain.SubmitAsync"/>). The node sends the
+    /// next batch when this one is acknowledged; a batch lost on its way is found as lost replies are (the owner asks
+    /// the node which tasks it still holds). A batch is sent again when it times out (its route to a driver went
+    /// with a gateway that died), and a reply that comes twice is taken once.
     /// </summary>
-    [AlwaysInterleave, OneWay]
+    [AlwaysInterleave, ResponseTimeout("00:00:05")]
     Task TasksRepliedAsync(TaskReply[] replies);
 
     /// <summary>Answers while the owner lives.</summary>

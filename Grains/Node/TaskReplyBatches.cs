@@ -2,25 +2,25 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using RayOrleans.Grains;
 using RayOrleans.Messages;
+using RayOrleans.Runtime;
 
 namespace RayOrleans.Node;
 
 /// <summary>
 /// The replies of tasks an owner submitted in batches (<see cref="INodeGrain.SubmitAsync"/>), sent back to it in
-/// batches: a reply ready while a batch to the same owner is being sent waits for the next one, so replies that
-/// finish together share one message, and a lone reply leaves at once (one hop to the thread pool).
+/// batches: a reply that finds nothing on its way to its owner leaves at once, and replies ready meanwhile leave
+/// together when that batch is acknowledged (<see cref="BatchPipe{T}"/>).
 /// </summary>
 internal sealed partial class TaskReplyBatches(ILogger<TaskReplyBatches> logger)
 {
-    private readonly ILogger _logger = logger;
-
     /// <summary>At most this many replies in one message.</summary>
     private const int MaxReplies = 1024;
 
     /// <summary>At most about this many inline bytes in one message (far under Orleans' message limit).</summary>
     private const long MaxBytes = 4 << 20;
 
-    private readonly ConcurrentDictionary<GrainId, OwnerQueue> _owners = new();
+    private readonly ILogger _logger = logger;
+    private readonly ConcurrentDictionary<GrainId, BatchPipe<TaskReply>> _owners = new();
 
     /// <summary>Sends <paramref name="spec"/>'s reply to <paramref name="owner"/> once <paramref name="reply"/> completes.</summary>
     public void Track(IObjectOwner owner, TaskSpec spec, Task<ObjectValue[]> reply)
@@ -47,102 +47,32 @@ internal sealed partial class TaskReplyBatches(ILogger<TaskReplyBatches> logger)
     private void Add(IObjectOwner owner, TaskReply reply)
     {
         var id = owner.GetGrainId();
-        while (true)
+        // A pipe that just went idle has left the table and refuses the reply: the next lookup makes a fresh one.
+        while (!_owners.GetOrAdd(id, static (key, state) => state.Batches.PipeTo(key, state.Owner), (Batches: this, Owner: owner)).TryAdd(reply))
         {
-            var queue = _owners.GetOrAdd(id, static (_, state) => new OwnerQueue(state.Batches, state.Owner), (Batches: this, Owner: owner));
-            if (queue.TryAdd(reply))
-            {
-                return;
-            }
-
-            // That queue just emptied and left the table: the next lookup makes a fresh one.
         }
     }
 
-    /// <summary>One owner's replies waiting to be sent, and whether a send is scheduled.</summary>
-    private sealed class OwnerQueue(TaskReplyBatches batches, IObjectOwner owner) : IThreadPoolWorkItem
+    private BatchPipe<TaskReply> PipeTo(GrainId id, IObjectOwner owner) => new(
+        // Sent again while its route is being repaired (a driver's gateway died): replies are idempotent.
+        batch => TransientRetry.ReadPipeline.ExecuteAsync(static async (state, _) => await state.owner.TasksRepliedAsync(state.batch).ConfigureAwait(false), (owner, batch)).AsTask(),
+        // An owner that is gone (or a batch lost with a gateway) is found by the owner's own check for lost
+        // replies, as for a reply lost on its way back.
+        (batch, failure) => LogReplyFailed(_logger, batch.Length, failure),
+        static reply => InlineBytes(reply),
+        MaxReplies,
+        MaxBytes,
+        idle: pipe => _owners.TryRemove(new KeyValuePair<GrainId, BatchPipe<TaskReply>>(id, pipe))); // owners that are gone are not kept
+
+    private static long InlineBytes(TaskReply reply)
     {
-        private List<TaskReply> _replies = [];
-        private bool _scheduled;
-        private bool _closed;
-
-        public bool TryAdd(TaskReply reply)
+        long bytes = 0;
+        foreach (var value in reply.Values ?? [])
         {
-            lock (this)
-            {
-                if (_closed)
-                {
-                    return false;
-                }
-
-                _replies.Add(reply);
-                if (_scheduled)
-                {
-                    return true;
-                }
-
-                _scheduled = true;
-            }
-
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-            return true;
+            bytes += value.Inline?.Length ?? 0;
         }
 
-        public void Execute()
-        {
-            while (true)
-            {
-                List<TaskReply> ready;
-                lock (this)
-                {
-                    if (_replies.Count == 0)
-                    {
-                        // Idle: leave the table, so owners that are gone are not kept.
-                        _scheduled = false;
-                        _closed = true;
-                        batches._owners.TryRemove(new KeyValuePair<GrainId, OwnerQueue>(owner.GetGrainId(), this));
-                        return;
-                    }
-
-                    ready = _replies;
-                    _replies = [];
-                }
-
-                Send(ready);
-            }
-        }
-
-        private void Send(List<TaskReply> ready)
-        {
-            var start = 0;
-            while (start < ready.Count)
-            {
-                var end = start;
-                long bytes = 0;
-                while (end < ready.Count && end - start < MaxReplies && (end == start || bytes < MaxBytes))
-                {
-                    foreach (var value in ready[end].Values ?? [])
-                    {
-                        bytes += value.Inline?.Length ?? 0;
-                    }
-
-                    end++;
-                }
-
-                var batch = ready.GetRange(start, end - start).ToArray();
-                start = end;
-                try
-                {
-                    // One-way: an owner that is gone (or a batch lost with a gateway) is found by the owner's own
-                    // check for lost replies, as for a reply lost on its way back.
-                    _ = owner.TasksRepliedAsync(batch);
-                }
-                catch (Exception e)
-                {
-                    LogReplyFailed(batches._logger, batch.Length, e);
-                }
-            }
-        }
+        return bytes;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sending {Count} task replies to their owner failed; the owner finds them lost and runs the tasks again.")]

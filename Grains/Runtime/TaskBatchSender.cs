@@ -8,35 +8,99 @@ namespace RayOrleans.Runtime;
 /// An external driver's task submissions, sent to each node in batches (<see cref="INodeGrain.SubmitAsync"/>), and
 /// their replies, which the node pushes back in batches (<see cref="IObjectOwner.TasksRepliedAsync"/>). Across the
 /// gateway every message costs a serialization, a socket write and a dispatch on each side, and an Orleans client
-/// sending one message per task spent most of its time there: batching pays that once per batch. A task submitted
-/// while a batch to the same node is being sent joins the next one; a lone task leaves at once (one hop to the
-/// thread pool), so a burst is batched and a single call is not delayed.
+/// sending one message per task spent most of its time there. A task that finds nothing on its way to its node
+/// leaves at once; tasks submitted meanwhile leave together when that batch is acknowledged (<see cref="BatchPipe{T}"/>).
 /// </summary>
 /// <remarks>
 /// Only drivers batch (a runtime on a node sends to other nodes one call per task): a driver already checks for
 /// replies lost on their way back (<see cref="InFlightTasks"/>), which also finds a reply batch that never came.
 /// </remarks>
-internal sealed class TaskBatchSender(RayRuntime runtime, IObjectOwner owner)
+internal sealed class TaskBatchSender
 {
-    private readonly RayRuntime _runtime = runtime;
-    private readonly IObjectOwner _owner = owner;
-
     /// <summary>At most this many tasks in one message.</summary>
     private const int MaxTasks = 1024;
 
     /// <summary>At most about this many bytes of inline arguments in one message (far under Orleans' message limit).</summary>
     private const long MaxBytes = 4 << 20;
 
-    private readonly ConcurrentDictionary<string, NodeQueue> _nodes = new(StringComparer.Ordinal);
+    private readonly RayRuntime _runtime;
+    private readonly IObjectOwner _owner;
+    private readonly ConcurrentDictionary<string, NodeLink> _nodes = new(StringComparer.Ordinal);
 
-    /// <summary>Tasks sent and not yet replied for, by task and attempt.</summary>
-    private readonly ConcurrentDictionary<(Guid Task, int Attempt), (TaskSpec Spec, string Node)> _waiting = new();
+    /// <summary>Tasks sent in batches and not yet replied for, by task and attempt.</summary>
+    private readonly ConcurrentDictionary<(Guid Task, int Attempt), (TaskSpec Spec, NodeLink Link)> _waiting = new();
 
-    /// <summary>Queues <paramref name="spec"/> (already numbered <paramref name="attempt"/>) for <paramref name="node"/>.</summary>
+    public TaskBatchSender(RayRuntime runtime, IObjectOwner owner)
+    {
+        _runtime = runtime;
+        _owner = owner;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="spec"/> (already numbered <paramref name="attempt"/>) to <paramref name="node"/>. A task
+    /// that finds none of this driver's tasks waiting on that node goes as its own call, which costs two messages
+    /// where a batch of one costs four (the batch and the replies are acknowledged): a driver that waits for each
+    /// task before the next (Ray's <c>get(f.remote())</c> loop) never batches. Tasks sent while others wait there
+    /// go in batches.
+    /// </summary>
     public void Send(TaskSpec spec, string node, int attempt)
     {
-        _waiting[(spec.TaskId, attempt)] = (spec, node);
-        _nodes.GetOrAdd(node, static (id, sender) => new NodeQueue(sender, id), this).Add(spec);
+        var link = _nodes.GetOrAdd(node, static (id, sender) => new NodeLink(id, sender), this);
+        if (Interlocked.Increment(ref link.Waiting) == 1)
+        {
+            _runtime.Node(node).ExecuteAsync(spec).ContinueWith(
+                static (reply, state) =>
+                {
+                    var (sender, link, spec, attempt) = ((TaskBatchSender, NodeLink, TaskSpec, int))state!;
+                    Interlocked.Decrement(ref link.Waiting);
+                    if (reply.IsCompletedSuccessfully)
+                    {
+                        sender._runtime.OnTaskReply(spec, link.Node, attempt, reply.Result, null);
+                    }
+                    else
+                    {
+                        sender._runtime.OnTaskReply(spec, link.Node, attempt, null, reply.Exception!.GetBaseException());
+                    }
+                },
+                (this, link, spec, attempt), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return;
+        }
+
+        _waiting[(spec.TaskId, attempt)] = (spec, link);
+        link.Pipe.TryAdd(spec);
+    }
+
+    private static long ArgumentBytes(TaskSpec spec)
+    {
+        long bytes = 0;
+        foreach (var arg in spec.Args)
+        {
+            bytes += arg.Value?.Length ?? 0;
+        }
+
+        return bytes;
+    }
+
+    /// <summary>One node as this driver sends to it: its batch pipe, and how many of its tasks wait there for replies.</summary>
+    private sealed class NodeLink
+    {
+        public NodeLink(string node, TaskBatchSender sender)
+        {
+            Node = node;
+            Pipe = new BatchPipe<TaskSpec>(
+                batch => sender._runtime.Node(node).SubmitAsync(batch, sender._owner),
+                (batch, failure) => sender.SendFailed(batch, failure),
+                static spec => ArgumentBytes(spec),
+                MaxTasks,
+                MaxBytes);
+        }
+
+        public string Node { get; }
+
+        public BatchPipe<TaskSpec> Pipe { get; }
+
+        /// <summary>Tasks sent to the node (either way) whose reply has not come.</summary>
+        public int Waiting;
     }
 
     /// <summary>A batch of replies came: each goes where a reply to its own call would.</summary>
@@ -46,7 +110,8 @@ internal sealed class TaskBatchSender(RayRuntime runtime, IObjectOwner owner)
         {
             if (_waiting.TryRemove((reply.TaskId, reply.Attempt), out var sent))
             {
-                _runtime.OnTaskReply(sent.Spec, sent.Node, reply.Attempt, reply.Values, reply.Failure);
+                Interlocked.Decrement(ref sent.Link.Waiting);
+                _runtime.OnTaskReply(sent.Spec, sent.Link.Node, reply.Attempt, reply.Values, reply.Failure);
             }
         }
     }
@@ -59,104 +124,29 @@ internal sealed class TaskBatchSender(RayRuntime runtime, IObjectOwner owner)
     {
         foreach (var (key, _) in _waiting)
         {
-            if (_runtime.InFlight.AttemptOf(key.Task) != key.Attempt)
+            if (_runtime.InFlight.AttemptOf(key.Task) != key.Attempt && _waiting.TryRemove(key, out var sent))
             {
-                _waiting.TryRemove(key, out _);
+                Interlocked.Decrement(ref sent.Link.Waiting);
             }
         }
     }
 
-    private void SendFailed(TaskSpec[] batch, string node, Exception failure)
+    private void SendFailed(TaskSpec[] batch, Exception failure)
     {
+        if (failure is TimeoutException)
+        {
+            // No answer, but the tasks may have arrived: the check for lost replies asks the node which it holds,
+            // and runs again the ones it does not (as for a reply that never came).
+            return;
+        }
+
         foreach (var spec in batch)
         {
             if (_waiting.TryRemove((spec.TaskId, spec.Attempt), out var sent))
             {
-                _runtime.OnTaskReply(sent.Spec, node, spec.Attempt, null, failure);
+                Interlocked.Decrement(ref sent.Link.Waiting);
+                _runtime.OnTaskReply(sent.Spec, sent.Link.Node, spec.Attempt, null, failure);
             }
-        }
-    }
-
-    /// <summary>One node's tasks waiting to be sent, and whether a send is scheduled.</summary>
-    private sealed class NodeQueue(TaskBatchSender sender, string node) : IThreadPoolWorkItem
-    {
-        private List<TaskSpec> _tasks = [];
-        private bool _scheduled;
-
-        public void Add(TaskSpec spec)
-        {
-            lock (this)
-            {
-                _tasks.Add(spec);
-                if (_scheduled)
-                {
-                    return;
-                }
-
-                _scheduled = true;
-            }
-
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-        }
-
-        public void Execute()
-        {
-            while (true)
-            {
-                List<TaskSpec> ready;
-                lock (this)
-                {
-                    if (_tasks.Count == 0)
-                    {
-                        _scheduled = false;
-                        return;
-                    }
-
-                    ready = _tasks;
-                    _tasks = [];
-                }
-
-                var start = 0;
-                while (start < ready.Count)
-                {
-                    var end = start;
-                    long bytes = 0;
-                    while (end < ready.Count && end - start < MaxTasks && (end == start || bytes < MaxBytes))
-                    {
-                        foreach (var arg in ready[end].Args)
-                        {
-                            bytes += arg.Value?.Length ?? 0;
-                        }
-
-                        end++;
-                    }
-
-                    Send(ready.GetRange(start, end - start).ToArray());
-                    start = end;
-                }
-            }
-        }
-
-        private void Send(TaskSpec[] batch)
-        {
-            Task sent;
-            try
-            {
-                sent = sender._runtime.Node(node).SubmitAsync(batch, sender._owner);
-            }
-            catch (Exception e)
-            {
-                sender.SendFailed(batch, node, e);
-                return;
-            }
-
-            sent.ContinueWith(
-                static (done, state) =>
-                {
-                    var (sender, node, batch) = ((TaskBatchSender, string, TaskSpec[]))state!;
-                    sender.SendFailed(batch, node, done.Exception!.GetBaseException());
-                },
-                (sender, node, batch), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 }

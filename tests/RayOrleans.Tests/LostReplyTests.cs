@@ -38,7 +38,14 @@ public sealed class LostReplyTests
             var before = await CountsAsync();
             // Its node retries it once on its exception (attempt 1); its result is large enough to be stored in the
             // node's object store rather than carried in the reply.
-            var result = ray.Task(TestTasks.FailOnceThenGatedArray, key, 64 * 1024).Options(new TaskOptions { MaxRetries = 3, RetryExceptions = true }).Remote();
+            // A task of this driver's that waits on the node first: a task sent while another waits there goes in a
+            // batch (the driver's lone tasks go as their own calls).
+            var node = (await ray.NodesAsync())[0].NodeId;
+            var holderKey = Probe.NewKey();
+            var holder = ray.Task(TestTasks.GatedArray, holderKey, 1).Options(new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(node) }).Remote();
+            await Wait.UntilAsync(() => Probe.Count(holderKey + ":started") == 1, "the holder task runs");
+            var result = ray.Task(TestTasks.FailOnceThenGatedArray, key, 64 * 1024)
+                .Options(new TaskOptions { MaxRetries = 3, RetryExceptions = true, SchedulingStrategy = SchedulingStrategy.NodeAffinity(node) }).Remote();
             ReplyDropper.Drop(result.Id.TaskId);
             Probe.Open(key);
             await Wait.UntilAsync(() => Probe.Count(key + ":done") == 1 && ReplyDropper.Dropped(result.Id.TaskId), "the first run ends and its reply is lost");
@@ -51,6 +58,8 @@ public sealed class LostReplyTests
 
             // Attempts 0 (failed, retried by the node) and 1 (finished, reply lost) are the node's; the owner's retry
             // is numbered after them, and each attempt is counted once.
+            Probe.Open(holderKey);
+            Assert.Single(await holder.GetAsync(Wait.Deadline));
             var history = await ray.GetTaskAsync(result);
             Assert.Equal([0, 1, 2], history.Select(t => t.Attempt));
             Assert.Equal([TaskStates.Failed, TaskStates.Finished, TaskStates.Finished], history.Select(t => t.State));
@@ -114,7 +123,7 @@ public sealed class LostReplyTests
                                                 Armed.TryUpdate(r.TaskId, new TaskCompletionSource(), null))).ToArray();
                 if (kept.Length == 0)
                 {
-                    return; // one-way: nothing waits for it
+                    return; // acknowledged without reaching the owner
                 }
 
                 context.Request.SetArgument(0, kept);
