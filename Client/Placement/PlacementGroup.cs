@@ -52,7 +52,7 @@ public sealed class PlacementGroup
     /// <exception cref="InvalidOperationException">The group was removed before it was created.</exception>
     public async Task ReadyAsync(CancellationToken cancellationToken = default)
     {
-        var info = await _runtime.WhenGroupSettledAsync(Id, cancellationToken).ConfigureAwait(false);
+        var info = await _runtime.WhenGroupSettledAsync(Id, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (info.State != PlacementGroupState.Created)
         {
             throw new InvalidOperationException($"Placement group {Id:N} was removed before it was created.");
@@ -68,17 +68,20 @@ public sealed class PlacementGroup
         {
             var left = deadline - DateTime.UtcNow;
             var wait = left < _runtime.Options.LongPollInterval ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : _runtime.Options.LongPollInterval;
-            var info = await _runtime.PlacementGroup(Id).WaitAsync(wait).ConfigureAwait(false);
-            if (info.State != PlacementGroupState.Pending || DateTime.UtcNow >= deadline)
+            var info = await _runtime.PollGroupAsync(Id, wait).ConfigureAwait(false);
+            if (info is { State: PlacementGroupState.Created or PlacementGroupState.Removed } || DateTime.UtcNow >= deadline)
             {
-                return info.State == PlacementGroupState.Created;
+                return info?.State == PlacementGroupState.Created;
             }
         }
     }
 
-    /// <summary>The group's state now: pending (and why), created (and where each bundle is), or removed.</summary>
+    /// <summary>
+    /// The group's state now: pending (and why), created (and where each bundle is), rescheduling (a node
+    /// holding some of its bundles died; which ones, and why they are not placed again yet), or removed.
+    /// </summary>
     public async Task<PlacementGroupInfo> InfoAsync() =>
-        await _runtime.PlacementGroup(Id).GetInfoAsync().ConfigureAwait(false)
+        await _runtime.GroupInfoAsync(Id).ConfigureAwait(false)
         ?? throw new InvalidOperationException($"No placement group has id {Id:N}.");
 
     /// <inheritdoc />

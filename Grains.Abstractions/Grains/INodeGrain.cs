@@ -135,6 +135,13 @@ public interface INodeGrain : IGrainWithStringKey
     Task ReturnBundlesAsync(Guid group);
 
     /// <summary>
+    /// Gives back bundle <paramref name="index"/> of <paramref name="group"/> only, if held here: a group whose
+    /// re-placement of lost bundles failed half way takes back what it just reserved and keeps the rest.
+    /// </summary>
+    [AlwaysInterleave]
+    Task ReturnBundleAsync(Guid group, int index);
+
+    /// <summary>
     /// The state API's task rows this node has (Ray's <c>list_tasks</c>): its queued and running tasks and
     /// actor calls, then the ended attempts it keeps, newest first, those matching <paramref name="query"/>, at
     /// most its <c>Limit</c>.

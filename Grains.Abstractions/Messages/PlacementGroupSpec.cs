@@ -30,15 +30,24 @@ public sealed record PlacementGroupInfo
     /// <summary>What it asked for.</summary>
     [Id(1)] public required PlacementGroupSpec Spec { get; init; }
 
-    /// <summary>Pending, created or removed.</summary>
+    /// <summary>Pending, created, rescheduling (a node holding bundles died) or removed.</summary>
     [Id(2)] public required PlacementGroupState State { get; init; }
 
-    /// <summary>Once created: the node holding each bundle, by bundle index.</summary>
+    /// <summary>
+    /// Once created: the node holding each bundle, by bundle index. While rescheduling: where each bundle was,
+    /// the lost ones still naming their dead node until they are reserved again.
+    /// </summary>
     [Id(3)] public string[] BundleNodes { get; init; } = [];
 
-    /// <summary>While pending: why it is not placed yet (no room now, or no set of nodes could ever hold it).</summary>
+    /// <summary>
+    /// While pending: why it is not placed yet (no room now, or no set of nodes could ever hold it). While
+    /// rescheduling: which bundles were lost, and why they are not placed again yet.
+    /// </summary>
     [Id(4)] public string? PendingReason { get; init; }
 
-    /// <summary>True while no set of the cluster's nodes could ever hold the group (it waits for nodes to join).</summary>
+    /// <summary>
+    /// True while no set of the cluster's nodes could ever hold the group, or while rescheduling its lost
+    /// bundles (it waits for nodes to join).
+    /// </summary>
     [Id(5)] public bool Infeasible { get; init; }
 }

@@ -27,4 +27,11 @@ public enum PlacementGroupState
 
     /// <summary>Removed: its reservations are given back, and work scheduled into it fails.</summary>
     Removed,
+
+    /// <summary>
+    /// A node holding some of its bundles died: the bundles on live nodes stay reserved, the lost ones are being
+    /// reserved again on other nodes by the group's strategy (Ray's <c>RESCHEDULING</c>); then it is created
+    /// again. Listed last so the earlier states keep their numbers.
+    /// </summary>
+    Rescheduling,
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Serialization;
+using Orleans.Storage;
 using RayOrleans.Node;
 using RayOrleans.Placement;
 using RayOrleans.Runtime;
@@ -65,6 +66,18 @@ public static class RaySiloBuilderExtensions
         // Restartable actors are restarted by the cluster when their node dies (Actors/ActorSupervisorGrain.cs).
         services.AddSingleton<Actors.ActorSupervision>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Actors.ActorSupervision>());
+        // Placement groups are re-placed when a node holding bundles dies, and their grains woken from their
+        // records when their own silo dies (Placement/PlacementGroupFailover.cs).
+        services.AddSingleton<PlacementGroupFailover>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PlacementGroupFailover>());
+        if (!services.Any(d => d.ServiceType == typeof(IGrainStorage) && d.IsKeyedService && Equals(d.ServiceKey, PlacementGroupStorageOptions.ProviderName)))
+        {
+            // No durable store was registered (the node host registers Redis with Redis clustering): memory, which
+            // keeps groups across a restart of their grain but not across the death of the silo holding the record.
+            builder.AddMemoryGrainStorage(PlacementGroupStorageOptions.ProviderName, o => o.Configure<Serializer>((options, serializer) =>
+                options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
+        }
+
         services.AddSingleton<NodeDrain>();
         services.AddSingleton<TaskReplyBatches>(); // replies of tasks submitted in batches (external drivers)
         services.AddSingleton<ClusterStateActivations>();

@@ -103,5 +103,24 @@ internal sealed class NodeBundles(NodeResources node)
         return actors;
     }
 
+    /// <summary>
+    /// Gives back one bundle, just reserved by a re-placement that did not complete: no work was sent to it yet,
+    /// so its actors are not looked for. False when it was not held here.
+    /// </summary>
+    public bool Return(Guid group, int index)
+    {
+        Bundle? bundle;
+        lock (_bundles)
+        {
+            if (!_bundles.TryRemove((group, index), out bundle))
+            {
+                return false;
+            }
+        }
+
+        bundle.Pool.Close($"Bundle {index} of placement group {group:N} was given back.", () => node.Release(bundle.Demand, bundle.Holder));
+        return true;
+    }
+
     private sealed record Bundle(Guid Group, int Index, ResourceSet Demand, Guid Holder, NodeResources Pool);
 }

@@ -71,6 +71,16 @@ internal sealed class NodeGrain : Grain, INodeGrain
         _reporter.ReportSoon();
     }
 
+    public Task ReturnBundleAsync(Guid group, int index)
+    {
+        if (_scheduler.Bundles.Return(group, index))
+        {
+            _reporter.ReportSoon();
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task<bool> CancelAsync(Guid taskId, bool force, bool recursive) => Task.FromResult(_scheduler.Cancel(taskId, force, recursive));
 
     public Task<Guid[]> HandOffAsync(Guid[] taskIds) => Task.FromResult(_scheduler.HandOff(taskIds));

@@ -33,6 +33,38 @@ internal static class BundlePlanner
         }
     }
 
+    /// <summary>
+    /// Lays again the bundles of a created group that were lost with their node, keeping the others where they
+    /// are: a node per lost bundle, in the order of <paramref name="lost"/>, or null when the strategy cannot be met. As Ray's GCS: STRICT_SPREAD never uses a node holding another of the group's bundles;
+    /// SPREAD avoids them while it can; PACK prefers them; STRICT_PACK must use the node of the kept bundles (a
+    /// lost STRICT_PACK group lost every bundle, so it is laid whole again).
+    /// </summary>
+    /// <param name="strategy">The group's strategy.</param>
+    /// <param name="bundles">What each of the group's bundles needs.</param>
+    /// <param name="lost">The indexes of the lost bundles.</param>
+    /// <param name="kept">The node of each bundle, by index; null for a lost one.</param>
+    /// <param name="nodes">The live nodes and their room now (or their totals, for "ever").</param>
+    public static string[]? Replan(PlacementGroupStrategy strategy, IReadOnlyList<ResourceSet> bundles, IReadOnlyList<int> lost, IReadOnlyList<string?> kept, IReadOnlyList<(string Node, ResourceSet Room)> nodes)
+    {
+        var lostBundles = lost.Select(i => bundles[i]).ToArray();
+        var keptNodes = kept.OfType<string>().ToHashSet(StringComparer.Ordinal);
+        if (keptNodes.Count == 0)
+        {
+            return Plan(strategy, lostBundles, nodes);
+        }
+
+        var onKept = nodes.Where(n => keptNodes.Contains(n.Node)).ToArray();
+        var offKept = nodes.Where(n => !keptNodes.Contains(n.Node)).ToArray();
+        return strategy switch
+        {
+            PlacementGroupStrategy.StrictPack => Plan(PlacementGroupStrategy.StrictPack, lostBundles, onKept),
+            PlacementGroupStrategy.Pack => Plan(PlacementGroupStrategy.StrictPack, lostBundles, onKept) ?? Plan(PlacementGroupStrategy.Pack, lostBundles, nodes),
+            PlacementGroupStrategy.StrictSpread => Plan(PlacementGroupStrategy.StrictSpread, lostBundles, offKept),
+            PlacementGroupStrategy.Spread => Plan(PlacementGroupStrategy.StrictSpread, lostBundles, offKept) ?? Plan(PlacementGroupStrategy.Spread, lostBundles, nodes),
+            _ => throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "Unknown placement group strategy."),
+        };
+    }
+
     /// <summary>Every bundle on the one node with the most CPU room that holds them all.</summary>
     private static string[]? PackOnOne(IReadOnlyList<ResourceSet> bundles, Dictionary<string, Dictionary<string, double>> room)
     {

@@ -58,13 +58,25 @@ internal static class ClusterState
     }
 
     /// <summary>
-    /// The placement groups holding reservations on some node, with their state. A group still pending (it
-    /// has reserved nothing yet) is not found this way; <c>ray status</c>'s demands show it.
+    /// The placement groups with their state: those the durable group list names (pending, created or
+    /// rescheduling, even with no bundle on a live node), and any holding reservations on some node.
     /// </summary>
     public static async Task<IReadOnlyList<PlacementGroupInfo>> ListPlacementGroupsAsync(IGrainFactory grains, IEnumerable<string> nodes, int limit)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         var answers = await AskAllAsync(grains, nodes, n => n.PlacementGroupsAsync()).ConfigureAwait(false);
+        var listed = await Task.WhenAll(Enumerable.Range(0, Placement.PlacementGroupIndexGrain.Shards).Select(async shard =>
+        {
+            try
+            {
+                return await grains.GetGrain<IPlacementGroupIndexGrain>(shard).ListAsync().WaitAsync(NodeTimeout).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException)
+            {
+                return []; // the nodes' bundle tables still name the groups holding reservations
+            }
+        })).ConfigureAwait(false);
+        answers.AddRange(listed);
         var infos = await Task.WhenAll(answers.SelectMany(a => a).Distinct().Take(limit).Select(async id =>
         {
             try

@@ -143,7 +143,8 @@ internal sealed partial class RayRuntime
     {
         try
         {
-            var info = await WhenGroupSettledAsync(group.PlacementGroupId).ConfigureAwait(false);
+            // A restart after the bundle's node died waits here until the group has reserved it elsewhere.
+            var info = await WhenGroupSettledAsync(group.PlacementGroupId, group.BundleIndex).ConfigureAwait(false);
             return NodeInGroup(info, group.BundleIndex, demand, out _);
         }
         catch (Exception e) when (e is InvalidOperationException or OrleansException or TimeoutException)

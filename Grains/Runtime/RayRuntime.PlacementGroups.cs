@@ -10,33 +10,84 @@ namespace RayOrleans.Runtime;
 /// </summary>
 internal sealed partial class RayRuntime
 {
-    /// <summary>Groups seen created or removed; a created group's layout does not change, so it is asked once.</summary>
+    /// <summary>
+    /// Groups seen created or removed. A created group's layout changes only when a node holding one of its
+    /// bundles dies, so it is asked again only when work finds its bundle's node unreachable.
+    /// </summary>
     private readonly ConcurrentDictionary<Guid, PlacementGroupInfo> _groups = new();
     private int _bundleCursor;
 
+    /// <summary>
+    /// How long past its own wait a call to a group may take before it is asked again. A group's calls answer at
+    /// once (or at the end of their long poll); one that does not was sent to the group's activation on a silo
+    /// that died, or through a gateway that died, and would otherwise wait out Orleans' 30 s response timeout
+    /// while the group already lives on, activated elsewhere from its record.
+    /// </summary>
+    private static readonly TimeSpan GroupCallSlack = TimeSpan.FromSeconds(3);
+
     public IPlacementGroupGrain PlacementGroup(Guid id) => Grains.GetGrain<IPlacementGroupGrain>(id);
+
+    /// <summary>The group's state now (null when no group has the id), asked again while its silo or gateway is lost.</summary>
+    public Task<PlacementGroupInfo?> GroupInfoAsync(Guid id) =>
+        TransientRetry.ReadAsync(() => PlacementGroup(id).GetInfoAsync().WaitAsync(GroupCallSlack));
 
     /// <summary>
     /// The group once it is created or removed. No deadline, as in Ray: work scheduled into a group waits for
-    /// it however long placing takes. Throws when no group has the id.
+    /// it however long placing (or re-placing lost bundles) takes. Work for <paramref name="bundle"/> (-1: any)
+    /// waits again when this process found that bundle's node unreachable (for -1: every bundle's node). Throws
+    /// when no group has the id.
     /// </summary>
-    public async Task<PlacementGroupInfo> WhenGroupSettledAsync(Guid id, CancellationToken cancellationToken = default)
-    {
-        if (_groups.TryGetValue(id, out var known))
-        {
-            return known;
-        }
+    public Task<PlacementGroupInfo> WhenGroupSettledAsync(Guid id, int bundle = -1, CancellationToken cancellationToken = default) =>
+        _groups.TryGetValue(id, out var known) && !Lost(known, bundle) ? Task.FromResult(known) : AskGroupAsync(id, bundle, cancellationToken);
 
+    /// <summary>
+    /// Asks the group until it is removed, or created with the bundle on a node this process did not find
+    /// unreachable (one lost with its node is reserved elsewhere once membership declares the node dead).
+    /// </summary>
+    private async Task<PlacementGroupInfo> AskGroupAsync(Guid id, int bundle, CancellationToken cancellationToken)
+    {
+        _groups.TryGetValue(id, out var last);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var info = await PlacementGroup(id).WaitAsync(Options.LongPollInterval).WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (info.State != PlacementGroupState.Pending)
+            // Told which nodes to avoid, the group parks the call until it has moved the bundle off them.
+            var avoid = last is not null && Lost(last, bundle)
+                ? (bundle >= 0 && bundle < last.BundleNodes.Length ? [last.BundleNodes[bundle]] : last.BundleNodes.Distinct().ToArray())
+                : null;
+            if (await PollGroupAsync(id, Options.LongPollInterval, avoid, cancellationToken).ConfigureAwait(false) is not { } info)
+            {
+                continue;
+            }
+
+            if (info.State == PlacementGroupState.Removed || (info.State == PlacementGroupState.Created && !Lost(info, bundle)))
             {
                 return _groups[id] = info;
             }
+
+            last = info;
         }
     }
+
+    /// <summary>
+    /// One long poll of the group (<see cref="IPlacementGroupGrain.WaitAsync"/>); null when the call was lost with
+    /// a silo or gateway that died (the group answers the next one from its new activation).
+    /// </summary>
+    public async Task<PlacementGroupInfo?> PollGroupAsync(Guid id, TimeSpan wait, string[]? avoid = null, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await PlacementGroup(id).WaitAsync(wait, avoid).WaitAsync(wait + GroupCallSlack, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansMessageRejectionException or SiloUnavailableException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Whether work for <paramref name="bundle"/> of a created group finds no reachable node to go to.</summary>
+    private bool Lost(PlacementGroupInfo info, int bundle) =>
+        info.State == PlacementGroupState.Created && info.BundleNodes.Length > 0
+        && (bundle >= 0 && bundle < info.BundleNodes.Length ? Cluster.IsUnreachable(info.BundleNodes[bundle]) : info.BundleNodes.All(Cluster.IsUnreachable));
 
     /// <summary>Forgets what is known of a group (it was removed from this process).</summary>
     public void ForgetGroup(Guid id, PlacementGroupInfo? removed = null)
@@ -82,6 +133,12 @@ internal sealed partial class RayRuntime
             return null;
         }
 
+        // Any bundle: not one whose node this process found unreachable while another is left (it is being re-placed).
+        if (index < 0 && fitting.Where(i => !Cluster.IsUnreachable(info.BundleNodes[i])).ToArray() is { Length: > 0 } reachable)
+        {
+            fitting = reachable;
+        }
+
         var chosen = fitting[(int)(unchecked((uint)Interlocked.Increment(ref _bundleCursor)) % (uint)fitting.Length)];
         return info.BundleNodes[chosen];
     }
@@ -89,7 +146,7 @@ internal sealed partial class RayRuntime
     /// <summary>Sends a task scheduled into a placement group to its bundle's node, once the group is created.</summary>
     private void DispatchToGroup(TaskSpec spec, SchedulingStrategy group, int attempt)
     {
-        if (_groups.TryGetValue(group.PlacementGroupId, out var known))
+        if (_groups.TryGetValue(group.PlacementGroupId, out var known) && !Lost(known, group.BundleIndex))
         {
             SendToGroup(spec, group, known, attempt);
             return;
@@ -103,7 +160,7 @@ internal sealed partial class RayRuntime
         PlacementGroupInfo info;
         try
         {
-            info = await WhenGroupSettledAsync(group.PlacementGroupId).ConfigureAwait(false);
+            info = await WhenGroupSettledAsync(group.PlacementGroupId, group.BundleIndex).ConfigureAwait(false);
         }
         catch (Exception e)
         {

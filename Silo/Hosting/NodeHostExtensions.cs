@@ -35,6 +35,7 @@ internal static class NodeHostExtensions
                 case ClusteringProvider.Redis:
                     var redis = options.ToRedisConfiguration();
                     silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
+                    silo.UseRedisPlacementGroupStorage(redis);
                     break;
                 default:
                     // Development membership: the primary silo holds the membership table in memory and every
@@ -42,6 +43,8 @@ internal static class NodeHostExtensions
                     // UseLocalhostClustering does, but at the advertised address rather than always 127.0.0.1);
                     // with it, this silo is a worker of the head at that endpoint (`rayo start --address`).
                     silo.UseDevelopmentClustering(options.PrimarySiloEndpoint ?? new IPEndPoint(options.AdvertisedAddress, options.SiloPort));
+                    // Placement group records then live in memory grain storage (AddRayNode's default): they die
+                    // with the silo holding them, as the membership table dies with the primary.
                     break;
             }
 
