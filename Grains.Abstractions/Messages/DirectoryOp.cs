@@ -30,7 +30,8 @@ public enum DirectoryOpKind
     /// <summary>
     /// After a node died (and maybe its directory shards with it): the sender re-registers what it is the source of
     /// truth for. <see cref="DirectoryOp.Holder"/>, when given, holds the object (counted once, however often it is
-    /// sent: a shard that survived keeps its count); <see cref="DirectoryOp.Owner"/> and the rest name the owner.
+    /// sent: a shard that survived keeps its count); <see cref="DirectoryOp.Owner"/> and the rest name the owner;
+    /// <see cref="DirectoryOp.Node"/>, when given, is the node an exited owner handed the task making it to.
     /// </summary>
     Restore,
 }
@@ -51,7 +52,8 @@ public readonly record struct DirectoryOp
 
     /// <summary>
     /// Who holds the reference: <c>process:</c> a runtime's live <c>ObjectRef</c>s, <c>object:</c> a stored
-    /// object whose value contains the ref, <c>actor:</c> an actor's constructor arguments.
+    /// object whose value contains the ref, <c>actor:</c> an actor's constructor arguments, <c>handoff:</c> a task
+    /// handed to its node by an exited owner.
     /// </summary>
     [Id(2)] public string? Holder { get; init; }
 
@@ -64,7 +66,10 @@ public readonly record struct DirectoryOp
     /// <summary>For the owner's first reference: what made the object (a task's or actor method's name, or "put").</summary>
     [Id(5)] public string? Creator { get; init; }
 
-    /// <summary>For <see cref="DirectoryOpKind.AddCopy"/>: the node holding the new copy.</summary>
+    /// <summary>
+    /// For <see cref="DirectoryOpKind.AddCopy"/>: the node holding the new copy; for <see cref="DirectoryOpKind.HandedOff"/>
+    /// and <see cref="DirectoryOpKind.Restore"/>: the node publishing it; for <see cref="DirectoryOpKind.Reset"/>: the lost copy's.
+    /// </summary>
     [Id(6)] public string? Node { get; init; }
 
     /// <summary>For the owner's first reference: how the directory reaches the owner (rebuilds, frees, liveness).</summary>

@@ -62,6 +62,10 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         _spec = spec;
         _restarts = spec.Restarts;
         _startTime = DateTime.UtcNow;
+        // This node re-publishes the holds on the refs it is built from after a node died (their creator may be gone).
+        // A restart after its node died re-publishes them at once too: the shards lost with that node may have been
+        // rebuilt before it lived again, and a rebuilt shard counts a hold once however often it comes.
+        Runtime.Hosted.Keep(Objects.ObjectHolders.Actor(spec.ActorId.Value), RayRuntime.ActorHeldRefs(spec), restore: spec.Restarts > 0);
         _scheduler.ActorTable.Hosted(Id, Describe);
         if (spec.Restarts > 0)
         {
@@ -257,13 +261,17 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
             _scheduler.ActorStopped();
         }
 
-        if (_spec is not null && final)
+        if (_spec is not null)
         {
-            // Dead for good: the refs it was built from (held for restarts since its creation) are let go.
             var holder = Objects.ObjectHolders.Actor(_spec.ActorId.Value);
-            foreach (var id in RayRuntime.ActorHeldRefs(_spec))
+            if (final)
             {
-                Runtime.Publisher.RemoveRef(id, holder);
+                // Dead for good: the refs it was built from (held for restarts since its creation) are let go.
+                Runtime.Hosted.Release(holder, RayRuntime.ActorHeldRefs(_spec));
+            }
+            else
+            {
+                Runtime.Hosted.Forget(holder); // it may live again elsewhere, which keeps the holds from then on
             }
         }
 

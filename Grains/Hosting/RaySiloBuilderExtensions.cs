@@ -39,6 +39,7 @@ public static class RaySiloBuilderExtensions
         }
 
         services.Configure<ClusterMembershipOptions>(FailureDetection.Apply);
+        services.Configure<GrainDirectoryOptions>(FailureDetection.Apply);
         // What tasks print goes to their job's driver (Ray's log_to_driver); the node's own output is unchanged.
         Logs.TaskOutput.Install();
         // The strongly consistent grain directory: the default one loses the entries its crashed silo held,

@@ -249,6 +249,10 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
                 continue;
             }
 
+            // The exited owner took the holds on its arguments; this node keeps them (re-published after a node died,
+            // with its returns as handed here) until the task ends.
+            Runtime.Hosted.Keep(Objects.ObjectHolders.HandOff(id), RayRuntime.ArgumentRefs(run.Spec.Args),
+                handed: Enumerable.Range(1, Math.Max(run.Spec.NumReturns, 1)).Select(i => new ObjectId(id, i)), handedTo: NodeRuntime.NodeId);
             run.Reply.Task.ContinueWith(
                 static (reply, state) =>
                 {
@@ -262,11 +266,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
                     }
 
                     // The exited owner kept the task's arguments alive for it until now.
-                    var holder = Objects.ObjectHolders.HandOff(spec.TaskId);
-                    foreach (var id in RayRuntime.ArgumentRefs(spec.Args))
-                    {
-                        runtime.Publisher.RemoveRef(id, holder);
-                    }
+                    runtime.Hosted.Release(Objects.ObjectHolders.HandOff(spec.TaskId), RayRuntime.ArgumentRefs(spec.Args));
                 },
                 (Runtime, run.Spec, NodeRuntime.NodeId), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }

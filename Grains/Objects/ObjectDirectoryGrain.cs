@@ -423,6 +423,12 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ClusterStat
         record.Owner ??= op.Owner;
         record.Creator ??= op.Creator;
         record.OwnerRef ??= op.OwnerRef;
+        if (op.Node is { } handedTo && record.Value is null && record.OwnerRef is null)
+        {
+            // A task whose owner exited, re-published by the node it was handed to: readers wait for that node.
+            record.HandedTo ??= handedTo;
+        }
+
         // Zero: not counted here (a negative count is a release that overtook its add, which is still coming).
         if (op.Holder is { } holder && record.Count(holder) == 0)
         {
@@ -445,8 +451,9 @@ internal sealed partial class ObjectDirectoryGrain(NodeRuntime node, ClusterStat
     /// <summary>
     /// Ends the window of rebuilt records: every process had time to re-publish, so a record whose last counted hold
     /// was released meanwhile is freed, and one that no owner published again (its owner died with or since the node)
-    /// is lost. A record that no re-published hold keeps but that nobody released either stays: its holders may be
-    /// ones that do not re-publish (an actor's constructor refs), and their release, counted from now on, frees it.
+    /// is lost (unless the node its exited owner handed its task to re-published it: that node publishes it). A record
+    /// that no re-published hold keeps but that nobody released either stays: a holder may have been too slow to
+    /// re-publish (or crashed, and never lets go anyway), and a release counted from now on frees it.
     /// </summary>
     private Task EndRebuildsAsync()
     {

@@ -26,9 +26,11 @@ internal sealed partial class DirectoryPublisher(RayRuntime runtime, ILogger log
     /// <summary>
     /// After a node died: re-registers <paramref name="holder"/>'s hold on <paramref name="id"/> (counted once however
     /// often it comes), and, from the owner, who owns it; a shard lost with the node rebuilds its record from these.
+    /// <paramref name="handedTo"/>: the node a task making <paramref name="id"/> was handed to by its exited owner (it
+    /// publishes the value), from that node.
     /// </summary>
-    public void Restore(ObjectId id, string? holder, string? owner = null, string? creator = null, Grains.IObjectOwner? ownerRef = null) =>
-        Enqueue(new DirectoryOp { Kind = DirectoryOpKind.Restore, Id = id, Holder = holder, Owner = owner, Creator = creator, OwnerRef = ownerRef });
+    public void Restore(ObjectId id, string? holder, string? owner = null, string? creator = null, Grains.IObjectOwner? ownerRef = null, string? handedTo = null) =>
+        Enqueue(new DirectoryOp { Kind = DirectoryOpKind.Restore, Id = id, Holder = holder, Owner = owner, Creator = creator, OwnerRef = ownerRef, Node = handedTo });
 
     /// <summary>Removes one reference to <paramref name="id"/> from <paramref name="holder"/>.</summary>
     public void RemoveRef(ObjectId id, string holder) => Enqueue(new DirectoryOp { Kind = DirectoryOpKind.RemoveRef, Id = id, Holder = holder });

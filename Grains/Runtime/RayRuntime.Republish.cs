@@ -8,7 +8,8 @@ namespace RayOrleans.Runtime;
 /// Rebuilding the object directory after a node dies. The directory's shards live in memory on the nodes, so a shard
 /// on a dead node takes its records with it; the processes are the source of truth (Ray's ownership design), and
 /// each re-publishes, when membership declares a node dead, the records of the escaped objects it owns and the
-/// holds it has (<see cref="OwnedObjects.Republish"/>). Which shard lived on the dead node is not tracked: all of
+/// holds it has (<see cref="OwnedObjects.Republish"/>), and those of the actors and handed-off tasks living here
+/// (<see cref="HostedHolds"/>). Which shard lived on the dead node is not tracked: all of
 /// it goes, batched by the publisher (one message per shard per 10,000 changes), and a shard that survived ignores
 /// what it already has. Nothing of this runs per task: only when a node leaves the cluster view.
 /// </summary>
@@ -132,7 +133,7 @@ internal sealed partial class RayRuntime
     private async Task RepublishAfterNodeLossAsync(IReadOnlyList<string> dead)
     {
         var clock = Stopwatch.StartNew();
-        var objects = Owned.Republish();
+        var objects = Owned.Republish() + Hosted.Republish();
         var sent = Publisher.FlushAsync();
         if (await Task.WhenAny(sent, Task.Delay(RepublishLimit)).ConfigureAwait(false) != sent)
         {

@@ -35,6 +35,7 @@ internal sealed partial class RayRuntime
         Id = $"{localNodeId ?? "driver"}/{Guid.NewGuid():N}";
         Publisher = new DirectoryPublisher(this, logger);
         Owned = new OwnedObjects(Publisher, Id, FreeStored, OwnerReference);
+        Hosted = new HostedHolds(Publisher);
         Owned.ActorRebuildable = ActorRebuildable;
         InFlight = new InFlightTasks(this, logger);
         Infeasible = new InfeasibleWork(this, logger);
@@ -60,6 +61,9 @@ internal sealed partial class RayRuntime
 
     /// <summary>The objects this runtime owns: results of what it submitted, and its puts.</summary>
     public OwnedObjects Owned { get; }
+
+    /// <summary>The holds of the actors and handed-off tasks living here, which this runtime re-publishes after a node died.</summary>
+    public HostedHolds Hosted { get; }
 
     /// <summary>Publishes owned objects to the directory when refs to them escape, in batches.</summary>
     public DirectoryPublisher Publisher { get; }

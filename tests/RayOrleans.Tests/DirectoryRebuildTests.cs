@@ -188,6 +188,121 @@ public sealed class DirectoryRebuildTests(ITestOutputHelper output)
         await Wait.UntilAsync(async () => (await DescribeAsync(ray, ids)).Count == 0, "every record is freed after the last ref goes", TimeSpan.FromMinutes(1));
     }
 
+    [Fact]
+    public async Task Holds_of_an_actors_constructor_refs_are_republished_by_its_node_so_what_only_the_actor_holds_outlives_its_shard()
+    {
+        const int count = 64;
+        await using var cluster = await FreshCluster.StartAsync(configureRuntime: o => o.DirectoryRebuildWindow = Window);
+        await using var ray = await FreshCluster.AttachAsync(cluster);
+        var survivorNode = cluster.Silos[0].SiloAddress.ToParsableString();
+        var victimNode = cluster.Silos[1].SiloAddress.ToParsableString();
+
+        // An actor on the survivor built from the driver's puts; it drops its own copies and the driver lets go, so
+        // only the actor's hold (taken by its creator, kept for its restarts) keeps them.
+        var (actor, ids) = await BuildFromPutsAsync(ray, survivorNode, count);
+        Assert.Equal(count, await actor.Task(a => a.Drop()).Remote().GetAsync(Wait.Deadline));
+        var actorHolder = "";
+        Dictionary<ObjectId, ObjectRecordInfo> before = [];
+        await Wait.UntilAsync(async () =>
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            before = await DescribeAsync(ray, ids);
+            actorHolder = before.Values.FirstOrDefault()?.Holders.Keys.FirstOrDefault() ?? "";
+            return before.Count == count && before.Values.All(r => r is { Ready: true, Holders.Count: 1 } && r.Holders.ContainsKey(actorHolder));
+        }, "only the actor's hold keeps the puts");
+        Assert.StartsWith("actor:", actorHolder, StringComparison.Ordinal);
+        var onVictim = before.Where(r => r.Value.Shard == victimNode).Select(r => r.Key).ToList();
+        output.WriteLine($"{onVictim.Count} of {count} puts are recorded by shards on the victim {victimNode}");
+        Assert.NotEmpty(onVictim);
+
+        var clock = Stopwatch.StartNew();
+        await cluster.KillSiloAsync(cluster.Silos[1]);
+
+        // The owner (the driver) re-publishes the records, without a hold of its own; the actor's node re-publishes the
+        // actor's hold, so the rebuilt records are held as before.
+        await Wait.UntilAsync(async () =>
+        {
+            var after = await DescribeAsync(ray, onVictim);
+            return after.Count == onVictim.Count && after.Values.All(r => r.Ready && r.Shard != victimNode && SameHolders(before[r.Id], r));
+        }, "the records are back, held by the actor", RebuildDeadline);
+        output.WriteLine($"records rebuilt with the actor's hold {clock.Elapsed.TotalSeconds:0.0} s after the kill");
+
+        // After the window nothing was freed, and the actor, built again from the same refs, reads them all.
+        await Wait.UntilAsync(async () => (await DescribeAsync(ray, onVictim)).Values.All(r => !r.Rebuilding), "the rebuild window ends", RebuildDeadline);
+        Assert.Equal(count, (await DescribeAsync(ray, ids)).Count);
+        await ray.KillAsync(actor, noRestart: false);
+        Assert.Equal(Enumerable.Range(0, count).Sum(i => (long)i), await actor.Task(a => a.Sum()).Remote().GetAsync(TimeSpan.FromMinutes(1)));
+
+        // Dead for good: its hold goes, and every object with it, the rebuilt ones too.
+        await actor.Task(a => a.Drop()).Remote().GetAsync(Wait.Deadline);
+        await ray.KillAsync(actor, noRestart: true);
+        await Wait.UntilAsync(async () => (await DescribeAsync(ray, ids)).Count == 0, "every object is freed once the actor died for good", TimeSpan.FromMinutes(1));
+    }
+
+    [Fact]
+    public async Task Results_handed_off_by_an_exited_owner_are_republished_by_their_node_so_their_readers_wait_for_them_instead_of_failing_as_lost()
+    {
+        const int count = 24;
+        await using var cluster = await FreshCluster.StartAsync(configureRuntime: o => o.DirectoryRebuildWindow = Window);
+        await using var ray = await FreshCluster.AttachAsync(cluster);
+        var survivorNode = cluster.Silos[0].SiloAddress.ToParsableString();
+        var victimNode = cluster.Silos[1].SiloAddress.ToParsableString();
+        var name = "keeper-" + Guid.NewGuid().ToString("N");
+        var keeper = await ray.Actor(() => new RefsKeeper())
+            .Options(new ActorOptions { Name = name, SchedulingStrategy = SchedulingStrategy.NodeAffinity(survivorNode) }).RemoteAsync();
+        var key = Probe.NewKey();
+        try
+        {
+            // A second driver starts tasks on the survivor, gives their results to the keeper, and exits while they run:
+            // it hands them to their node, which publishes the results when they end.
+            ObjectId[] ids;
+            await using (var owner = await Ray.AttachAsync(cluster.Client))
+            {
+                var pinned = new TaskOptions { NumCpus = 0, SchedulingStrategy = SchedulingStrategy.NodeAffinity(survivorNode) };
+                var results = Enumerable.Range(0, count).Select(_ => owner.Task(TestTasks.Blocker, key).Options(pinned).Remote()).ToArray();
+                var handle = await owner.GetActorAsync<RefsKeeper>(name);
+                Assert.Equal(count, await handle.Task(k => k.Keep(results)).Remote().GetAsync(Wait.Deadline));
+                await Wait.UntilAsync(() => Probe.Count(key + ":started") == count, "every task starts");
+                ids = results.Select(r => r.Id).ToArray();
+            }
+
+            var before = await DescribeAsync(ray, ids);
+            Assert.Equal(count, before.Count);
+            Assert.All(before.Values, r => Assert.False(r.Ready));
+            var onVictim = before.Where(r => r.Value.Shard == victimNode).Select(r => r.Key).ToList();
+            output.WriteLine($"{onVictim.Count} of {count} handed-off results are recorded by shards on the victim {victimNode}");
+            Assert.NotEmpty(onVictim);
+
+            await cluster.KillSiloAsync(cluster.Silos[1]);
+
+            // Rebuilt from the keeper's node (its holds) and the tasks' node (handed to it): after the window they
+            // still wait for that node, rather than failing as objects no owner published again.
+            await Wait.UntilAsync(async () =>
+            {
+                var after = await DescribeAsync(ray, onVictim);
+                return after.Count == onVictim.Count && after.Values.All(r => r.Shard != victimNode && !r.Rebuilding);
+            }, "the records are back and their rebuild window ended", TimeSpan.FromMinutes(1));
+            Assert.All((await DescribeAsync(ray, onVictim)).Values, r => Assert.False(r.Ready, $"{r.Id} is {(r.Ready ? "ready (lost)" : "pending")}"));
+
+            Probe.Open(key);
+            Assert.Equal(count, await keeper.Task(k => k.Sum()).Remote().GetAsync(TimeSpan.FromMinutes(1)));
+        }
+        finally
+        {
+            Probe.Open(key);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<(ActorHandle<BuiltFromRefs> Actor, ObjectId[] Ids)> BuildFromPutsAsync(Ray ray, string node, int count)
+    {
+        var box = new RefsBox(await PutAllAsync(ray, count));
+        var actor = await ray.Actor(() => new BuiltFromRefs(box))
+            .Options(new ActorOptions { MaxRestarts = 1, SchedulingStrategy = SchedulingStrategy.NodeAffinity(node) }).RemoteAsync();
+        return (actor, box.Refs.Select(r => r.Id).ToArray());
+    }
+
     private static bool SameHolders(ObjectRecordInfo before, ObjectRecordInfo after) =>
         before.Holders.Count == after.Holders.Count && before.Holders.All(h => after.Holders.TryGetValue(h.Key, out var n) && n == h.Value);
 
