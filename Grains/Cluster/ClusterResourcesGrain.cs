@@ -9,45 +9,15 @@ namespace RayOrleans.Cluster;
 /// Holds the latest report of each node; a node silent for <see cref="StaleAfter"/> is dropped, and one that
 /// membership has declared dead is left out at once (work sent to it would only fail).
 /// Placed off draining nodes and moved off one that drains; it carries no state when it moves: every node reports
-/// every second. A new activation (after its silo died, or moved) first asks every active silo's node for its report,
-/// so its first answer lists every live node: an answer that listed only the nodes that happened to report since would
-/// steer choices wrongly (a restarted actor put back on its supervisor's node, the one node the view still held).
+/// every second, so the new activation is complete again within one report (as after its silo dies).
 /// </summary>
 [KeepAlive, ClusterStatePlacement]
 internal sealed class ClusterResourcesGrain(IClusterMembershipService membership, ClusterStateActivations stateGrains) : Grain, IClusterResourcesGrain
 {
-    /// <summary>How long a new activation waits for one node's report; a node that does not answer reports itself within a second.</summary>
-    private static readonly TimeSpan SeedWait = TimeSpan.FromSeconds(2);
-
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         stateGrains.Add(GrainContext);
-        var active = membership.CurrentSnapshot.Members.Values
-            .Where(m => m.Status == SiloStatus.Active)
-            .Select(m => m.SiloAddress.ToParsableString())
-            .ToArray();
-        var reports = await Task.WhenAll(active.Select(AskAsync));
-        var now = DateTime.UtcNow;
-        foreach (var report in reports)
-        {
-            if (report is not null)
-            {
-                _nodes.TryAdd(report.NodeId, (report, now));
-            }
-        }
-
-        async Task<NodeReport?> AskAsync(string node)
-        {
-            try
-            {
-                return await GrainFactory.GetGrain<INodeGrain>(node).GetReportAsync().WaitAsync(SeedWait, cancellationToken);
-            }
-            catch (Exception)
-            {
-                // Dying (its node grain refuses or times out), or still starting: it reports itself when it can.
-                return null;
-            }
-        }
+        return Task.CompletedTask;
     }
 
     private static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(5);

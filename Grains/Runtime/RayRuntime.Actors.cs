@@ -73,6 +73,10 @@ internal sealed partial class RayRuntime
             else
             {
                 node = Cluster.Pick(spec.Resources, spec.Strategy, preferred: null, forActor: true, avoid);
+                if (avoid is not null && node == avoid)
+                {
+                    node = await PickAvoidingAsync(spec, avoid).ConfigureAwait(false);
+                }
                 if (node is null && spec.Strategy is not { Kind: SchedulingKind.NodeAffinity, Soft: false })
                 {
                     // No node can ever hold it: it waits, as in Ray, until one that can joins; calls wait with it.
@@ -125,6 +129,33 @@ internal sealed partial class RayRuntime
                 Interlocked.Decrement(ref _creatingCount);
             }
         }
+    }
+
+    /// <summary>
+    /// The view offered only the node to avoid. Right after a node died it may list only the nodes that reported to
+    /// the view's grain since that grain came back (it lived on the dead node): while membership lists another live
+    /// silo, the view is fetched again for a few seconds before the avoided node is taken after all.
+    /// </summary>
+    private async Task<string?> PickAvoidingAsync(ActorSpec spec, string avoid)
+    {
+        var deadline = Environment.TickCount64 + 5_000;
+        while (Environment.TickCount64 < deadline)
+        {
+            var hosts = await Grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).ConfigureAwait(false);
+            if (!hosts.Keys.Any(s => s.ToParsableString() != avoid && !Cluster.IsUnreachable(s.ToParsableString())))
+            {
+                break; // no other live silo: the avoided node is the only choice
+            }
+
+            await Task.Delay(250).ConfigureAwait(false);
+            await Cluster.RefreshAsync().ConfigureAwait(false);
+            if (Cluster.Pick(spec.Resources, spec.Strategy, preferred: null, forActor: true, avoid) is { } node && node != avoid)
+            {
+                return node;
+            }
+        }
+
+        return Cluster.Pick(spec.Resources, spec.Strategy, preferred: null, forActor: true, avoid);
     }
 
     private TaskCompletionSource StartPlacing(ActorId actor)
