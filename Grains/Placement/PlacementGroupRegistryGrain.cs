@@ -1,13 +1,21 @@
 using RayOrleans.Grains;
+using RayOrleans.Hosting;
 using RayOrleans.Node;
 
 namespace RayOrleans.Placement;
 
-/// <summary>Named placement groups of one namespace; placed off draining nodes, and migrates with its names off one.</summary>
+/// <summary>
+/// Named placement groups of one namespace; placed off draining nodes, and migrates with its names off one. The names
+/// are kept in the placement groups' storage with the groups' records, so a group is still found by name after the
+/// registry's silo died (with Redis storage; see <see cref="PlacementGroupStorageOptions"/>).
+/// </summary>
 [KeepAlive, ClusterStatePlacement]
-internal sealed class PlacementGroupRegistryGrain(ClusterStateActivations stateGrains) : Grain, IPlacementGroupRegistryGrain, IGrainMigrationParticipant
+internal sealed class PlacementGroupRegistryGrain(
+    ClusterStateActivations stateGrains,
+    [PersistentState("names", PlacementGroupStorageOptions.ProviderName)] IPersistentState<Dictionary<string, Guid>> stored)
+    : Grain, IPlacementGroupRegistryGrain, IGrainMigrationParticipant
 {
-    private readonly Dictionary<string, Guid> _names = new(StringComparer.Ordinal);
+    private Dictionary<string, Guid> Names => stored.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -15,7 +23,7 @@ internal sealed class PlacementGroupRegistryGrain(ClusterStateActivations stateG
         return Task.CompletedTask;
     }
 
-    public void OnDehydrate(IDehydrationContext context) => context.TryAddValue("names", _names.ToArray());
+    public void OnDehydrate(IDehydrationContext context) => context.TryAddValue("names", Names.ToArray());
 
     public void OnRehydrate(IRehydrationContext context)
     {
@@ -23,14 +31,14 @@ internal sealed class PlacementGroupRegistryGrain(ClusterStateActivations stateG
         {
             foreach (var (name, group) in names)
             {
-                _names[name] = group;
+                Names[name] = group;
             }
         }
     }
 
     public async Task<bool> TryRegisterAsync(string name, Guid group)
     {
-        if (_names.TryGetValue(name, out var existing) && existing != group)
+        if (Names.TryGetValue(name, out var existing) && existing != group)
         {
             // A name held by a removed group is free again, as in Ray.
             var info = await GrainFactory.GetGrain<IPlacementGroupGrain>(existing).GetInfoAsync();
@@ -40,19 +48,19 @@ internal sealed class PlacementGroupRegistryGrain(ClusterStateActivations stateG
             }
         }
 
-        _names[name] = group;
+        Names[name] = group;
+        await stored.WriteStateAsync();
         return true;
     }
 
-    public Task<Guid?> LookupAsync(string name) => Task.FromResult(_names.TryGetValue(name, out var group) ? group : (Guid?)null);
+    public Task<Guid?> LookupAsync(string name) => Task.FromResult(Names.TryGetValue(name, out var group) ? group : (Guid?)null);
 
-    public Task UnregisterAsync(string name, Guid group)
+    public async Task UnregisterAsync(string name, Guid group)
     {
-        if (_names.TryGetValue(name, out var existing) && existing == group)
+        if (Names.TryGetValue(name, out var existing) && existing == group)
         {
-            _names.Remove(name);
+            Names.Remove(name);
+            await stored.WriteStateAsync();
         }
-
-        return Task.CompletedTask;
     }
 }
