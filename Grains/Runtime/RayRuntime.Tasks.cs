@@ -369,6 +369,9 @@ internal sealed partial class RayRuntime
 
     private TaskBatchSender? _batches;
 
+    /// <summary>Tasks this driver sent in batches, and the batches they went in; zeros where it does not batch.</summary>
+    public (long Tasks, long Batches) BatchedSends => _batches?.Sent ?? (0, 0);
+
     /// <summary>Replies pushed in a batch by a node (the owner endpoint receives them).</summary>
     public void OnTaskReplies(TaskReply[] replies) => _batches?.Replied(replies);
 

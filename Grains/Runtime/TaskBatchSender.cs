@@ -67,8 +67,15 @@ internal sealed class TaskBatchSender
         }
 
         _waiting[(spec.TaskId, attempt)] = (spec, link);
+        Interlocked.Increment(ref _batchedTasks);
         link.Pipe.TryAdd(spec);
     }
+
+    private long _batchedTasks;
+    private long _batches;
+
+    /// <summary>Tasks sent in batches so far, and the batches they went in (for tests and diagnostics).</summary>
+    public (long Tasks, long Batches) Sent => (Interlocked.Read(ref _batchedTasks), Interlocked.Read(ref _batches));
 
     private static long ArgumentBytes(TaskSpec spec)
     {
@@ -88,7 +95,11 @@ internal sealed class TaskBatchSender
         {
             Node = node;
             Pipe = new BatchPipe<TaskSpec>(
-                batch => sender._runtime.Node(node).SubmitAsync(batch, sender._owner),
+                batch =>
+                {
+                    Interlocked.Increment(ref sender._batches);
+                    return sender._runtime.Node(node).SubmitAsync(batch, sender._owner);
+                },
                 (batch, failure) => sender.SendFailed(batch, failure),
                 static spec => ArgumentBytes(spec),
                 MaxTasks,

@@ -1,0 +1,37 @@
+using Orleans.TestingHost;
+using RayOrleans.Hosting;
+using RayOrleans.Tests.Fixtures;
+using RayOrleans.Tests.Functions;
+
+namespace RayOrleans.Tests;
+
+/// <summary>
+/// A driver outside the cluster sends tasks to a node in batches while others of its tasks wait there, and gets their
+/// replies back in batches (TaskBatchSender, TaskReplyBatches). Lost reply batches: LostReplyTests; node deaths with
+/// batches in flight: ChaosTests and ProcessClusterTests, whose drivers are clients too.
+/// </summary>
+public sealed class BatchedSubmissionTests
+{
+    [Fact]
+    public async Task A_burst_of_tasks_from_a_client_driver_goes_in_batches_and_every_result_comes_back_right()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
+        await using var cluster = builder.Build();
+        await cluster.DeployAsync();
+        await using var ray = await FreshCluster.AttachAsync(cluster);
+
+        const int n = 3000;
+        var refs = Enumerable.Range(0, n).Select(i => ray.Task(TestTasks.Square, i).Remote()).ToList();
+        Assert.Equal(Enumerable.Range(0, n).Select(i => i * i), await ray.GetAsync(refs, Wait.Deadline));
+
+        // Most went in batches (each node's first task of the burst goes as its own call), and batches held many.
+        var (tasks, batches) = ray.Runtime.BatchedSends;
+        Assert.InRange(tasks, n / 2, n);
+        Assert.InRange(batches, 1, tasks / 4);
+
+        // A lone task after the burst goes as its own call, not in a batch.
+        Assert.Equal(49, await ray.Task(TestTasks.Square, 7).Remote().GetAsync(Wait.Deadline));
+        Assert.Equal(tasks, ray.Runtime.BatchedSends.Tasks);
+    }
+}
