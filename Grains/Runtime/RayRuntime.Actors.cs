@@ -142,9 +142,10 @@ internal sealed partial class RayRuntime
         while (Environment.TickCount64 < deadline)
         {
             var hosts = await Grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).ConfigureAwait(false);
-            if (!hosts.Keys.Any(s => s.ToParsableString() != avoid && !Cluster.IsUnreachable(s.ToParsableString())))
+            var reported = Cluster.Reported.Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
+            if (!hosts.Keys.Select(s => s.ToParsableString()).Any(n => n != avoid && !reported.Contains(n) && !Cluster.IsUnreachable(n)))
             {
-                break; // no other live silo: the avoided node is the only choice
+                break; // the view lists every other live silo already: none of them fits, so the avoided node it is
             }
 
             await Task.Delay(250).ConfigureAwait(false);
