@@ -31,4 +31,13 @@ public interface IClusterResourcesGrain : IGrainWithIntegerKey
     /// <summary>The latest report of every known node.</summary>
     [AlwaysInterleave]
     Task<NodeReport[]> GetNodesAsync();
+
+    /// <summary>
+    /// What a process's cluster view refreshes from: the latest report of every known node, and the silos membership
+    /// declared dead unless <paramref name="knownMembershipVersion"/> is the version they were read from. Bounded by
+    /// a short timeout: a refresh sent to this grain's silo as it died must not hold the view (and the re-publishing
+    /// that waits on it) for the default 30 s; the next refresh reaches the new activation.
+    /// </summary>
+    [AlwaysInterleave, ResponseTimeout("00:00:05")]
+    Task<ClusterNodes> GetViewAsync(long knownMembershipVersion);
 }

@@ -87,6 +87,21 @@ internal sealed class ClusterResourcesGrain(IClusterMembershipService membership
         return Task.FromResult(_nodes.Values.Select(n => n.Report).Where(r => !IsDead(snapshot, r.NodeId)).ToArray());
     }
 
+    public async Task<ClusterNodes> GetViewAsync(long knownMembershipVersion)
+    {
+        var nodes = await GetNodesAsync();
+        var snapshot = membership.CurrentSnapshot;
+        var version = snapshot.Version.Value;
+        return new ClusterNodes
+        {
+            Nodes = nodes,
+            MembershipVersion = version,
+            Dead = version == knownMembershipVersion
+                ? null
+                : snapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead).Select(m => m.SiloAddress.ToParsableString()).ToArray(),
+        };
+    }
+
     private static bool IsDead(ClusterMembershipSnapshot snapshot, string nodeId)
     {
         try

@@ -42,11 +42,19 @@ internal sealed class ClusterView : IAsyncDisposable
 
     private NodeReport[] _reported = [];
 
+    /// <summary>The silos membership listed as dead at the last refresh that brought the list; null before the first.</summary>
+    private HashSet<string>? _dead;
+
+    /// <summary>The membership version <see cref="_dead"/> was read from (-1: none yet), sent so an unchanged list is not sent again.</summary>
+    private long _membershipVersion = -1;
+
     public void Start() => _loop ??= Task.Run(RefreshLoopAsync);
 
     /// <summary>
     /// Nodes the cluster reported before and no longer does (dead by membership's verdict, or silent past the report
-    /// deadline, or removed); raised on the refresh loop, so a handler must not block.
+    /// deadline, or removed), and nodes membership declared dead since the first refresh, listed here or not: a node
+    /// that joined and died between two refreshes was never listed, so it never leaves the list, yet it may have hosted
+    /// directory shards. Raised on the refresh loop, so a handler must not block; a node may be named more than once.
     /// </summary>
     public event Action<IReadOnlyList<string>>? NodesLeft;
 
@@ -56,16 +64,36 @@ internal sealed class ClusterView : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            var nodes = await _grains.GetGrain<IClusterResourcesGrain>(0).GetNodesAsync().ConfigureAwait(false);
+            var view = await _grains.GetGrain<IClusterResourcesGrain>(0).GetViewAsync(Volatile.Read(ref _membershipVersion)).ConfigureAwait(false);
+            var nodes = view.Nodes;
             List<string>? left = null;
             lock (_gate)
             {
+                if (view.Dead is not null)
+                {
+                    // The silos dead at the first refresh died before this process could own anything they hosted.
+                    var dead = view.Dead.ToHashSet(StringComparer.Ordinal);
+                    if (_dead is not null)
+                    {
+                        foreach (var node in dead)
+                        {
+                            if (!_dead.Contains(node))
+                            {
+                                (left ??= []).Add(node);
+                            }
+                        }
+                    }
+
+                    _dead = dead;
+                    _membershipVersion = view.MembershipVersion;
+                }
+
                 if (_reported.Length > 0)
                 {
                     var now = nodes.Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
                     foreach (var was in _reported)
                     {
-                        if (!now.Contains(was.NodeId))
+                        if (!now.Contains(was.NodeId) && left?.Contains(was.NodeId) != true)
                         {
                             (left ??= []).Add(was.NodeId);
                         }
@@ -89,6 +117,15 @@ internal sealed class ClusterView : IAsyncDisposable
             }
 
             await Task.Delay(50).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Whether membership listed <paramref name="node"/> as dead at the last refresh that brought the list.</summary>
+    public bool IsDead(string node)
+    {
+        lock (_gate)
+        {
+            return _dead?.Contains(node) == true;
         }
     }
 

@@ -19,8 +19,14 @@ internal sealed partial class RayRuntime
     private readonly ConcurrentDictionary<string, byte> _leftNodes = new(StringComparer.Ordinal);
     private int _watchingLeft;
 
+    /// <summary>Nodes declared dead that this runtime re-published for (silo addresses are never reused: a restart is a new one).</summary>
+    private readonly ConcurrentDictionary<string, byte> _republishedFor = new(StringComparer.Ordinal);
+
     /// <summary>How often membership is asked about nodes that left the view, while there are any.</summary>
     private static readonly TimeSpan LeftNodeCheck = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long membership's answer about nodes that left may take before it is asked again.</summary>
+    private static readonly TimeSpan MembershipAnswer = TimeSpan.FromSeconds(5);
 
     /// <summary>How long a re-publish may take before it is reported as slow (its sends go on, with their retries).</summary>
     private static readonly TimeSpan RepublishLimit = TimeSpan.FromSeconds(30);
@@ -33,9 +39,19 @@ internal sealed partial class RayRuntime
 
     private void OnNodesLeft(IReadOnlyList<string> nodes)
     {
+        var any = false;
         foreach (var node in nodes)
         {
-            _leftNodes.TryAdd(node, 0);
+            // A node is named again when it left the list at one refresh and membership's verdict came with a later one.
+            if (!_republishedFor.ContainsKey(node))
+            {
+                any |= _leftNodes.TryAdd(node, 0);
+            }
+        }
+
+        if (!any)
+        {
+            return;
         }
 
         if (Interlocked.CompareExchange(ref _watchingLeft, 1, 0) == 0)
@@ -56,10 +72,16 @@ internal sealed partial class RayRuntime
         {
             try
             {
-                var hosts = await Grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: false).ConfigureAwait(false);
+                // Bounded: the management grain may have lived on the dead silo, and a driver's call to it then waits
+                // for the 30 s response timeout (a silo's own calls fail when the verdict comes; a client's do not).
+                // Not asked when the cluster view's list of dead silos already has the verdict on every one.
+                var watched = _leftNodes.Keys.ToArray();
+                var hosts = watched.All(Cluster.IsDead)
+                    ? null
+                    : await Grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: false).WaitAsync(MembershipAnswer).ConfigureAwait(false);
                 var reported = Cluster.Reported.Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
                 var dead = new List<string>();
-                foreach (var node in _leftNodes.Keys)
+                foreach (var node in watched)
                 {
                     if (!TryParseSilo(node, out var silo))
                     {
@@ -67,10 +89,10 @@ internal sealed partial class RayRuntime
                         continue;
                     }
 
-                    var known = hosts.TryGetValue(silo, out var status);
-                    if (!known || status == SiloStatus.Dead)
+                    if (Cluster.IsDead(node) || hosts is null || !hosts.TryGetValue(silo, out var status) || status == SiloStatus.Dead)
                     {
                         dead.Add(node);
+                        _republishedFor.TryAdd(node, 0);
                         _leftNodes.TryRemove(node, out _);
                     }
                     else if (reported.Contains(node))
