@@ -22,6 +22,16 @@ public interface IActorGrain : IGrainWithGuidKey
     Task<ObjectValue> CallAsync(ActorCall call);
 
     /// <summary>
+    /// Takes several calls in one message (a driver outside the cluster sends those that come while others of its
+    /// calls wait on this actor) and answers once they are queued; each call's reply, what <see cref="CallAsync"/>
+    /// would reply, goes to <paramref name="owner"/> in a batch (<see cref="IObjectOwner.TasksRepliedAsync"/>, the
+    /// call's id as the task id). It times out after 10 s: the calls may have arrived, so the driver leaves them to
+    /// its check for lost replies (<see cref="HeldCallsAsync"/>).
+    /// </summary>
+    [AlwaysInterleave, ResponseTimeout("00:00:10")]
+    Task CallManyAsync(ActorCall[] calls, IObjectOwner owner);
+
+    /// <summary>
     /// Which of <paramref name="calls"/> this actor still holds (waiting for their turn, or running), and the
     /// replies it keeps of those it already answered.
     /// </summary>

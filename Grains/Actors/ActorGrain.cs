@@ -21,6 +21,7 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
     private readonly LocalScheduler _scheduler;
     private readonly ActorSupervision _supervision;
     private readonly ILogger<ActorGrain> _logger;
+    private readonly TaskReplyBatches _replies;
     private readonly ActorMailbox _mailbox = new();
     private readonly TaskCompletionSource _created = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _death = new();
@@ -35,8 +36,9 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
     private DateTime? _startTime;
     private DateTime? _endTime;
 
-    public ActorGrain(LocalScheduler scheduler, ActorSupervision supervision, ILogger<ActorGrain> logger)
+    public ActorGrain(LocalScheduler scheduler, ActorSupervision supervision, TaskReplyBatches replies, ILogger<ActorGrain> logger)
     {
+        _replies = replies;
         _scheduler = scheduler;
         _supervision = supervision;
         _logger = logger;
@@ -140,6 +142,16 @@ internal sealed partial class ActorGrain : Grain, IActorGrain
         }
 
         return reply;
+    }
+
+    public Task CallManyAsync(ActorCall[] calls, IObjectOwner owner)
+    {
+        foreach (var call in calls)
+        {
+            _replies.Track(owner, call, CallAsync(call));
+        }
+
+        return Task.CompletedTask;
     }
 
     public Task FailAsync(string cause) => DieAsync(cause);

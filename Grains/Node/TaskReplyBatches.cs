@@ -40,6 +40,21 @@ internal sealed partial class TaskReplyBatches(ILogger<TaskReplyBatches> logger)
             (this, owner, spec), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// Sends an actor call's reply to <paramref name="owner"/> once <paramref name="reply"/> completes (the call's id
+    /// as the task id). Not on the thread that completes it: that is the actor's executor, which must not send.
+    /// </summary>
+    public void Track(IObjectOwner owner, ActorCall call, Task<ObjectValue> reply) =>
+        reply.ContinueWith(
+            static (done, state) =>
+            {
+                var (batches, owner, call) = ((TaskReplyBatches, IObjectOwner, ActorCall))state!;
+                batches.Add(owner, done.IsCompletedSuccessfully
+                    ? new TaskReply { TaskId = call.CallId, Attempt = call.Attempt, Values = [done.Result] }
+                    : new TaskReply { TaskId = call.CallId, Attempt = call.Attempt, Failure = done.Exception?.GetBaseException() ?? new TaskCanceledException() });
+            },
+            (this, owner, call), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+
     private static TaskReply ReplyOf(TaskSpec spec, Task<ObjectValue[]> done) => done.IsCompletedSuccessfully
         ? new TaskReply { TaskId = spec.TaskId, Attempt = spec.Attempt, Values = done.Result }
         : new TaskReply { TaskId = spec.TaskId, Attempt = spec.Attempt, Failure = done.Exception?.GetBaseException() ?? new TaskCanceledException() };

@@ -38,6 +38,18 @@ internal sealed class BatchPipe<T>
         _idle = idle;
     }
 
+    /// <summary>Whether nothing is on its way or waiting.</summary>
+    public bool Idle
+    {
+        get
+        {
+            lock (_queued)
+            {
+                return !_sending && _queued.Count == 0;
+            }
+        }
+    }
+
     /// <summary>Sends <paramref name="item"/> now if nothing is on its way, else with the next batch; false when closed.</summary>
     public bool TryAdd(T item)
     {

@@ -304,7 +304,16 @@ internal sealed partial class RayRuntime
         }
 
         var target = grain ?? Actor(actor);
-        var sent = Volatile.Read(ref _creatingCount) > 0 && _creating.TryGetValue(actor, out var home)
+        string? home = null;
+        if ((Volatile.Read(ref _creatingCount) == 0 || !_creating.TryGetValue(actor, out home)) && Batches is { } batches)
+        {
+            // A driver's call to a placed actor: batched with its others that wait there (the hinted first calls
+            // of an actor being created go on their own, so the hint travels with them).
+            batches.SendCall(actor, target, call, attempt);
+            return;
+        }
+
+        var sent = home is not null
             ? WithPlacementHint(home, () => target.CallAsync(call))
             : target.CallAsync(call);
         sent.ContinueWith(
@@ -344,7 +353,8 @@ internal sealed partial class RayRuntime
     public void CompleteCall(ActorId actor, ActorCall call, int attempt, ObjectValue reply) =>
         OnCallReply(actor, call, attempt, Task.FromResult(reply));
 
-    private void OnCallReply(ActorId actor, ActorCall call, int attempt, Task<ObjectValue> reply)
+    /// <summary>A call's reply came (or its call failed): the result becomes the owner's copy, or the call is retried or fails.</summary>
+    public void OnCallReply(ActorId actor, ActorCall call, int attempt, Task<ObjectValue> reply)
     {
         var id = new ObjectId(call.CallId, 1);
         if (reply.IsCompletedSuccessfully)

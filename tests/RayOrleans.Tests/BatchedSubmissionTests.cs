@@ -34,4 +34,26 @@ public sealed class BatchedSubmissionTests
         Assert.Equal(49, await ray.Task(TestTasks.Square, 7).Remote().GetAsync(Wait.Deadline));
         Assert.Equal(tasks, ray.Runtime.BatchedSends.Tasks);
     }
+
+    [Fact]
+    public async Task A_burst_of_calls_to_one_actor_from_a_client_driver_goes_in_batches_and_runs_in_call_order()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
+        await using var cluster = builder.Build();
+        await cluster.DeployAsync();
+        await using var ray = await FreshCluster.AttachAsync(cluster);
+        var counter = ray.Actor(() => new Counter()).Remote();
+        Assert.Equal(0, await counter.Task(c => c.Add(0)).Remote().GetAsync(Wait.Deadline));
+
+        // The first call of the burst goes on its own, the rest in batches; the actor runs them in the order sent,
+        // so each sees the running total of the ones before it.
+        const int n = 2000;
+        var before = ray.Runtime.BatchedSends;
+        var totals = await ray.GetAsync(Enumerable.Range(1, n).Select(i => counter.Task(c => c.Add(i)).Remote()).ToList(), Wait.Deadline);
+        Assert.Equal(Enumerable.Range(1, n).Select(i => i * (i + 1) / 2), totals);
+        var (tasks, batches) = ray.Runtime.BatchedSends;
+        Assert.InRange(tasks - before.Tasks, n / 2, n - 1);
+        Assert.InRange(batches - before.Batches, 1, (tasks - before.Tasks) / 4);
+    }
 }
