@@ -151,7 +151,7 @@ var report = new BenchmarkReport
     Machine = machine, Mode = arguments.Quick ? "quick" : "full", WarmUpSeconds = settings.Plan.WarmUp.TotalSeconds, Trials = settings.Plan.Trials,
     MinTrialSeconds = settings.Plan.MinTrial.TotalSeconds, Cluster = clusterName, BaselineUnavailable = runner.BaselineUnavailable,
     Source = MachineInfo.SourceRevision(), LoadAtStart = loadAtStart, LoadAtEnd = MachineInfo.LoadAverage(), ProcessWarmUpSeconds = settings.ProcessWarmUp.TotalSeconds,
-    Results = results, ProcessPeakWorkingSetBytes = WorkingSetSampler.ProcessPeak(),
+    Results = results, ProcessPeakWorkingSetBytes = WorkingSetSampler.ProcessPeak(), Batching = !arguments.NoBatching,
 };
 
 Console.WriteLine();

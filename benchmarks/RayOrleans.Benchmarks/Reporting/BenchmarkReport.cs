@@ -29,6 +29,9 @@ public sealed record BenchmarkReport
 
     public string? BaselineUnavailable { get; init; }
 
+    /// <summary>Whether an external driver batched its tasks and actor calls (false with <c>--no-batching</c>).</summary>
+    public bool Batching { get; init; } = true;
+
     /// <summary>The source measured: the commit, and whether the runtime's folders had uncommitted changes.</summary>
     public string? Source { get; init; }
 

@@ -153,7 +153,10 @@ internal static class MarkdownReport
             .Append("Each silo offers all the machine's CPUs, so several share the same cores: these figures show the cost of ")
             .Append("crossing processes, not more compute. ours/raw compares with the same call pattern to grains that Orleans ")
             .Append("places over the same silos. The silos run with `--same-host-shm false`, so a node reading another's large ")
-            .Append("object pulls it in chunks over Orleans, as between hosts (`cross_node_get_gigabytes`).\n\n");
+            .Append("object pulls it in chunks over Orleans, as between hosts (`cross_node_get_gigabytes`). ")
+            .Append(report.Batching
+                ? "The driver sends tasks and actor calls that come while others of its own wait at the same node or actor in batches, and gets their replies in batches (docs/architecture.md, \"Batches across the gateway\"); a lone one (the `_sync` scenarios) goes as its own call. `--no-batching` sends one call each, for comparison.\n\n"
+                : "This run sent one call per task and actor call (`--no-batching`).\n\n");
         text.Append(ResultTables.Markdown(ResultTables.MicroHeader, results.Select(ResultTables.MicroRow))).Append('\n');
         return text.ToString();
     }
