@@ -43,7 +43,8 @@ public sealed class BatchedSubmissionTests
         await using var cluster = builder.Build();
         await cluster.DeployAsync();
         await using var ray = await FreshCluster.AttachAsync(cluster);
-        var counter = ray.Actor(() => new Counter()).Remote();
+        // Created first: calls sent while the creation is on its way carry its placement hint, one call each.
+        var counter = await ray.Actor(() => new Counter()).RemoteAsync().WaitAsync(Wait.Deadline);
         Assert.Equal(0, await counter.Task(c => c.Add(0)).Remote().GetAsync(Wait.Deadline));
 
         // The first call of the burst goes on its own, the rest in batches; the actor runs them in the order sent,
