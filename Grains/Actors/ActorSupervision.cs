@@ -6,19 +6,17 @@ namespace RayOrleans.Actors;
 
 /// <summary>
 /// This silo's part in keeping restartable actors alive without their creators (see <see cref="ActorSupervisorGrain"/>).
-/// It watches Orleans membership, and when a silo is declared dead it tells the supervisors that live here and
+/// When membership declares a silo dead (<see cref="Node.NodeDeaths"/>), it tells the supervisors that live here and
 /// watch an actor of that silo (each restarts its actor or lets it die), and gives a new supervisor to each
 /// actor living here whose supervisor was on that silo (the supervisor's record is in memory, so the actor,
 /// which holds its own spec, publishes it again). A record is lost only when an actor and its supervisor die
 /// together; the actor's creator, while it lives, publishes it again then (<c>InFlightTasks</c>).
 /// </summary>
 internal sealed partial class ActorSupervision(IClusterMembershipService membership, IGrainFactory grains, ILogger<ActorSupervision> logger)
-    : ILifecycleParticipant<ISiloLifecycle>
+    : Node.INodeDeathHandler
 {
     private readonly ConcurrentDictionary<ActorId, string> _watching = new();
     private readonly ConcurrentDictionary<ActorId, (string Supervisor, Func<Task> Republish)> _hosted = new();
-    private readonly CancellationTokenSource _stop = new();
-    private Task? _loop;
 
     /// <summary>The supervisor of <paramref name="actor"/> lives here and watches its incarnation on <paramref name="node"/>.</summary>
     public void Watch(ActorId actor, string node) => _watching[actor] = node;
@@ -41,42 +39,7 @@ internal sealed partial class ActorSupervision(IClusterMembershipService members
     public bool HasOtherLiveNode(string node) =>
         membership.CurrentSnapshot.Members.Any(m => m.Value.Status == SiloStatus.Active && m.Key.ToParsableString() != node);
 
-    public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(nameof(ActorSupervision), ServiceLifecycleStage.Active, _ =>
-        {
-            _loop = Task.Run(WatchAsync);
-            return Task.CompletedTask;
-        }, async _ =>
-        {
-            _stop.Cancel();
-            if (_loop is not null)
-            {
-                await Task.WhenAny(_loop, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
-            }
-        });
-
-    private async Task WatchAsync()
-    {
-        // Silos dead before this one started were handled by the silos alive then (or by a supervisor's own
-        // check when it is told of an actor on a dead node).
-        var known = membership.CurrentSnapshot.Members.Where(m => m.Value.Status == SiloStatus.Dead).Select(m => m.Key).ToHashSet();
-        try
-        {
-            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(_stop.Token).ConfigureAwait(false))
-            {
-                var died = snapshot.Members.Where(m => m.Value.Status == SiloStatus.Dead && known.Add(m.Key)).Select(m => m.Key.ToParsableString()).ToList();
-                if (died.Count > 0)
-                {
-                    await Task.WhenAll(died.Select(NodeDiedAsync)).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-        }
-    }
-
-    private async Task NodeDiedAsync(string node)
+    public async Task NodeDiedAsync(string node)
     {
         var restarts = _watching.Where(w => w.Value == node).Select(w => Tell(w.Key, s => s.NodeDiedAsync(node)));
         var republishes = _hosted.Where(h => h.Value.Supervisor == node).Select(h => Republish(h.Key, h.Value.Republish));

@@ -66,11 +66,13 @@ public static class RaySiloBuilderExtensions
         services.AddSingleton<NodeReporter>();
         // Restartable actors are restarted by the cluster when their node dies (Actors/ActorSupervisorGrain.cs).
         services.AddSingleton<Actors.ActorSupervision>();
-        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Actors.ActorSupervision>());
+        services.AddSingleton<INodeDeathHandler>(sp => sp.GetRequiredService<Actors.ActorSupervision>());
         // Placement groups are re-placed when a node holding bundles dies, and their grains woken from their
         // records when their own silo dies (Placement/PlacementGroupFailover.cs).
         services.AddSingleton<PlacementGroupFailover>();
-        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PlacementGroupFailover>());
+        services.AddSingleton<INodeDeathHandler>(sp => sp.GetRequiredService<PlacementGroupFailover>());
+        // One membership watcher tells the handlers above of each silo declared dead (Node/NodeDeaths.cs).
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, NodeDeaths>();
         if (!services.Any(d => d.ServiceType == typeof(IGrainStorage) && d.IsKeyedService && Equals(d.ServiceKey, PlacementGroupStorageOptions.ProviderName)))
         {
             // No durable store was registered (the node host registers Redis with Redis clustering): memory, which

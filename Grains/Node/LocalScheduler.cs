@@ -673,9 +673,15 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
     /// </summary>
     private void Reply(TaskRun run, ObjectValue[] values, RayErrorInfo? error = null)
     {
-        if (!run.Reply.TrySetResult(values) || run.Forwarded)
+        if (run.Forwarded)
         {
+            run.Reply.TrySetResult(values);
             return;
+        }
+
+        if (run.Reply.Task.IsCompleted || Interlocked.Exchange(ref run.Replying, 1) == 1)
+        {
+            return; // replied already: the first reply stands
         }
 
         if (run.Context is { JobId.Length: > 0 } context)
@@ -683,8 +689,11 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
             context.FlushPendingOutput();
         }
 
+        // The attempt's end is recorded before the reply leaves: the reply's continuation may send it to the owner at
+        // once (a batched reply is sent on this thread), and the owner may ask the state API about it right away.
         error ??= values.Length > 0 ? values[0].Error : null;
         Events.Add(Ended(run, error is null ? TaskStates.Finished : TaskStates.Failed, error));
+        run.Reply.TrySetResult(values);
     }
 
     /// <summary>
@@ -718,7 +727,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
     {
         foreach (var run in _tasks.Values)
         {
-            if (!run.Reply.Task.IsCompleted && !run.Forwarded)
+            if (!run.Reply.Task.IsCompleted && !run.Forwarded && Volatile.Read(ref run.Replying) == 0)
             {
                 yield return Describe(run, run.Phase switch
                 {
@@ -797,6 +806,8 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         public bool RetriedByOwner { get; set; }
         /// <summary>Passed on to another node (spillback): that node records it.</summary>
         public bool Forwarded { get; set; }
+        /// <summary>1 once a reply is being made (its end recorded, then its result set): only the first records.</summary>
+        public int Replying;
         // Completed inline: its one awaiter is the grain call's reply, which Orleans posts to its own scheduler.
         public TaskCompletionSource<ObjectValue[]> Reply { get; } = new();
         public CancellationTokenSource Cancellation { get; } = new();
