@@ -115,11 +115,19 @@ internal sealed partial class PlacementGroupGrain(
         await GrainFactory.GetGrain<IPlacementGroupIndexGrain>(PlacementGroupIndexGrain.ShardOf(spec.Id)).AddAsync(spec.Id);
         Record.Spec = spec;
         Record.State = PlacementGroupState.Pending;
-        await WriteAsync();
 
         // The retry timer first, so a first attempt that throws (the view grain moving) is tried again.
         StartRetrying(RetryInterval);
         await TryPlaceOnceAsync();
+
+        // One write before the answer: Created (written by the placement) or Pending. Not Pending first and then
+        // Created: a crash after the reservations and before the write costs the same either way (the next
+        // activation places the group again), and the second write was a third of a group's storage traffic.
+        if (Record.State == PlacementGroupState.Pending)
+        {
+            await WriteAsync();
+        }
+
         return Info();
     }
 
@@ -225,8 +233,11 @@ internal sealed partial class PlacementGroupGrain(
     private async Task FinishRemovalAsync(PlacementGroupSpec spec)
     {
         await ReturnAsync(Record.Nodes);
-        await GrainFactory.GetGrain<IPlacementGroupIndexGrain>(PlacementGroupIndexGrain.ShardOf(spec.Id)).RemoveAsync(spec.Id);
-        await stored.ClearStateAsync();
+        // Both idempotent, so together: a crash before either ends leaves the Removed record, whose next
+        // activation finishes the removal.
+        await Task.WhenAll(
+            GrainFactory.GetGrain<IPlacementGroupIndexGrain>(PlacementGroupIndexGrain.ShardOf(spec.Id)).RemoveAsync(spec.Id),
+            stored.ClearStateAsync());
         // The record is gone from storage; this activation keeps answering "removed" until it is let go.
         stored.State = new PlacementGroupRecord { Spec = spec, State = PlacementGroupState.Removed };
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 using RayOrleans.Grains;
 using RayOrleans.Hosting;
 
@@ -10,9 +11,10 @@ namespace RayOrleans.Placement;
 /// <see cref="PlacementGroupFailover"/> tells every shard, and each shard tells each of its groups once. A
 /// group not holding bundles on the dead node answers at once, so the cost of a node death is one call per
 /// live group, in batches. Sharded so that creating and removing groups (each rewrites one shard's record)
-/// does not queue on one grain.
+/// does not queue on one grain. Reentrant, and its writes are grouped: the changes that come while the shard's
+/// record is being written go in the next write together, so a burst of groups costs a few writes, not one each.
 /// </summary>
-[ClusterStatePlacement]
+[ClusterStatePlacement, Reentrant]
 internal sealed partial class PlacementGroupIndexGrain(
     [PersistentState("groups", PlacementGroupStorageOptions.ProviderName)] IPersistentState<HashSet<Guid>> groups,
     ILogger<PlacementGroupIndexGrain> logger)
@@ -30,19 +32,51 @@ internal sealed partial class PlacementGroupIndexGrain(
     /// <summary>The shard that lists <paramref name="group"/>.</summary>
     public static long ShardOf(Guid group) => group.ToByteArray()[0] % Shards;
 
-    public async Task AddAsync(Guid group)
+    /// <summary>Completes when a write that began after the latest change ends; null when nothing waits to be written.</summary>
+    private TaskCompletionSource? _unwritten;
+
+    /// <summary>A write is on its way (one at a time: the storage's etag allows no other).</summary>
+    private bool _writing;
+
+    public Task AddAsync(Guid group) => groups.State.Add(group) ? WrittenAsync() : Task.CompletedTask;
+
+    public Task RemoveAsync(Guid group) => groups.State.Remove(group) ? WrittenAsync() : Task.CompletedTask;
+
+    /// <summary>Completes once the list as it is now is in storage (in this write, or the next one if one is on its way).</summary>
+    private Task WrittenAsync()
     {
-        if (groups.State.Add(group))
+        var unwritten = _unwritten ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_writing)
         {
-            await groups.WriteStateAsync();
+            _writing = true;
+            _ = WriteLoopAsync();
         }
+
+        return unwritten.Task;
     }
 
-    public async Task RemoveAsync(Guid group)
+    /// <summary>Writes until no change is left unwritten; runs on the grain's scheduler, so the list does not change during a write's copy.</summary>
+    private async Task WriteLoopAsync()
     {
-        if (groups.State.Remove(group))
+        try
         {
-            await groups.WriteStateAsync();
+            while (_unwritten is { } batch)
+            {
+                _unwritten = null;
+                try
+                {
+                    await groups.WriteStateAsync();
+                    batch.TrySetResult();
+                }
+                catch (Exception e)
+                {
+                    batch.TrySetException(e);
+                }
+            }
+        }
+        finally
+        {
+            _writing = false;
         }
     }
 

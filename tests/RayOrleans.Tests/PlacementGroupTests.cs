@@ -1,4 +1,8 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
 using RayOrleans.Grains;
+using RayOrleans.Hosting;
+using RayOrleans.Placement;
 using RayOrleans.Messages;
 using RayOrleans.Tests.Fixtures;
 using RayOrleans.Tests.Functions;
@@ -168,5 +172,33 @@ public sealed class PlacementGroupTests(TwoNodeCluster fixture)
         var negative = await Assert.ThrowsAsync<ArgumentException>(() => Ray.PlacementGroupAsync([Cpu(-1)]));
         Assert.Contains("Bundle 0", negative.Message);
         Assert.Throws<ArgumentException>(() => SchedulingStrategy.PlacementGroup(Guid.Empty));
+    }
+    [Fact]
+    public async Task Groups_made_and_removed_at_once_are_all_in_the_stored_index_and_then_none_are()
+    {
+        // The index shards group their writes (the changes that come during a write go in the next one): every
+        // group must still reach storage, since the stored list is what wakes a group whose silo died.
+        var groups = await Task.WhenAll(Enumerable.Range(0, 48).Select(_ => Ray.PlacementGroupAsync([Cpu(0.001)])));
+        var ids = groups.Select(g => g.Id).ToHashSet();
+        var stored = await StoredIndexAsync();
+        Assert.Superset(ids, stored);
+
+        await Task.WhenAll(groups.Select(g => Ray.RemovePlacementGroupAsync(g)));
+        Assert.Empty((await StoredIndexAsync()).Intersect(ids));
+    }
+
+    /// <summary>The ids in the index shards' records as the placement groups' storage holds them.</summary>
+    private async Task<HashSet<Guid>> StoredIndexAsync()
+    {
+        var storage = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(PlacementGroupStorageOptions.ProviderName);
+        var all = new HashSet<Guid>();
+        for (var shard = 0; shard < PlacementGroupIndexGrain.Shards; shard++)
+        {
+            var state = new GrainState<HashSet<Guid>>();
+            await storage.ReadStateAsync("groups", fixture.Cluster.Client.GetGrain<IPlacementGroupIndexGrain>(shard).GetGrainId(), state);
+            all.UnionWith(state.State ?? []);
+        }
+
+        return all;
     }
 }
