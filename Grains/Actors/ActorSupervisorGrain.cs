@@ -2,9 +2,11 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using RayOrleans.Grains;
+using RayOrleans.Hosting;
 using RayOrleans.Messages;
 using RayOrleans.Node;
 using RayOrleans.Placement;
+using RayOrleans.Recovery;
 
 namespace RayOrleans.Actors;
 
@@ -15,74 +17,138 @@ namespace RayOrleans.Actors;
 /// (<see cref="IActorSupervisorGrain"/>). The creator no longer restarts actors itself; it follows this record,
 /// so two processes never both restart one actor.
 /// <para>
-/// The record is in this activation's memory (a Redis cluster could keep it in grain storage, an embedded one
-/// could not; one mechanism for both): it survives the actor's node because the actor places its supervisor on
-/// another node (<see cref="ActorGrain"/>), and it survives the supervisor's node because the actor, which holds
-/// its own spec, publishes it again to a fresh activation (<see cref="ActorSupervision"/>). Only the loss of both
-/// at once loses it, and then the actor's creator, while it lives, publishes it again from its own copy.
+/// The record is written to the cluster-state grain storage on every change (<see cref="ActorSupervisorRecord"/>;
+/// Redis on a Redis cluster) and the actor is listed in the recovery index (<see cref="Recovery.RecoveryIndexGrain"/>),
+/// which tells this grain of every node death even when its activation died: so the actor is restarted when its
+/// node and this grain's node die together, with its creator gone. Kept off its actor's node besides
+/// (<see cref="ActorGrain"/>), so one death does not take both: the restart then needs no storage read, and a
+/// cluster whose storage is in memory (embedded) keeps the record while the actor's node alone dies.
 /// </para>
 /// </summary>
 [LeastLoadedPlacement, KeepAlive, Reentrant]
-internal sealed partial class ActorSupervisorGrain(NodeRuntime node, ActorSupervision supervision, ILogger<ActorSupervisorGrain> logger)
-    : Grain, IActorSupervisorGrain
+internal sealed partial class ActorSupervisorGrain : Grain, IActorSupervisorGrain
 {
     /// <summary>How long a dead actor's record stays to answer its callers with the cause.</summary>
     private static readonly TimeSpan KeptDead = TimeSpan.FromMinutes(5);
 
-    private ActorSpec? _spec;
-    private string? _node;
-    private string _state = "ALIVE";
-    private string? _cause;
+    private readonly NodeRuntime _node;
+    private readonly ActorSupervision _supervision;
+    private readonly ILogger<ActorSupervisorGrain> _logger;
+    private readonly IPersistentState<ActorSupervisorRecord> _stored;
+    private readonly GroupedWrites _writes;
     private long _aliveSince = Stopwatch.GetTimestamp();
     private IGrainTimer? _expiry;
 
+    /// <summary>This activation heard from the actor (or restarted it): it is where the actor reports, not a copy woken on a question.</summary>
+    private bool _heard;
+
+    public ActorSupervisorGrain(
+        NodeRuntime node, ActorSupervision supervision, ILogger<ActorSupervisorGrain> logger,
+        [PersistentState("supervisor", ClusterStateStorageOptions.ProviderName)] IPersistentState<ActorSupervisorRecord> stored)
+    {
+        _node = node;
+        _supervision = supervision;
+        _logger = logger;
+        _stored = stored;
+        _writes = new GroupedWrites(stored.WriteStateAsync);
+    }
+
     private ActorId Id => new(this.GetPrimaryKey());
 
-    public Task<string> SuperviseAsync(ActorSpec spec, string at)
+    private ActorSupervisorRecord Record => _stored.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (_state == "DEAD" || (_spec is not null && spec.Restarts < _spec.Restarts))
+        if (Record.Spec is not { } spec)
         {
-            return Task.FromResult(node.NodeId); // ended, or news of an earlier incarnation than the one known
+            return Task.CompletedTask;
         }
 
-        if (_spec is null && at == node.NodeId && supervision.HasOtherLiveNode(at))
+        // Woken after the silo it lived on died (by the recovery index, the actor or a caller): carry on from the record.
+        LogResumed(_logger, spec.ClassName, spec.ActorId, Record.State, Record.Node);
+        switch (Record.State)
         {
-            // This activation was placed on the actor's own node (woken first by a caller's question, which
-            // cannot say where the actor lives): one death would take both. It keeps nothing and goes; the
-            // actor, told it landed on its own node, publishes again and the new activation avoids this node.
+            case "ALIVE" when Record.Node is { } at && _supervision.IsDead(at):
+                _ = RestartOrFailAsync(at); // its node died with this grain's: restart it now
+                break;
+            case "ALIVE" when Record.Node is { } at:
+                _supervision.Watch(Id, at);
+                break;
+            case "RESTARTING":
+                _ = CreateAgainAsync(spec, Record.LostOn ?? "an earlier node"); // the restart was on its way
+                break;
+            case "DEAD":
+                ExpireDead();
+                break;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<string> SuperviseAsync(ActorSpec spec, string at)
+    {
+        if (Record.State == "DEAD" || (Record.Spec is not null && spec.Restarts < Record.Spec.Restarts))
+        {
+            return _node.NodeId; // ended, or news of an earlier incarnation than the one known
+        }
+
+        if (!_heard && at == _node.NodeId && _supervision.HasOtherLiveNode(at))
+        {
+            // This activation was placed on the actor's own node (woken first by a caller's question or the recovery
+            // index, which cannot say where the actor lives): one death would take both. It goes (the record stays
+            // in storage); the actor, told it landed on its own node, publishes again and the new activation avoids
+            // this node.
             DeactivateOnIdle();
-            return Task.FromResult(node.NodeId);
+            return _node.NodeId;
         }
 
-        if (_spec is null || spec.Restarts != _spec.Restarts || at != _node || _state != "ALIVE")
+        _heard = true;
+        var first = Record.Spec is null;
+        var changed = first || spec.Restarts != Record.Spec!.Restarts || at != Record.Node || Record.State != "ALIVE";
+        if (changed)
         {
             _aliveSince = Stopwatch.GetTimestamp();
         }
 
-        _spec = spec;
-        _node = at;
-        _state = "ALIVE";
-        supervision.Watch(Id, at);
-        if (supervision.IsDead(at))
+        Record.Spec = spec;
+        Record.Node = at;
+        Record.State = "ALIVE";
+        Record.LostOn = null;
+        _supervision.Watch(Id, at);
+        if (_supervision.IsDead(at))
         {
             // Published again (by the actor's creator) after both the actor's node and its old supervisor died.
             _ = RestartOrFailAsync(at);
         }
 
-        return Task.FromResult(node.NodeId);
+        if (first)
+        {
+            // Listed before its record is written: a crash between the two leaves a listed id with no record (which
+            // a wake-up ignores), never a record that no node death would wake.
+            await ListedAsync(add: true);
+        }
+
+        if (changed)
+        {
+            await PersistAsync(); // before the answer: the actor counts itself supervised once the record is stored
+        }
+
+        return _node.NodeId;
     }
 
-    public Task EndedAsync(string cause)
+    public async Task EndedAsync(string cause)
     {
-        End(cause);
-        return Task.CompletedTask;
+        if (End(cause))
+        {
+            await PersistAsync();
+        }
     }
 
-    public Task NodeDiedAsync(string dead) => _state == "ALIVE" && _node == dead ? RestartOrFailAsync(dead) : Task.CompletedTask;
+    public Task NodeDiedAsync(string dead) => Record.State == "ALIVE" && Record.Node == dead ? RestartOrFailAsync(dead) : Task.CompletedTask;
 
     public Task<ActorStatus> StatusAsync()
     {
-        if (_spec is not { } spec)
+        if (Record.Spec is not { } spec)
         {
             DeactivateOnIdle(); // woken only by this question: nothing is supervised here
             return Task.FromResult(new ActorStatus { Known = false });
@@ -90,23 +156,25 @@ internal sealed partial class ActorSupervisorGrain(NodeRuntime node, ActorSuperv
 
         return Task.FromResult(new ActorStatus
         {
-            Known = true, State = _state, Node = _state == "ALIVE" ? _node : null, Restarts = spec.Restarts, MaxRestarts = spec.MaxRestarts,
-            MaxTaskRetries = spec.MaxTaskRetries, Cause = _cause, Age = Stopwatch.GetElapsedTime(_aliveSince), ClassName = spec.ClassName,
-            SupervisorNode = node.NodeId,
+            Known = true, State = Record.State, Node = Record.State == "ALIVE" ? Record.Node : null, Restarts = spec.Restarts, MaxRestarts = spec.MaxRestarts,
+            MaxTaskRetries = spec.MaxTaskRetries, Cause = Record.Cause, Age = Stopwatch.GetElapsedTime(_aliveSince), ClassName = spec.ClassName,
+            SupervisorNode = _node.NodeId,
         });
     }
 
     /// <summary>The actor's node died: build it again elsewhere while MaxRestarts allows, else it dies naming why.</summary>
     private async Task RestartOrFailAsync(string lostOn)
     {
-        if (_state != "ALIVE" || _node != lostOn || _spec is not { } spec)
+        if (Record.State != "ALIVE" || Record.Node != lostOn || Record.Spec is not { } spec)
         {
             return; // another turn already acts on this loss
         }
 
-        _state = "RESTARTING";
-        _node = null;
-        supervision.Unwatch(Id);
+        Record.State = "RESTARTING";
+        Record.Node = null;
+        Record.LostOn = lostOn;
+        _heard = true;
+        _supervision.Unwatch(Id);
         if (!spec.Detached && await JobEndedAsync(spec.JobId) is { } ended)
         {
             await FailAsync(spec, $"Actor {spec.ClassName} ({spec.ActorId}) was lost with node {lostOn} and is not restarted: its job's driver is gone ({ended}).");
@@ -120,26 +188,36 @@ internal sealed partial class ActorSupervisorGrain(NodeRuntime node, ActorSuperv
         }
 
         var again = spec with { Restarts = spec.Restarts + 1 };
-        _spec = again;
-        LogRestart(logger, spec.ClassName, spec.ActorId, lostOn, again.Restarts);
-        node.Cluster.MarkUnreachable(lostOn); // the view may list the dead node for another moment
+        Record.Spec = again;
+        LogRestart(_logger, spec.ClassName, spec.ActorId, lostOn, again.Restarts);
+        // Stored before the creation: an activation after this one's silo died finishes the restart, and counts it once.
+        await PersistAsync();
+        await CreateAgainAsync(again, lostOn);
+    }
+
+    /// <summary>Creates incarnation <c>again.Restarts</c> (idempotent: a creation already on its way is waited for).</summary>
+    private async Task CreateAgainAsync(ActorSpec again, string lostOn)
+    {
+        _node.Cluster.MarkUnreachable(lostOn); // the view may list the dead node for another moment
         try
         {
             // The new incarnation reports itself (SuperviseAsync) before its creation completes.
             // Not on this node while another fits: a later death of this one node must not take both again.
-            var at = await node.Runtime.CreateActorAsync(again, track: false, avoid: node.NodeId);
-            if (_state == "RESTARTING")
+            var at = await _node.Runtime.CreateActorAsync(again, track: false, avoid: _node.NodeId);
+            if (Record.State == "RESTARTING")
             {
-                _state = "ALIVE";
-                _node = at;
+                Record.State = "ALIVE";
+                Record.Node = at;
+                Record.LostOn = null;
                 _aliveSince = Stopwatch.GetTimestamp();
-                supervision.Watch(Id, at);
+                _supervision.Watch(Id, at);
+                await PersistAsync();
             }
         }
-        catch (Exception e) when (_state != "DEAD")
+        catch (Exception e) when (Record.State != "DEAD")
         {
             // Its constructor failed (its grain recorded the death and told us) or its new node was lost too.
-            await FailAsync(again, $"Actor {spec.ClassName} ({spec.ActorId}) was lost with node {lostOn} and could not be restarted: {e.Message}");
+            await FailAsync(again, $"Actor {again.ClassName} ({again.ActorId}) was lost with node {lostOn} and could not be restarted: {e.Message}");
         }
         catch (Exception)
         {
@@ -165,46 +243,94 @@ internal sealed partial class ActorSupervisorGrain(NodeRuntime node, ActorSuperv
     private async Task FailAsync(ActorSpec spec, string cause)
     {
         End(cause);
-        LogDied(logger, spec.ClassName, spec.ActorId, cause);
+        LogDied(_logger, spec.ClassName, spec.ActorId, cause);
+        await PersistAsync();
         try
         {
             // A fresh activation that records the death, so calls fail at once with the cause.
-            await node.Runtime.Actor(spec.ActorId).FailAsync(cause);
+            await _node.Runtime.Actor(spec.ActorId).FailAsync(cause);
         }
         catch (Exception e) when (e is OrleansException or TimeoutException)
         {
-            LogFailFailed(logger, spec.ActorId, e);
+            LogFailFailed(_logger, spec.ActorId, e);
         }
 
         // Its grain died without its spec, so it cannot let go of the holds its creator took for restarts.
         var holder = Objects.ObjectHolders.Actor(spec.ActorId.Value);
         foreach (var id in Runtime.RayRuntime.ActorHeldRefs(spec))
         {
-            node.Runtime.Publisher.RemoveRef(id, holder);
+            _node.Runtime.Publisher.RemoveRef(id, holder);
         }
     }
 
-    private void End(string cause)
+    /// <summary>Records the death (in memory; the caller writes it); false when it was already recorded.</summary>
+    private bool End(string cause)
     {
-        if (_state == "DEAD")
+        if (Record.State == "DEAD")
         {
-            return;
+            return false;
         }
 
-        _state = "DEAD";
-        _cause = cause;
-        _node = null;
-        supervision.Unwatch(Id);
-        _expiry ??= this.RegisterGrainTimer(() =>
+        Record.State = "DEAD";
+        Record.Cause = cause;
+        Record.Node = null;
+        Record.LostOn = null;
+        Record.DiedAtUtc = DateTime.UtcNow;
+        _supervision.Unwatch(Id);
+        ExpireDead();
+        return true;
+    }
+
+    /// <summary>A dead actor's record answers its callers for <see cref="KeptDead"/>, then is deleted and the grain let go.</summary>
+    private void ExpireDead()
+    {
+        var left = KeptDead - (DateTime.UtcNow - (Record.DiedAtUtc ?? DateTime.UtcNow));
+        _expiry ??= this.RegisterGrainTimer(async () =>
         {
+            try
+            {
+                await _writes.WrittenAsync(); // the last write first: the storage allows one change at a time
+                await _stored.ClearStateAsync();
+                await ListedAsync(add: false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogWriteFailed(_logger, Id, "DEAD (deleting)", e);
+            }
+
             DeactivateOnIdle();
-            return Task.CompletedTask;
-        }, new GrainTimerCreationOptions(KeptDead, Timeout.InfiniteTimeSpan));
+        }, new GrainTimerCreationOptions(left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+    }
+
+    /// <summary>Writes the record; a failure is logged and the grain goes on from memory (its next change writes it whole).</summary>
+    private async Task PersistAsync()
+    {
+        try
+        {
+            await _writes.WrittenAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogWriteFailed(_logger, Id, Record.State, e);
+        }
+    }
+
+    private async Task ListedAsync(bool add)
+    {
+        var shard = RecoveryIndexGrain.For(GrainFactory, RecoveryKinds.ActorSupervisors, Id.Value);
+        try
+        {
+            await (add ? shard.AddAsync(Id.Value) : shard.RemoveAsync(Id.Value));
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            LogWriteFailed(_logger, Id, add ? "listed" : "unlisted", e);
+        }
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        supervision.Unwatch(Id);
+        _supervision.Unwatch(Id);
         return Task.CompletedTask;
     }
 
@@ -213,6 +339,12 @@ internal sealed partial class ActorSupervisorGrain(NodeRuntime node, ActorSuperv
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Actor {ClassName} ({ActorId}) died for good: {Cause}")]
     private static partial void LogDied(ILogger logger, string className, ActorId actorId, string cause);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The supervisor of actor {ClassName} ({ActorId}) activated from its record ({State} on {Node}).")]
+    private static partial void LogResumed(ILogger logger, string className, ActorId actorId, string state, string? node);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Storing the supervision record of actor {ActorId} ({State}) failed; it goes on from memory.")]
+    private static partial void LogWriteFailed(ILogger logger, ActorId actorId, string state, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the death of actor {ActorId} failed; its calls may wait for a creation that never comes.")]
     private static partial void LogFailFailed(ILogger logger, ActorId actorId, Exception exception);

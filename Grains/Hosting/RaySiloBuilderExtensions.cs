@@ -67,17 +67,17 @@ public static class RaySiloBuilderExtensions
         // Restartable actors are restarted by the cluster when their node dies (Actors/ActorSupervisorGrain.cs).
         services.AddSingleton<Actors.ActorSupervision>();
         services.AddSingleton<INodeDeathHandler>(sp => sp.GetRequiredService<Actors.ActorSupervision>());
-        // Placement groups are re-placed when a node holding bundles dies, and their grains woken from their
-        // records when their own silo dies (Placement/PlacementGroupFailover.cs).
-        services.AddSingleton<PlacementGroupFailover>();
-        services.AddSingleton<INodeDeathHandler>(sp => sp.GetRequiredService<PlacementGroupFailover>());
+        // Placement groups and restartable actors' supervisors are told of node deaths through a durable index, so
+        // that one whose grain died with the node is woken from its record (Recovery/RecoveryIndexFailover.cs).
+        services.AddSingleton<Recovery.RecoveryIndexFailover>();
+        services.AddSingleton<INodeDeathHandler>(sp => sp.GetRequiredService<Recovery.RecoveryIndexFailover>());
         // One membership watcher tells the handlers above of each silo declared dead (Node/NodeDeaths.cs).
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, NodeDeaths>();
-        if (!services.Any(d => d.ServiceType == typeof(IGrainStorage) && d.IsKeyedService && Equals(d.ServiceKey, PlacementGroupStorageOptions.ProviderName)))
+        if (!services.Any(d => d.ServiceType == typeof(IGrainStorage) && d.IsKeyedService && Equals(d.ServiceKey, ClusterStateStorageOptions.ProviderName)))
         {
             // No durable store was registered (the node host registers Redis with Redis clustering): memory, which
             // keeps groups across a restart of their grain but not across the death of the silo holding the record.
-            builder.AddMemoryGrainStorage(PlacementGroupStorageOptions.ProviderName, o => o.Configure<Serializer>((options, serializer) =>
+            builder.AddMemoryGrainStorage(ClusterStateStorageOptions.ProviderName, o => o.Configure<Serializer>((options, serializer) =>
                 options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
         }
 

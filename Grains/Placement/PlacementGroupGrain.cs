@@ -4,6 +4,7 @@ using RayOrleans.Grains;
 using RayOrleans.Hosting;
 using RayOrleans.Messages;
 using RayOrleans.Node;
+using RayOrleans.Recovery;
 
 namespace RayOrleans.Placement;
 
@@ -17,13 +18,13 @@ namespace RayOrleans.Placement;
 /// on live nodes, reserves the lost ones again on other nodes by its strategy (<see cref="BundlePlanner.Replan"/>)
 /// and is created again. Its record (<see cref="PlacementGroupRecord"/>) is written to grain storage on every
 /// change, so an activation after its own silo died reads it and carries on; the node-death fan-out
-/// (<see cref="PlacementGroupFailover"/>, <see cref="PlacementGroupIndexGrain"/>) is what wakes it then.
+/// (<see cref="Recovery.RecoveryIndexFailover"/>, <see cref="RecoveryIndexGrain"/>) is what wakes it then.
 /// </para>
 /// Placed off draining nodes; a drain migrates it with its record (the bundles stay reserved on their nodes).
 /// </summary>
 [KeepAlive, ClusterStatePlacement]
 internal sealed partial class PlacementGroupGrain(
-    [PersistentState("group", PlacementGroupStorageOptions.ProviderName)] IPersistentState<PlacementGroupRecord> stored,
+    [PersistentState("group", ClusterStateStorageOptions.ProviderName)] IPersistentState<PlacementGroupRecord> stored,
     ClusterStateActivations stateGrains,
     IClusterMembershipService membership,
     ILogger<PlacementGroupGrain> logger)
@@ -112,7 +113,7 @@ internal sealed partial class PlacementGroupGrain(
 
         // Listed before its record is written: a crash between the two leaves a listed id with no record (which
         // a wake-up ignores), never a group that no node death would wake.
-        await GrainFactory.GetGrain<IPlacementGroupIndexGrain>(PlacementGroupIndexGrain.ShardOf(spec.Id)).AddAsync(spec.Id);
+        await RecoveryIndexGrain.For(GrainFactory, RecoveryKinds.PlacementGroups, spec.Id).AddAsync(spec.Id);
         Record.Spec = spec;
         Record.State = PlacementGroupState.Pending;
 
@@ -236,7 +237,7 @@ internal sealed partial class PlacementGroupGrain(
         // Both idempotent, so together: a crash before either ends leaves the Removed record, whose next
         // activation finishes the removal.
         await Task.WhenAll(
-            GrainFactory.GetGrain<IPlacementGroupIndexGrain>(PlacementGroupIndexGrain.ShardOf(spec.Id)).RemoveAsync(spec.Id),
+            RecoveryIndexGrain.For(GrainFactory, RecoveryKinds.PlacementGroups, spec.Id).RemoveAsync(spec.Id),
             stored.ClearStateAsync());
         // The record is gone from storage; this activation keeps answering "removed" until it is let go.
         stored.State = new PlacementGroupRecord { Spec = spec, State = PlacementGroupState.Removed };

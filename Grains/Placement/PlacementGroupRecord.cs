@@ -3,7 +3,7 @@ using RayOrleans.Messages;
 namespace RayOrleans.Placement;
 
 /// <summary>
-/// What <see cref="PlacementGroupGrain"/> keeps in grain storage (<see cref="Hosting.PlacementGroupStorageOptions"/>),
+/// What <see cref="PlacementGroupGrain"/> keeps in grain storage (<see cref="Hosting.ClusterStateStorageOptions"/>),
 /// written on every change of state or layout: an activation after its silo died reads it and carries on.
 /// Serialized by the Orleans serializer, so a member added later needs only a new <c>[Id]</c>.
 /// </summary>

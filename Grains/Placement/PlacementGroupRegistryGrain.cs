@@ -7,12 +7,12 @@ namespace RayOrleans.Placement;
 /// <summary>
 /// Named placement groups of one namespace; placed off draining nodes, and migrates with its names off one. The names
 /// are kept in the placement groups' storage with the groups' records, so a group is still found by name after the
-/// registry's silo died (with Redis storage; see <see cref="PlacementGroupStorageOptions"/>).
+/// registry's silo died (with Redis storage; see <see cref="ClusterStateStorageOptions"/>).
 /// </summary>
 [KeepAlive, ClusterStatePlacement]
 internal sealed class PlacementGroupRegistryGrain(
     ClusterStateActivations stateGrains,
-    [PersistentState("names", PlacementGroupStorageOptions.ProviderName)] IPersistentState<Dictionary<string, Guid>> stored)
+    [PersistentState("names", ClusterStateStorageOptions.ProviderName)] IPersistentState<Dictionary<string, Guid>> stored)
     : Grain, IPlacementGroupRegistryGrain, IGrainMigrationParticipant
 {
     private Dictionary<string, Guid> Names => stored.State;

@@ -65,11 +65,11 @@ internal static class ClusterState
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         var answers = await AskAllAsync(grains, nodes, n => n.PlacementGroupsAsync()).ConfigureAwait(false);
-        var listed = await Task.WhenAll(Enumerable.Range(0, Placement.PlacementGroupIndexGrain.Shards).Select(async shard =>
+        var listed = await Task.WhenAll(Enumerable.Range(0, Recovery.RecoveryIndexGrain.Shards).Select(async shard =>
         {
             try
             {
-                return await grains.GetGrain<IPlacementGroupIndexGrain>(shard).ListAsync().WaitAsync(NodeTimeout).ConfigureAwait(false);
+                return await grains.GetGrain<IRecoveryIndexGrain>(shard, Recovery.RecoveryKinds.PlacementGroups).ListAsync().WaitAsync(NodeTimeout).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OrleansException or TimeoutException)
             {

@@ -35,7 +35,7 @@ internal static class NodeHostExtensions
                 case ClusteringProvider.Redis:
                     var redis = options.ToRedisConfiguration();
                     silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
-                    silo.UseRedisPlacementGroupStorage(redis);
+                    silo.UseRedisClusterStateStorage(redis);
                     break;
                 default:
                     // Development membership: the primary silo holds the membership table in memory and every

@@ -62,6 +62,49 @@ public sealed class ActorSupervisionTests
     }
 
     [Fact]
+    public async Task A_detached_actor_is_restarted_from_its_stored_record_when_its_node_and_its_supervisors_node_die_together()
+    {
+        // Four silos, so that two survive to vote the two dead ones out.
+        await using var cluster = await ProcessCluster.StartAsync(silos: 4, cpusPerSilo: 2);
+        var options = new RayInitOptions { ClusterId = cluster.ClusterId, ShipCode = false };
+        var home = cluster.Silos[1].NodeId;
+        var name = "stored-" + Probe.NewKey()[..8];
+
+        string supervisor;
+        await using (var creator = await Ray.InitAsync(cluster.Address, options))
+        {
+            await Wait.UntilAsync(async () => (await creator.NodesAsync()).Count == 4, "the four silo processes report");
+            var actor = await creator.Actor(() => new Counter(5)).Options(new ActorOptions
+            {
+                Name = name, Lifetime = ActorLifetime.Detached, MaxRestarts = 1,
+                SchedulingStrategy = SchedulingStrategy.NodeAffinity(home, soft: true),
+            }).RemoteAsync().WaitAsync(Bound);
+            Assert.Equal(6, await actor.Task(c => c.Add(1)).Remote().GetAsync(Wait.Deadline));
+            supervisor = (await StatusAsync(creator, actor.Id))!.SupervisorNode!;
+            Assert.NotEqual(home, supervisor);
+        } // the creator exits: its copy of the spec goes with it
+
+        // The actor's node and its supervisor's node die at once: only the stored record is left.
+        cluster.Kill(1);
+        cluster.Kill(cluster.Silos.FindIndex(s => s.NodeId == supervisor));
+        var survivors = cluster.Silos.Select(s => s.NodeId).Where(n => n != home && n != supervisor).ToHashSet();
+        var http = cluster.HttpPorts[cluster.Silos.FindIndex(s => survivors.Contains(s.NodeId))];
+
+        using var client = new HttpClient();
+        var url = $"http://127.0.0.1:{http}/api/actors?name={name}&state=alive";
+        await Wait.UntilAsync(async () =>
+        {
+            var rows = JsonDocument.Parse(await client.GetStringAsync(url)).RootElement.EnumerateArray().ToList();
+            return rows.Count == 1 && rows[0].GetProperty("restarts").GetInt32() == 1 && survivors.Contains(rows[0].GetProperty("nodeId").GetString()!);
+        }, "the cluster restarts the actor from its stored record with no driver connected", TimeSpan.FromSeconds(90));
+
+        await using var later = await Ray.InitAsync(cluster.Address, options);
+        var found = await later.GetActorAsync<Counter>(name);
+        Assert.Equal(5, await found.Task(c => c.Total()).Remote().GetAsync(Wait.Deadline));
+        Assert.Contains(await found.Task(c => c.Node()).Remote().GetAsync(Wait.Deadline), survivors);
+    }
+
+    [Fact]
     public async Task Calls_in_flight_from_a_caller_that_did_not_create_the_actor_are_retried_on_the_restarted_actor_or_fail_with_ActorDiedException()
     {
         await using var cluster = await ProcessCluster.StartAsync(silos: 2, cpusPerSilo: 2);

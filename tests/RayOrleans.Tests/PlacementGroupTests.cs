@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
 using RayOrleans.Grains;
 using RayOrleans.Hosting;
-using RayOrleans.Placement;
+using RayOrleans.Recovery;
 using RayOrleans.Messages;
 using RayOrleans.Tests.Fixtures;
 using RayOrleans.Tests.Functions;
@@ -190,12 +190,12 @@ public sealed class PlacementGroupTests(TwoNodeCluster fixture)
     /// <summary>The ids in the index shards' records as the placement groups' storage holds them.</summary>
     private async Task<HashSet<Guid>> StoredIndexAsync()
     {
-        var storage = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(PlacementGroupStorageOptions.ProviderName);
+        var storage = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(ClusterStateStorageOptions.ProviderName);
         var all = new HashSet<Guid>();
-        for (var shard = 0; shard < PlacementGroupIndexGrain.Shards; shard++)
+        for (var shard = 0; shard < RecoveryIndexGrain.Shards; shard++)
         {
             var state = new GrainState<HashSet<Guid>>();
-            await storage.ReadStateAsync("groups", fixture.Cluster.Client.GetGrain<IPlacementGroupIndexGrain>(shard).GetGrainId(), state);
+            await storage.ReadStateAsync("ids", fixture.Cluster.Client.GetGrain<IRecoveryIndexGrain>(shard, RecoveryKinds.PlacementGroups).GetGrainId(), state);
             all.UnionWith(state.State ?? []);
         }
 
