@@ -164,6 +164,18 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave, OneWay]
     Task JobEndedAsync(string jobId);
 
+    /// <summary>
+    /// The size in bytes of shipped code package <paramref name="hash"/> (SHA-256, hex) as this node keeps it since
+    /// it unpacked it, or -1 when it does not: a node whose read of the package from the object store fails (its
+    /// only copy died with a node) asks the others (<see cref="ReadCodePackageAsync"/>).
+    /// </summary>
+    [AlwaysInterleave]
+    Task<long> CodePackageSizeAsync(string hash);
+
+    /// <summary>Up to <paramref name="count"/> bytes (at most 4 MiB) of code package <paramref name="hash"/> from <paramref name="offset"/>; null when this node does not keep it.</summary>
+    [AlwaysInterleave]
+    Task<byte[]?> ReadCodePackageAsync(string hash, long offset, int count);
+
     /// <summary>Sends the task output this node still holds to the jobs' log grains now, and returns once sent.</summary>
     [AlwaysInterleave]
     Task FlushTaskLogsAsync();

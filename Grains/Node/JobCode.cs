@@ -92,7 +92,7 @@ internal sealed partial class JobCode : IAsyncDisposable
     private async Task<string> UnpackAsync(CodePackage code)
     {
         WorkerContext.Leave();
-        if (code.Hash.Length != 64 || !code.Hash.All(Uri.IsHexDigit))
+        if (!IsHash(code.Hash))
         {
             throw new InvalidDataException($"'{code.Hash}' is not a SHA-256 code package hash.");
         }
@@ -103,13 +103,14 @@ internal sealed partial class JobCode : IAsyncDisposable
             return folder;
         }
 
-        var zip = (byte[]?)await _runtime().GetAsync(code.Object, typeof(byte[]), TimeSpan.FromMinutes(5), CancellationToken.None).ConfigureAwait(false)
-            ?? throw new InvalidDataException($"The code package {code.Hash} is empty.");
+        var zip = await ReadPackageAsync(code).ConfigureAwait(false);
         var hash = Convert.ToHexStringLower(SHA256.HashData(zip));
         if (hash != code.Hash)
         {
             throw new InvalidDataException($"The code package read has SHA-256 {hash}, not {code.Hash}: it was changed or damaged.");
         }
+
+        Keep(code.Hash, zip);
 
         // Unpacked beside its final place, then moved in one step: a process on this host unpacking the same
         // package at the same time finds either nothing or the whole folder.
@@ -131,6 +132,133 @@ internal sealed partial class JobCode : IAsyncDisposable
 
         return folder;
     }
+
+    /// <summary>How long a read of a package from the object store may take before the other nodes are asked too.</summary>
+    private static readonly TimeSpan PeersAfter = TimeSpan.FromSeconds(10);
+
+    /// <summary>The most bytes one <see cref="ReadKeptAsync"/> answers (a chunk of a peer's read).</summary>
+    public const int MaxChunk = 4 << 20;
+
+    /// <summary>
+    /// The package's bytes: from the object store, or, when that read fails or takes longer than
+    /// <see cref="PeersAfter"/>, from a node that unpacked it before and kept its bytes. The package is a put with
+    /// no lineage: once its driver exited and its only stored copy died with a node, the nodes that unpacked it
+    /// are the only place left (Ray keeps its packages in the GCS for the same reason).
+    /// </summary>
+    private async Task<byte[]> ReadPackageAsync(CodePackage code)
+    {
+        var read = ReadFromStoreAsync(code);
+        if (await Task.WhenAny(read, Task.Delay(PeersAfter)).ConfigureAwait(false) == read && read.IsCompletedSuccessfully)
+        {
+            return read.Result;
+        }
+
+        if (await ReadFromPeersAsync(code).ConfigureAwait(false) is { } bytes)
+        {
+            _ = read.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            return bytes;
+        }
+
+        return await read.ConfigureAwait(false); // no node keeps it: the store's answer, or its error
+    }
+
+    private async Task<byte[]> ReadFromStoreAsync(CodePackage code) =>
+        (byte[]?)await _runtime().GetAsync(code.Object, typeof(byte[]), TimeSpan.FromMinutes(5), CancellationToken.None).ConfigureAwait(false)
+        ?? throw new InvalidDataException($"The code package {code.Hash} is empty.");
+
+    /// <summary>The package from the first other live node that keeps it whole and unchanged (checked against its hash); null when none does.</summary>
+    private async Task<byte[]?> ReadFromPeersAsync(CodePackage code)
+    {
+        var runtime = _runtime();
+        foreach (var peer in runtime.Cluster.Nodes.Select(n => n.NodeId).Where(n => n != runtime.LocalNodeId))
+        {
+            try
+            {
+                var node = runtime.Node(peer);
+                var size = await node.CodePackageSizeAsync(code.Hash).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                if (size < 0 || size > Array.MaxLength)
+                {
+                    continue;
+                }
+
+                var bytes = new byte[size];
+                for (long offset = 0; offset < size;)
+                {
+                    var chunk = await node.ReadCodePackageAsync(code.Hash, offset, (int)Math.Min(MaxChunk, size - offset)).WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+                    if (chunk is not { Length: > 0 })
+                    {
+                        break; // dropped meanwhile
+                    }
+
+                    chunk.CopyTo(bytes, offset);
+                    offset += chunk.Length;
+                    if (offset == size && Convert.ToHexStringLower(SHA256.HashData(bytes)) == code.Hash)
+                    {
+                        LogFromPeer(_logger, code.Hash, peer);
+                        return bytes;
+                    }
+                }
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException or IOException)
+            {
+                // That node is gone or busy: the next one
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Keeps the package's bytes beside its folder (written whole, then moved into place), for nodes that cannot read it elsewhere.</summary>
+    private void Keep(string hash, byte[] zip)
+    {
+        var path = KeptPath(hash);
+        if (File.Exists(path))
+        {
+            return;
+        }
+
+        var scratch = path + ".part-" + Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            Directory.CreateDirectory(_root);
+            File.WriteAllBytes(scratch, zip);
+            File.Move(scratch, path);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            File.Delete(scratch); // another process on this host kept it first
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Not kept: the code runs all the same; only other nodes' fallback loses this copy.
+            LogKeepFailed(_logger, hash, path, e);
+            File.Delete(scratch);
+        }
+    }
+
+    /// <summary>The size of the package this node keeps, or -1 (not kept, or not a package hash: the name is a path here).</summary>
+    public long KeptSize(string hash) => IsHash(hash) && new FileInfo(KeptPath(hash)) is { Exists: true } file ? file.Length : -1;
+
+    /// <summary>A chunk of a kept package (<see cref="Grains.INodeGrain.ReadCodePackageAsync"/>); null when it is not kept here.</summary>
+    public async Task<byte[]?> ReadKeptAsync(string hash, long offset, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (!IsHash(hash) || !File.Exists(KeptPath(hash)))
+        {
+            return null;
+        }
+
+        await using var file = new FileStream(KeptPath(hash), FileMode.Open, FileAccess.Read, FileShare.Read, 1, useAsync: true);
+        var buffer = new byte[(int)Math.Clamp(Math.Min(count, file.Length - offset), 0, MaxChunk)];
+        file.Position = Math.Min(offset, file.Length);
+        await file.ReadExactlyAsync(buffer).ConfigureAwait(false);
+        return buffer;
+    }
+
+    private string KeptPath(string hash) => Path.Combine(_root, hash + ".zip");
+
+    private static bool IsHash(string hash) => hash.Length == 64 && hash.All(Uri.IsHexDigit);
 
     /// <summary>
     /// The job ended (its driver exited or was stopped): its code is unloaded as soon as its last task ends and
@@ -202,6 +330,12 @@ internal sealed partial class JobCode : IAsyncDisposable
         _stop.Cancel();
         return ValueTask.CompletedTask;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Read code package {Hash} from node {Node}, which kept it: the object store could not give it in time.")]
+    private static partial void LogFromPeer(ILogger logger, string hash, string node);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not keep the bytes of code package {Hash} at {Path}; other nodes cannot read it from this one.")]
+    private static partial void LogKeepFailed(ILogger logger, string hash, string path, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded the code of job {JobId} (package {Hash}) from {Folder}.")]
     private static partial void LogLoaded(ILogger logger, string jobId, string hash, string folder);

@@ -212,6 +212,10 @@ internal sealed class NodeGrain : Grain, INodeGrain
         return Task.CompletedTask;
     }
 
+    public Task<long> CodePackageSizeAsync(string hash) => Task.FromResult(_scheduler.Code.KeptSize(hash));
+
+    public Task<byte[]?> ReadCodePackageAsync(string hash, long offset, int count) => _scheduler.Code.ReadKeptAsync(hash, offset, count);
+
     public Task FlushTaskLogsAsync() => _scheduler.NodeRuntime.Runtime.TaskLogs.FlushAsync();
 
     public Task<Guid[]> PlacementGroupsAsync() => Task.FromResult(_scheduler.Bundles.Groups);

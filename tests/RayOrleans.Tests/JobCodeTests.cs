@@ -113,6 +113,87 @@ public sealed class JobCodeTests
     }
 
     [Fact]
+    public async Task A_restarted_actor_whose_code_packages_only_stored_copy_died_reads_it_from_a_node_that_kept_it()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 3, cpusPerSilo: 2, codeDirectory: false);
+        var job = "peer-code-" + Probe.NewKey()[..8];
+        var name = job + "-actor";
+        string holder, keeper;
+        string hash;
+        await using (var driver = await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId, JobId = job }))
+        {
+            await Wait.UntilAsync(async () => (await driver.NodesAsync()).Count == 3, "the three silo processes report");
+            var package = driver.Runtime.Code!;
+            hash = package.Hash;
+            // The actor lives where the package's only stored copy is, so one death takes both.
+            holder = (await driver.Runtime.Directory(package.Object.TaskId).DescribeAsync(package.Object))!.Location!;
+            var actor = await driver.Actor(() => new Counter(5)).Options(new ActorOptions
+            {
+                Name = name, Lifetime = ActorLifetime.Detached, MaxRestarts = 1,
+                SchedulingStrategy = SchedulingStrategy.NodeAffinity(holder, soft: true),
+            }).RemoteAsync().WaitAsync(TimeSpan.FromMinutes(1));
+            Assert.Equal(holder, await actor.Task(c => c.Node()).Remote().GetAsync(Wait.Deadline));
+
+            // The supervisor's node runs a task of the job, so it unpacks the package and keeps its bytes; the
+            // restart avoids that node, so it lands on the third, which never had the code.
+            keeper = (await driver.Runtime.Grains.GetGrain<Grains.IActorSupervisorGrain>(actor.Id.Value).StatusAsync()).SupervisorNode!;
+            Assert.NotEqual(holder, keeper);
+            var onKeeper = new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(keeper, soft: false) };
+            Assert.StartsWith($"job {job} ", await driver.Task(TestTasks.LoadContextName, 0).Options(onKeeper).Remote().GetAsync(Wait.Deadline));
+        } // the driver exits: its copy of the package goes with it
+
+        var folders = cluster.Silos.Select((s, i) => (s.NodeId, Folder: Path.Combine(cluster.JobsDirectory, "code-" + cluster.HttpPorts[i], hash))).ToList();
+        var third = cluster.Silos.Select(s => s.NodeId).Single(n => n != holder && n != keeper);
+        Assert.False(Directory.Exists(folders.Single(f => f.NodeId == third).Folder));
+        Assert.True(File.Exists(folders.Single(f => f.NodeId == keeper).Folder + ".zip"), "the keeper kept the package's bytes");
+        cluster.Kill(cluster.Silos.FindIndex(s => s.NodeId == holder));
+
+        // Restarted on the third node, which read the package from the keeper (the store's only copy died).
+        using var http = new HttpClient();
+        var port = cluster.HttpPorts[cluster.Silos.FindIndex(s => s.NodeId == keeper)];
+        await Wait.UntilAsync(async () =>
+        {
+            using var answer = await http.GetAsync($"http://127.0.0.1:{port}/api/actors?name={name}&state=alive");
+            return answer.IsSuccessStatusCode && System.Text.Json.JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement
+                .EnumerateArray().Any(r => r.GetProperty("restarts").GetInt32() == 1 && r.GetProperty("nodeId").GetString() == third);
+        }, "the actor is restarted on the node that never had the code", TimeSpan.FromMinutes(1));
+        Assert.True(Directory.Exists(folders.Single(f => f.NodeId == third).Folder));
+
+        await using var later = await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId, ShipCode = false });
+        var found = await later.GetActorAsync<Counter>(name);
+        Assert.StartsWith($"job {job} ", await found.Task(c => c.LoadContextName()).Remote().GetAsync(Wait.Deadline));
+        Assert.Equal(7, await found.Task(c => c.Add(2)).Remote().GetAsync(Wait.Deadline));
+    }
+
+    [Fact]
+    public async Task A_node_serves_kept_package_bytes_only_by_package_hash()
+    {
+        var root = Directory.CreateTempSubdirectory("rayorleans-kept-").FullName;
+        try
+        {
+            await using var code = new JobCode(root, TimeSpan.FromMinutes(1), () => null!, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            var hash = new string('a', 64);
+            await File.WriteAllBytesAsync(Path.Combine(root, hash + ".zip"), Enumerable.Range(0, 10).Select(i => (byte)i).ToArray());
+            File.WriteAllText(Path.Combine(root, "secret.zip"), "not a package");
+
+            Assert.Equal(10, code.KeptSize(hash));
+            Assert.Equal(new byte[] { 4, 5, 6 }, await code.ReadKeptAsync(hash, 4, 3));
+            Assert.Equal(new byte[] { 8, 9 }, await code.ReadKeptAsync(hash, 8, 100));
+            Assert.Empty((await code.ReadKeptAsync(hash, 20, 3))!);
+            Assert.Equal(-1, code.KeptSize(new string('b', 64)));
+            // Names that are not SHA-256 hashes are paths here: never opened.
+            Assert.Equal(-1, code.KeptSize("secret"));
+            Assert.Equal(-1, code.KeptSize("../" + Path.GetFileName(root) + "/secret"));
+            Assert.Null(await code.ReadKeptAsync("secret", 0, 3));
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => code.ReadKeptAsync(hash, -1, 3));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Two_jobs_run_two_builds_of_one_assembly_side_by_side_and_a_jobs_code_is_unloaded_when_it_ends()
     {
         await using var cluster = await FreshCluster.StartAsync();
