@@ -52,7 +52,7 @@ public sealed class RemoteFunction<TR>
         return new ObjectRef<TR>(new ObjectId(Submit(isGenerator: false), 1), _ray.Runtime);
     }
 
-    internal Guid Submit(bool isGenerator)
+    internal Guid Submit(bool isGenerator, bool splitArray = false)
     {
         var worker = WorkerContext.Current;
         var spec = new TaskSpec
@@ -61,7 +61,7 @@ public sealed class RemoteFunction<TR>
             NumReturns = _options.NumReturns, Resources = _resources, MaxRetries = _options.MaxRetries,
             RetryExceptions = _options.RetryExceptions, RetryExceptionTypes = _retryTypes, ParentTaskId = worker?.TaskId ?? Guid.Empty,
             JobId = worker?.JobId ?? _ray.Runtime.JobId, Code = worker is null ? _ray.Runtime.Code : worker.Code,
-            IsGenerator = isGenerator, GeneratorBackpressure = _options.GeneratorBackpressure,
+            IsGenerator = isGenerator, SplitArray = splitArray, GeneratorBackpressure = _options.GeneratorBackpressure,
             Strategy = _options.SchedulingStrategy.Kind == SchedulingKind.Default ? null : _options.SchedulingStrategy,
         };
         _ray.Runtime.SubmitTask(spec);

@@ -59,6 +59,12 @@ public sealed record TaskSpec
     [Id(16)] public CodePackage? Code { get; init; }
 
     /// <summary>
+    /// The function returns an array of exactly <see cref="NumReturns"/> items, each stored as its own return
+    /// (Ray's <c>num_returns=N</c> with a list result); otherwise several returns come from a tuple.
+    /// </summary>
+    [Id(17)] public bool SplitArray { get; init; }
+
+    /// <summary>
     /// The W3C trace context (<c>traceparent</c>) of the span that submitted this work, so its execute span
     /// joins the same trace wherever it runs, Orleans messaging or not; null when nothing was tracing.
     /// </summary>

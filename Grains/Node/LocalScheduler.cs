@@ -623,12 +623,31 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
                 break;
         }
 
-        return await StoreReturnsAsync(Runtime, spec.TaskId, spec.NumReturns, invoker.ResultType, returned).ConfigureAwait(false);
+        return await StoreReturnsAsync(Runtime, spec.TaskId, spec.NumReturns, invoker.ResultType, returned, spec.SplitArray).ConfigureAwait(false);
     }
 
-    /// <summary>Serializes and stores a result, split into its tuple items when the task has several returns.</summary>
-    public static async ValueTask<ObjectValue[]> StoreReturnsAsync(RayRuntime runtime, Guid taskId, int numReturns, Type resultType, object? result)
+    /// <summary>
+    /// Serializes and stores a result, split into its items when the task has several returns: a tuple's, or
+    /// with <paramref name="splitArray"/> an array's (which must have exactly <paramref name="numReturns"/> items).
+    /// </summary>
+    public static async ValueTask<ObjectValue[]> StoreReturnsAsync(RayRuntime runtime, Guid taskId, int numReturns, Type resultType, object? result, bool splitArray = false)
     {
+        if (splitArray)
+        {
+            if (result is not Array array || array.Rank != 1 || array.Length != numReturns || resultType.GetElementType() is not { } elementType)
+            {
+                throw new InvalidOperationException($"A task submitted with RemoteSplit({numReturns}) must return an array of exactly {numReturns} items; it returned {(result is Array a ? $"{a.Length} items" : result?.GetType().Name ?? "null")}.");
+            }
+
+            var items = new ObjectValue[numReturns];
+            for (var i = 0; i < numReturns; i++)
+            {
+                items[i] = await runtime.StoreValueAsync(new ObjectId(taskId, i + 1), array.GetValue(i), elementType).ConfigureAwait(false);
+            }
+
+            return items;
+        }
+
         if (numReturns <= 1)
         {
             return [await runtime.StoreValueAsync(new ObjectId(taskId, 1), result, resultType).ConfigureAwait(false)];

@@ -51,6 +51,26 @@ public sealed class TaskTests(TwoNodeCluster fixture)
     }
 
     [Fact]
+    public async Task NumReturns_splits_an_array_into_one_object_per_item_and_a_wrong_length_fails_each_ref()
+    {
+        var words = Ray.Task(TestTasks.Words, 3_000).RemoteSplit(3_000);
+        Assert.Equal(3_000, words.Select(w => w.Id).Distinct().Count());
+        Assert.Equal("word2999", await words[^1]);
+        Assert.Equal(Enumerable.Range(0, 3_000).Select(i => $"word{i}"), await Ray.GetAsync(words));
+        Assert.Equal("word0", await Ray.Task(TestTasks.Words, 1).RemoteSplit(1)[0]);
+
+        var wrong = Ray.Task(TestTasks.Words, 2).RemoteSplit(3);
+        foreach (var item in wrong)
+        {
+            var e = await Assert.ThrowsAnyAsync<RayException>(() => item.GetAsync(Wait.Deadline));
+            Assert.Contains("exactly 3 items", e.Message);
+            Assert.Contains("2 items", e.Message);
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => Ray.Task(TestTasks.Words, 1).RemoteSplit(0));
+    }
+
+    [Fact]
     public async Task A_custom_resource_pins_work_to_the_node_that_has_it()
     {
         var options = new TaskOptions { Resources = new Dictionary<string, double> { ["accel"] = 1 } };

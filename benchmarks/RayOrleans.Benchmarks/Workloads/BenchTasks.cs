@@ -94,6 +94,9 @@ public static class BenchTasks
     }
 
     /// <summary>The many-returns envelope test as a streaming generator: yields <paramref name="count"/> arrays of <paramref name="elements"/> ints.</summary>
+    public static int[][] ManyReturnsAtOnce(int count, int elements) =>
+        Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, elements).ToArray()).ToArray();
+
     public static async IAsyncEnumerable<int[]> ManyReturns(int count, int elements)
     {
         for (var i = 0; i < count; i++)

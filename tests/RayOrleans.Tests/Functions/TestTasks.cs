@@ -94,6 +94,8 @@ public static class TestTasks
 
     public static (int Sum, string Text) SumAndText(int a, int b) => (a + b, $"{a}+{b}");
 
+    public static string[] Words(int count) => Enumerable.Range(0, count).Select(i => $"word{i}").ToArray();
+
     public static int FailTimes(string key, int failures) =>
         Probe.Increment(key) <= failures ? throw new InvalidOperationException($"failure {Probe.Count(key)}") : Probe.Count(key);
 
