@@ -158,6 +158,22 @@ internal static class MarkdownReport
                 ? "The driver sends tasks and actor calls that come while others of its own wait at the same node or actor in batches, and gets their replies in batches (docs/architecture.md, \"Batches across the gateway\"); a lone one (the `_sync` scenarios) goes as its own call. `--no-batching` sends one call each, for comparison.\n\n"
                 : "This run sent one call per task and actor call (`--no-batching`).\n\n");
         text.Append(ResultTables.Markdown(ResultTables.MicroHeader, results.Select(ResultTables.MicroRow))).Append('\n');
+        if (results.Any(r => r.Name == "placement_group_create_removal" && r.Status == "ok"))
+        {
+            text.Append("""
+
+                `placement_group_create_removal` here keeps every group durable, as the raw side does not: the record is
+                written to Redis grain storage when the group is created and when it is removed, then deleted, and the
+                group is added to and dropped from the recovery index (whose writes are grouped per shard), so that a
+                group outlives any silo (docs/fault-tolerance.md, "Placement groups"). Measured on 2026-11-29 in runs of
+                this scenario alone: 0.20-0.23 of raw before the index grouped its writes and the creation's Pending
+                write was dropped, 0.34-0.35 after, and 0.43 with every storage write switched off (an experiment, not a
+                setting): the writes cost about a fifth of the rate; what is left is the fresh group grain's activation
+                (a storage read; the strongly consistent directory) and the index calls.
+
+                """);
+        }
+
         return text.ToString();
     }
 
@@ -245,8 +261,16 @@ internal static class MarkdownReport
                       worker context, the result's serialization, and the release of counted refs by their finalizers
                       (`DrainReleases`, 1-3%). The raw baseline is one in-silo Orleans call (about 1.4 us round trip here);
                       reaching half of it would need a task to cost little more than a grain call, which per-task retries,
-                      lineage and ref counting (what the raw call does not do) leave no room for without batching
-                      submissions, not done yet.
+                      lineage and ref counting (what the raw call does not do) leave no room for. Batching, which took an
+                      external driver's tasks and actor calls past half of raw (multi-process section), has nothing to
+                      save here: an embedded driver's task for its own node sends no message at all.
+                    - The collector's settings do not move it (2026-11-29, `single_client_tasks_async` and
+                      `1_1_actor_calls_async`, one run each, both sides in the same process): a 256 MiB gen0 budget
+                      (`DOTNET_GCgen0size`) made fewer but longer pauses (150 ms each) and cut ours to 0.24-0.29 of raw;
+                      workstation GC gave 4-5 ms pauses but as much paused time (38%); non-concurrent GC and a smaller
+                      gen0 cap changed nothing. The paused share follows the bytes that survive a young collection, and
+                      those are set by finalizer-counted refs (above): the gap closes only with refs whose owner entry
+                      does not live on the managed heap, not built.
                     - An actor call from the actor's own process goes straight to its mailbox (no grain call); from
                       elsewhere it is one Orleans call plus the hop from the grain's scheduler to the thread pool, where
                       user code runs so that it may block or call other actors without stalling the grain, and back. On
