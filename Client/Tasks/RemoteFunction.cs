@@ -18,16 +18,20 @@ public sealed class RemoteFunction<TR>
     private ResourceSet _resources = DefaultResources;
     private string[]? _retryTypes;
 
+    /// <summary>The arguments are the items of the function's one array parameter (<see cref="TaskSpec.GatherArgs"/>).</summary>
+    private readonly bool _gatherArgs;
+
     internal static readonly TaskOptions DefaultOptions = new();
 
     // Built once: a demand is two dictionaries, which per task was a tenth of what a task allocated.
     private static readonly ResourceSet DefaultResources = DefaultOptions.ToResourceSet();
 
-    internal RemoteFunction(Ray ray, FunctionDescriptor function, TaskArg[] args)
+    internal RemoteFunction(Ray ray, FunctionDescriptor function, TaskArg[] args, bool gatherArgs = false)
     {
         _ray = ray;
         _function = function;
         _args = args;
+        _gatherArgs = gatherArgs;
     }
 
     /// <summary>Sets the task's options (resources, retries, name, returns), as Ray's <c>.options(...)</c>.</summary>
@@ -61,7 +65,7 @@ public sealed class RemoteFunction<TR>
             NumReturns = _options.NumReturns, Resources = _resources, MaxRetries = _options.MaxRetries,
             RetryExceptions = _options.RetryExceptions, RetryExceptionTypes = _retryTypes, ParentTaskId = worker?.TaskId ?? Guid.Empty,
             JobId = worker?.JobId ?? _ray.Runtime.JobId, Code = worker is null ? _ray.Runtime.Code : worker.Code,
-            IsGenerator = isGenerator, SplitArray = splitArray, GeneratorBackpressure = _options.GeneratorBackpressure,
+            IsGenerator = isGenerator, SplitArray = splitArray, GatherArgs = _gatherArgs, GeneratorBackpressure = _options.GeneratorBackpressure,
             Strategy = _options.SchedulingStrategy.Kind == SchedulingKind.Default ? null : _options.SchedulingStrategy,
         };
         _ray.Runtime.SubmitTask(spec);

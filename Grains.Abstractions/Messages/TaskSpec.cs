@@ -65,6 +65,12 @@ public sealed record TaskSpec
     [Id(17)] public bool SplitArray { get; init; }
 
     /// <summary>
+    /// The function takes one array parameter and each of <see cref="Args"/> is one item of it, a top-level
+    /// argument resolved before the task runs like any other (Ray's <c>f.remote(*refs)</c>).
+    /// </summary>
+    [Id(18)] public bool GatherArgs { get; init; }
+
+    /// <summary>
     /// The W3C trace context (<c>traceparent</c>) of the span that submitted this work, so its execute span
     /// joins the same trace wherever it runs, Orleans messaging or not; null when nothing was tracing.
     /// </summary>

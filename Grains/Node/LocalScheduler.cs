@@ -297,12 +297,34 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
             }
 
             var invoker = code is null ? FunctionInvoker.Get(spec.Function) : code.Invoker(spec.Function);
-            if (invoker.ArgumentTypes.Length != spec.Args.Length)
+            object?[] args;
+            if (spec.GatherArgs)
             {
-                throw new ArgumentException($"'{spec.Name}' takes {invoker.ArgumentTypes.Length} arguments but the task carries {spec.Args.Length}.");
+                // Each argument is one item of the function's one array parameter.
+                if (invoker.ArgumentTypes is not [{ IsArray: true } arrayType] || arrayType.GetElementType() is not { } itemType)
+                {
+                    throw new ArgumentException($"'{spec.Name}' must take exactly one array parameter to be given its arguments as items.");
+                }
+
+                var items = await ResolveArgumentsAsync(spec.Args, Enumerable.Repeat(itemType, spec.Args.Length).ToArray(), token).ConfigureAwait(false);
+                var gathered = Array.CreateInstance(itemType, items.Length);
+                for (var i = 0; i < items.Length; i++)
+                {
+                    gathered.SetValue(items[i], i);
+                }
+
+                args = [gathered];
+            }
+            else
+            {
+                if (invoker.ArgumentTypes.Length != spec.Args.Length)
+                {
+                    throw new ArgumentException($"'{spec.Name}' takes {invoker.ArgumentTypes.Length} arguments but the task carries {spec.Args.Length}.");
+                }
+
+                args = await ResolveArgumentsAsync(spec.Args, invoker.ArgumentTypes, token).ConfigureAwait(false);
             }
 
-            var args = await ResolveArgumentsAsync(spec.Args, invoker.ArgumentTypes, token).ConfigureAwait(false);
             run.Phase = TaskPhase.WaitingForResources;
             if (PoolFor(spec.Strategy, spec.Resources, out var noPool) is not { } pool)
             {

@@ -71,6 +71,28 @@ public sealed class TaskTests(TwoNodeCluster fixture)
     }
 
     [Fact]
+    public async Task A_task_given_thousands_of_refs_as_items_gets_their_values_once_all_are_ready()
+    {
+        // Puts and results of tasks still running, each its own argument (Ray's f.remote(*refs)).
+        var items = new List<ObjectRef<int>>();
+        for (var i = 0; i < 3_000; i++)
+        {
+            items.Add(i % 2 == 0 ? await Ray.PutAsync(i) : Ray.Task(TestTasks.SquareSlowly, i).Remote());
+        }
+
+        var expected = Enumerable.Range(0, 3_000).Sum(i => i % 2 == 0 ? (long)i : (long)i * i);
+        Assert.Equal(expected, await Ray.Task(TestTasks.SumAll, items).Remote().GetAsync(Wait.Deadline));
+
+        // A failed item fails the task, naming the failure; a null one is refused at the call, by position.
+        var failed = Ray.Task(TestTasks.FailTimes, Probe.NewKey(), 5).Remote();
+        var one = await Ray.PutAsync(1);
+        var e = await Assert.ThrowsAnyAsync<RayException>(() => Ray.Task(TestTasks.SumAll, [one, failed]).Remote().GetAsync(Wait.Deadline));
+        Assert.Contains("failure 1", e.Message);
+        var nullItem = Assert.Throws<ArgumentNullException>(() => Ray.Task(TestTasks.SumAll, [one, null!]));
+        Assert.Contains("Argument 2", nullItem.Message);
+    }
+
+    [Fact]
     public async Task A_custom_resource_pins_work_to_the_node_that_has_it()
     {
         var options = new TaskOptions { Resources = new Dictionary<string, double> { ["accel"] = 1 } };

@@ -74,15 +74,13 @@ public static class BenchTasks
     }
 
     /// <summary>
-    /// The many-arguments envelope test: one task receiving <c>refs.Length</c> object refs. Our typed
-    /// overloads take at most four arguments, so the refs come in one array argument and the task resolves
-    /// them itself (one get of them all).
+    /// The many-arguments envelope test: one task given every ref as an argument of its own
+    /// (<c>ray.Task(SumArrays, refs)</c>), each resolved to its value before it runs, like Ray's <c>f.remote(*refs)</c>.
     /// </summary>
-    public static async Task<long> SumRefs(ObjectRef<int[]>[] refs)
+    public static long SumArrays(int[][] arrays)
     {
-        var values = await Ray.Current.GetAsync(refs).ConfigureAwait(false);
         long sum = 0;
-        foreach (var array in values)
+        foreach (var array in arrays)
         {
             foreach (var v in array)
             {
@@ -93,10 +91,11 @@ public static class BenchTasks
         return sum;
     }
 
-    /// <summary>The many-returns envelope test as a streaming generator: yields <paramref name="count"/> arrays of <paramref name="elements"/> ints.</summary>
+    /// <summary>The many-returns envelope test: <paramref name="count"/> arrays of <paramref name="elements"/> ints, one return each (<c>RemoteSplit(count)</c>).</summary>
     public static int[][] ManyReturnsAtOnce(int count, int elements) =>
         Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, elements).ToArray()).ToArray();
 
+    /// <summary>The many-returns envelope test as a streaming generator: yields <paramref name="count"/> arrays of <paramref name="elements"/> ints.</summary>
     public static async IAsyncEnumerable<int[]> ManyReturns(int count, int elements)
     {
         for (var i = 0; i < count; i++)

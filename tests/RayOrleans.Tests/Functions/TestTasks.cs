@@ -96,6 +96,8 @@ public static class TestTasks
 
     public static string[] Words(int count) => Enumerable.Range(0, count).Select(i => $"word{i}").ToArray();
 
+    public static long SumAll(int[] values) => values.Sum(v => (long)v);
+
     public static int FailTimes(string key, int failures) =>
         Probe.Increment(key) <= failures ? throw new InvalidOperationException($"failure {Probe.Count(key)}") : Probe.Count(key);
 
