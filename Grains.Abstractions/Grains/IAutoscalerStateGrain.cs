@@ -6,9 +6,9 @@ namespace RayOrleans.Grains;
 /// <summary>
 /// Where drivers and the autoscaler meet (a slice of Ray's GCS autoscaler state): the explicit resource requests
 /// of <c>RequestResourcesAsync</c> (Ray's <c>ray.autoscaler.sdk.request_resources</c>), which the autoscaler reads
-/// every round, and the autoscaler's own state and decisions, which the status shows. Held in memory by one
-/// activation (key 0): a restart of the silo hosting it forgets both until a driver asks again and the next
-/// round publishes.
+/// every round, and the autoscaler's own state and decisions, which the status shows. One activation (key 0):
+/// the request is kept in the cluster-state grain storage (Redis on a Redis cluster), so it outlives the silo
+/// hosting it; the state is in memory, published again by the next round.
 /// </summary>
 public interface IAutoscalerStateGrain : IGrainWithIntegerKey
 {

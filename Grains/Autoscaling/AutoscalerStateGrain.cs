@@ -1,4 +1,5 @@
 using RayOrleans.Grains;
+using RayOrleans.Hosting;
 using RayOrleans.Messages;
 using RayOrleans.Node;
 using RayOrleans.Placement;
@@ -6,30 +7,43 @@ using RayOrleans.Placement;
 namespace RayOrleans.Autoscaling;
 
 /// <summary>
-/// Holds the standing resource request and the autoscaler's latest state in memory. Kept alive: an idle
-/// deactivation would forget a request a driver made once and expects to stand (as Ray's does until replaced).
-/// Placed off draining nodes, and migrates with both when its node is drained (<see cref="ClusterStateActivations"/>).
+/// Holds the standing resource request and the autoscaler's latest state. The request is written to the
+/// cluster-state grain storage (<see cref="ClusterStateStorageOptions"/>: Redis on a Redis cluster) before the
+/// driver's call returns, so it stands after the silo hosting this grain dies, as Ray's does until replaced; the
+/// autoscaler's state is only in memory, since every round publishes it again. Kept alive, placed off draining
+/// nodes, and migrates with both when its node is drained (<see cref="ClusterStateActivations"/>).
 /// </summary>
 [KeepAlive, ClusterStatePlacement]
-internal sealed class AutoscalerStateGrain(ClusterStateActivations stateGrains) : Grain, IAutoscalerStateGrain, IGrainMigrationParticipant
+internal sealed class AutoscalerStateGrain(
+    ClusterStateActivations stateGrains,
+    [PersistentState("requests", ClusterStateStorageOptions.ProviderName)] IPersistentState<ResourceRequestRecord> requests)
+    : Grain, IAutoscalerStateGrain, IGrainMigrationParticipant
 {
+    private AutoscalerState? _state;
+    private ResourceSet[]? _migrated;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         stateGrains.Add(GrainContext);
+        if (_migrated is not null)
+        {
+            requests.State.Bundles = _migrated;
+        }
+
         return Task.CompletedTask;
     }
 
     public void OnDehydrate(IDehydrationContext context)
     {
-        context.TryAddValue("requests", _requests);
+        context.TryAddValue("requests", requests.State.Bundles);
         context.TryAddValue("state", _state);
     }
 
     public void OnRehydrate(IRehydrationContext context)
     {
-        if (context.TryGetValue("requests", out ResourceSet[]? requests) && requests is not null)
+        if (context.TryGetValue("requests", out ResourceSet[]? migrated) && migrated is not null)
         {
-            _requests = requests;
+            _migrated = migrated;
         }
 
         if (context.TryGetValue("state", out AutoscalerState? state))
@@ -38,17 +52,14 @@ internal sealed class AutoscalerStateGrain(ClusterStateActivations stateGrains) 
         }
     }
 
-    private ResourceSet[] _requests = [];
-    private AutoscalerState? _state;
-
-    public Task RequestResourcesAsync(ResourceSet[] bundles)
+    public async Task RequestResourcesAsync(ResourceSet[] bundles)
     {
         ArgumentNullException.ThrowIfNull(bundles);
-        _requests = bundles;
-        return Task.CompletedTask;
+        requests.State.Bundles = bundles;
+        await requests.WriteStateAsync();
     }
 
-    public Task<ResourceSet[]> GetResourceRequestsAsync() => Task.FromResult(_requests);
+    public Task<ResourceSet[]> GetResourceRequestsAsync() => Task.FromResult(requests.State.Bundles);
 
     public Task PublishAsync(AutoscalerState state)
     {

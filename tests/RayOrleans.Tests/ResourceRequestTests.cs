@@ -1,3 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
+using RayOrleans.Hosting;
 using RayOrleans.Messages;
 using RayOrleans.Tests.Fixtures;
 
@@ -23,6 +26,12 @@ public sealed class ResourceRequestTests(TwoNodeCluster fixture)
 
             await Ray.RequestResourcesAsync(bundles: [new() { ["CPU"] = 2 }]);
             Assert.Equal("{CPU: 2}", Assert.Single(await grain.GetResourceRequestsAsync()).ToString());
+
+            // Stored, not only held: a new activation after the hosting silo died reads it back.
+            var storage = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(ClusterStateStorageOptions.ProviderName);
+            var record = new GrainState<Autoscaling.ResourceRequestRecord>();
+            await storage.ReadStateAsync("requests", grain.GetGrainId(), record);
+            Assert.Equal("{CPU: 2}", Assert.Single(record.State!.Bundles).ToString());
 
             await Ray.RequestResourcesAsync();
             Assert.Empty(await grain.GetResourceRequestsAsync());
