@@ -268,9 +268,12 @@ internal static class MarkdownReport
                       `1_1_actor_calls_async`, one run each, both sides in the same process): a 256 MiB gen0 budget
                       (`DOTNET_GCgen0size`) made fewer but longer pauses (150 ms each) and cut ours to 0.24-0.29 of raw;
                       workstation GC gave 4-5 ms pauses but as much paused time (38%); non-concurrent GC and a smaller
-                      gen0 cap changed nothing. The paused share follows the bytes that survive a young collection, and
-                      those are set by finalizer-counted refs (above): the gap closes only with refs whose owner entry
-                      does not live on the managed heap, not built.
+                      gen0 cap changed nothing. The paused share follows the bytes that survive a young collection. An
+                      experiment with refs that never release (no finalizer, entries leaked) promoted as much per task:
+                      what survives is the owner's entry, which must hold a result until its last ref dies, finalizer or
+                      not. The way to close the gap is a result held only by this process living in a holder its refs
+                      share (dying with them in a young collection), with a table entry only while it is pending or once
+                      it escapes: not built.
                     - An actor call from the actor's own process goes straight to its mailbox (no grain call); from
                       elsewhere it is one Orleans call plus the hop from the grain's scheduler to the thread pool, where
                       user code runs so that it may block or call other actors without stalling the grain, and back. On
