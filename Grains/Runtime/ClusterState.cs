@@ -91,7 +91,8 @@ internal static class ClusterState
         return infos.OfType<PlacementGroupInfo>().ToList();
     }
 
-    private static async Task<List<T>> AskAllAsync<T>(IGrainFactory grains, IEnumerable<string> nodes, Func<INodeGrain, Task<T>> ask)
+    /// <summary>Asks every node in <paramref name="nodes"/> at once; a node that does not answer in time (dead, or being declared so) is left out.</summary>
+    public static async Task<List<T>> AskAllAsync<T>(IGrainFactory grains, IEnumerable<string> nodes, Func<INodeGrain, Task<T>> ask)
     {
         var calls = nodes.Distinct(StringComparer.Ordinal).Select(async node =>
         {

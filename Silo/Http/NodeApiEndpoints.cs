@@ -1,5 +1,6 @@
 using RayOrleans.Grains;
 using RayOrleans.Messages;
+using RayOrleans.Runtime;
 
 namespace RayOrleans.Silo.Http;
 
@@ -19,15 +20,16 @@ internal static class NodeApiEndpoints
         // Every node's latest report (resources, load), as the cluster view holds it; ordered by node id.
         endpoints.MapGet("/api/nodes", async (IGrainFactory grains) =>
         {
-            NodeReport[] nodes = await grains.GetGrain<IClusterResourcesGrain>(0).GetNodesAsync();
+            // Through the failover window: the view grain may be moving off a silo that just died.
+            var nodes = await TransientRetry.ReadAsync(() => grains.GetGrain<IClusterResourcesGrain>(0).GetNodesAsync());
             return Results.Json(nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal));
         });
         // Ray's `ray status`: nodes, demands queued on them, and infeasible demands waiting for a node that fits;
         // with an autoscaler, its node types, nodes and latest decisions ("autoscaler", null without one).
         endpoints.MapGet("/api/status", async (IGrainFactory grains) =>
         {
-            var status = grains.GetGrain<IClusterResourcesGrain>(0).GetStatusAsync();
-            var autoscaler = grains.GetGrain<IAutoscalerStateGrain>(0).GetStateAsync();
+            var status = TransientRetry.ReadAsync(() => grains.GetGrain<IClusterResourcesGrain>(0).GetStatusAsync());
+            var autoscaler = TransientRetry.ReadAsync(() => grains.GetGrain<IAutoscalerStateGrain>(0).GetStateAsync());
             return Results.Json((await status) with { Autoscaler = await autoscaler });
         });
 
@@ -39,8 +41,8 @@ internal static class NodeApiEndpoints
                 return Results.BadRequest($"top must be between 0 and 10000; got {top}.");
             }
 
-            NodeReport[] nodes = await grains.GetGrain<IClusterResourcesGrain>(0).GetNodesAsync();
-            var memory = await Task.WhenAll(nodes.Select(n => grains.GetGrain<INodeGrain>(n.NodeId).GetMemoryAsync(top ?? 10)));
+            var nodes = await TransientRetry.ReadAsync(() => grains.GetGrain<IClusterResourcesGrain>(0).GetNodesAsync());
+            var memory = await ClusterState.AskAllAsync(grains, nodes.Select(n => n.NodeId), n => n.GetMemoryAsync(top ?? 10));
             return Results.Json(memory.OrderBy(m => m.NodeId, StringComparer.Ordinal));
         });
         // Tasks, actors, objects and placement groups (Ray's state API).

@@ -89,7 +89,7 @@ internal static class StateApiEndpoints
 
             // Each node's largest stored objects: what holds memory, which is what a listing of objects is for.
             var nodes = await NodesAsync(grains);
-            var memory = await Task.WhenAll(nodes.Select(n => grains.GetGrain<INodeGrain>(n).GetMemoryAsync(MaxLimit)));
+            var memory = await ClusterState.AskAllAsync(grains, nodes, n => n.GetMemoryAsync(MaxLimit));
             var rows = memory.SelectMany(m => m.Largest.Select(o => new
             {
                 objectId = o.Id.ToString(), nodeId = m.NodeId, sizeBytes = o.Size, o.Spilled, o.Readers, o.PulledFrom, copies = o.Copies.Count,
@@ -120,7 +120,7 @@ internal static class StateApiEndpoints
                 return bad;
             }
 
-            return Filtered(await grains.GetGrain<IJobRegistryGrain>(0).ListAsync(), filters, limit, "drivers");
+            return Filtered(await TransientRetry.ReadAsync(() => grains.GetGrain<IJobRegistryGrain>(0).ListAsync()), filters, limit, "drivers");
         });
 
         // A job's task and actor output as the cluster keeps it (its last 10,000 lines): ?jobId=ID (required), limit.
@@ -137,15 +137,16 @@ internal static class StateApiEndpoints
             }
 
             var max = request.Query.ContainsKey("limit") ? limit : 1000; // a log reads its last 1000 lines unless told
-            var tail = await grains.GetGrain<IJobLogGrain>(jobId).TailAsync(max);
+            var tail = await TransientRetry.ReadAsync(() => grains.GetGrain<IJobLogGrain>(jobId).TailAsync(max));
             return Filtered(tail.Lines.Select(l => new { time = l.Time, source = l.Source, nodeId = l.NodeId, pid = l.Pid, isError = l.IsError, text = l.Text, line = l.ToString() }),
                 filters, MaxLimit, "log lines");
         });
         return endpoints;
     }
 
+    /// <summary>The nodes the cluster view lists, read through the failover window (the view grain may be moving off a silo that just died).</summary>
     private static async Task<string[]> NodesAsync(IGrainFactory grains) =>
-        (await grains.GetGrain<IClusterResourcesGrain>(0).GetNodesAsync()).Select(n => n.NodeId).ToArray();
+        (await TransientRetry.ReadAsync(() => grains.GetGrain<IClusterResourcesGrain>(0).GetNodesAsync())).Select(n => n.NodeId).ToArray();
 
     /// <summary>Reads the filters and limit of a listing request; false with a 400 naming the bad limit.</summary>
     internal static bool TryReadFilters(HttpRequest request, out Dictionary<string, string> filters, out int limit, out IResult bad)
