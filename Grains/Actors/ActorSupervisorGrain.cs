@@ -75,6 +75,7 @@ internal sealed partial class ActorSupervisorGrain : Grain, IActorSupervisorGrai
                 _supervision.Watch(Id, at);
                 break;
             case "RESTARTING":
+                _heard = true; // this activation makes the new incarnation: it keeps the record wherever it landed
                 _ = CreateAgainAsync(spec, Record.LostOn ?? "an earlier node"); // the restart was on its way
                 break;
             case "DEAD":

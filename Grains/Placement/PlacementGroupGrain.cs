@@ -122,8 +122,9 @@ internal sealed partial class PlacementGroupGrain(
         await TryPlaceOnceAsync();
 
         // One write before the answer: Created (written by the placement) or Pending. Not Pending first and then
-        // Created: a crash after the reservations and before the write costs the same either way (the next
-        // activation places the group again), and the second write was a third of a group's storage traffic.
+        // Created: a crash after the reservations and before the write fails the driver's call either way, and its
+        // retry places the group again (the reservations already made leak in both cases); the second write was a
+        // third of a group's storage traffic.
         if (Record.State == PlacementGroupState.Pending)
         {
             await WriteAsync();
