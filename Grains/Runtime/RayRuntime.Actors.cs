@@ -113,9 +113,27 @@ internal sealed partial class RayRuntime
         try
         {
             // The creator keeps the spec while the actor lives: for its calls' retries and lineage, to fail it if it
-            // may not restart, and to publish its record again if its supervisor lost it.
-            var at = await create.ConfigureAwait(false);
-            if (track)
+            // may not restart, and to publish its record again if its supervisor lost it. From the send on, not
+            // from the creation's answer: the actor runs calls before its creation answers (it stores its
+            // supervision record first), so a node that dies in between must find the creator following it.
+            if (track && node is not null)
+            {
+                InFlight.TrackActor(spec, node);
+            }
+
+            string at;
+            try
+            {
+                at = await create.ConfigureAwait(false);
+            }
+            catch (Exception e) when (track && node is not null && e is not (OrleansException or TimeoutException))
+            {
+                // The actor itself failed (its constructor, a taken name): it is dead, not lost with a node.
+                InFlight.ActorKilled(spec.ActorId.Value, noRestart: true);
+                throw;
+            }
+
+            if (track && at != node)
             {
                 InFlight.TrackActor(spec, at);
             }
