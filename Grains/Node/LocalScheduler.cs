@@ -345,7 +345,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
                 await Memory.WhenRelievedAsync(token).ConfigureAwait(false); // the memory monitor holds new work back
             }
 
-            if (await AcquireOrSpillAsync(run, pool, token).ConfigureAwait(false) is { } other)
+            while (await AcquireOrSpillAsync(run, pool, token).ConfigureAwait(false) is { } other)
             {
                 // Busy here, free there: pass the task on once rather than queue it (Ray's spillback), and
                 // pass its reply back. Its arguments are resolved there again, from wherever they live.
@@ -355,17 +355,27 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
                 try
                 {
                     Reply(run, await Runtime.Node(other).ExecuteAsync(spec with { Spillbacks = 1 }).ConfigureAwait(false));
+                    return;
+                }
+                catch (Exception e) when (RayRuntime.IsNodeLost(e) && !token.IsCancellationRequested && _tasks.TryAdd(spec.TaskId, run))
+                {
+                    // The node it was passed to is gone (this node's view still listed it): the task runs here
+                    // instead. Failing it back would charge its owner a retry for a node it never chose, and a
+                    // retry sent here again could be passed to the same dead node, until its MaxRetries ran out.
+                    NodeRuntime.Cluster.MarkUnreachable(other);
+                    run.Forwarded = false;
+                    run.KeepHere = true;
+                    LogSpillbackLost(_logger, spec.Name, spec.TaskId, other, e);
                 }
                 catch (Exception e)
                 {
                     run.Reply.TrySetException(e);
+                    return;
                 }
                 finally
                 {
                     _forwarding.TryRemove(spec.TaskId, out _);
                 }
-
-                return;
             }
 
             for (var attempt = 0; ; attempt++)
@@ -465,9 +475,9 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
             return null; // the common case: room here now, no waiting and no spill check
         }
 
-        if (spec.Spillbacks > 0 || spec.Strategy is { PinsNode: true })
+        if (spec.Spillbacks > 0 || run.KeepHere || spec.Strategy is { PinsNode: true })
         {
-            // Passed on once already, or pinned here by its strategy: it waits here.
+            // Passed on once already (or its passing on failed), or pinned here by its strategy: it waits here.
             await pool.AcquireAsync(spec.Resources, priority: false, token, spec.TaskId).ConfigureAwait(false);
             return null;
         }
@@ -847,6 +857,8 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         public bool RetriedByOwner { get; set; }
         /// <summary>Passed on to another node (spillback): that node records it.</summary>
         public bool Forwarded { get; set; }
+        /// <summary>Passing it on failed (the node it went to was gone): it waits here, not passed on again.</summary>
+        public bool KeepHere { get; set; }
         /// <summary>1 once a reply is being made (its end recorded, then its result set): only the first records.</summary>
         public int Replying;
         // Completed inline: its one awaiter is the grain call's reply, which Orleans posts to its own scheduler.
@@ -865,6 +877,9 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         public volatile NodeResources.Waiter? Spill;
         public volatile string? SpillTarget;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Passing '{Name}' ({TaskId}) on to node {Node} failed (the node is gone); it runs here.")]
+    private static partial void LogSpillbackLost(ILogger logger, string name, Guid taskId, string node, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cancelling '{Name}' ({TaskId}) to free memory: {Why}.")]
     private static partial void LogMemoryKill(ILogger logger, string name, Guid taskId, string why);
