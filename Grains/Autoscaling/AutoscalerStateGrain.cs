@@ -20,32 +20,19 @@ internal sealed class AutoscalerStateGrain(
     : Grain, IAutoscalerStateGrain, IGrainMigrationParticipant
 {
     private AutoscalerState? _state;
-    private ResourceSet[]? _migrated;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         stateGrains.Add(GrainContext);
-        if (_migrated is not null)
-        {
-            requests.State.Bundles = _migrated;
-        }
-
         return Task.CompletedTask;
     }
 
-    public void OnDehydrate(IDehydrationContext context)
-    {
-        context.TryAddValue("requests", requests.State.Bundles);
-        context.TryAddValue("state", _state);
-    }
+    // The request migrates with the grain as its persistent state does (Orleans' storage bridge takes part in
+    // migration); only the in-memory state is carried here.
+    public void OnDehydrate(IDehydrationContext context) => context.TryAddValue("state", _state);
 
     public void OnRehydrate(IRehydrationContext context)
     {
-        if (context.TryGetValue("requests", out ResourceSet[]? migrated) && migrated is not null)
-        {
-            _migrated = migrated;
-        }
-
         if (context.TryGetValue("state", out AutoscalerState? state))
         {
             _state = state;

@@ -103,13 +103,7 @@ internal sealed partial class JobCode : IAsyncDisposable
             return folder;
         }
 
-        var zip = await ReadPackageAsync(code).ConfigureAwait(false);
-        var hash = Convert.ToHexStringLower(SHA256.HashData(zip));
-        if (hash != code.Hash)
-        {
-            throw new InvalidDataException($"The code package read has SHA-256 {hash}, not {code.Hash}: it was changed or damaged.");
-        }
-
+        var zip = await ReadPackageAsync(code).ConfigureAwait(false); // checked against its hash, wherever it came from
         Keep(code.Hash, zip);
 
         // Unpacked beside its final place, then moved in one step: a process on this host unpacking the same
@@ -162,9 +156,15 @@ internal sealed partial class JobCode : IAsyncDisposable
         return await read.ConfigureAwait(false); // no node keeps it: the store's answer, or its error
     }
 
-    private async Task<byte[]> ReadFromStoreAsync(CodePackage code) =>
-        (byte[]?)await _runtime().GetAsync(code.Object, typeof(byte[]), TimeSpan.FromMinutes(5), CancellationToken.None).ConfigureAwait(false)
-        ?? throw new InvalidDataException($"The code package {code.Hash} is empty.");
+    private async Task<byte[]> ReadFromStoreAsync(CodePackage code)
+    {
+        var zip = (byte[]?)await _runtime().GetAsync(code.Object, typeof(byte[]), TimeSpan.FromMinutes(5), CancellationToken.None).ConfigureAwait(false)
+            ?? throw new InvalidDataException($"The code package {code.Hash} is empty.");
+        var hash = Convert.ToHexStringLower(SHA256.HashData(zip));
+        return hash == code.Hash
+            ? zip
+            : throw new InvalidDataException($"The code package read has SHA-256 {hash}, not {code.Hash}: it was changed or damaged.");
+    }
 
     /// <summary>The package from the first other live node that keeps it whole and unchanged (checked against its hash); null when none does.</summary>
     private async Task<byte[]?> ReadFromPeersAsync(CodePackage code)

@@ -28,7 +28,7 @@ internal sealed partial class PlacementGroupGrain(
     ClusterStateActivations stateGrains,
     IClusterMembershipService membership,
     ILogger<PlacementGroupGrain> logger)
-    : Grain, IPlacementGroupGrain, IGrainMigrationParticipant
+    : Grain, IPlacementGroupGrain
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan RemovedKeptFor = TimeSpan.FromMinutes(1);
@@ -38,7 +38,6 @@ internal sealed partial class PlacementGroupGrain(
 
     /// <summary>Nodes we were told are dead, before this silo's membership view may say so.</summary>
     private readonly HashSet<string> _dead = new(StringComparer.Ordinal);
-    private PlacementGroupRecord? _migrated;
     private bool _loggedInfeasible;
     private IGrainTimer? _retry;
     private long _reschedulingSince;
@@ -48,11 +47,6 @@ internal sealed partial class PlacementGroupGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         stateGrains.Add(GrainContext);
-        if (_migrated is not null)
-        {
-            stored.State = _migrated;
-        }
-
         if (Record.Spec is not { } spec)
         {
             return;
@@ -81,22 +75,6 @@ internal sealed partial class PlacementGroupGrain(
         }
 
         LogResumed(logger, spec.Id, Record.State);
-    }
-
-    public void OnDehydrate(IDehydrationContext context)
-    {
-        if (Record.Spec is not null)
-        {
-            context.TryAddValue("record", Record);
-        }
-    }
-
-    public void OnRehydrate(IRehydrationContext context)
-    {
-        if (context.TryGetValue("record", out PlacementGroupRecord? record) && record?.Spec is not null)
-        {
-            _migrated = record;
-        }
     }
 
     public async Task<PlacementGroupInfo> CreateAsync(PlacementGroupSpec spec)

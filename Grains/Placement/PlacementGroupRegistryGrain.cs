@@ -13,7 +13,7 @@ namespace RayOrleans.Placement;
 internal sealed class PlacementGroupRegistryGrain(
     ClusterStateActivations stateGrains,
     [PersistentState("names", ClusterStateStorageOptions.ProviderName)] IPersistentState<Dictionary<string, Guid>> stored)
-    : Grain, IPlacementGroupRegistryGrain, IGrainMigrationParticipant
+    : Grain, IPlacementGroupRegistryGrain
 {
     private Dictionary<string, Guid> Names => stored.State;
 
@@ -21,19 +21,6 @@ internal sealed class PlacementGroupRegistryGrain(
     {
         stateGrains.Add(GrainContext);
         return Task.CompletedTask;
-    }
-
-    public void OnDehydrate(IDehydrationContext context) => context.TryAddValue("names", Names.ToArray());
-
-    public void OnRehydrate(IRehydrationContext context)
-    {
-        if (context.TryGetValue("names", out KeyValuePair<string, Guid>[]? names) && names is not null)
-        {
-            foreach (var (name, group) in names)
-            {
-                Names[name] = group;
-            }
-        }
     }
 
     public async Task<bool> TryRegisterAsync(string name, Guid group)
