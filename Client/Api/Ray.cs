@@ -186,13 +186,17 @@ public sealed partial class Ray : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(refs);
         var list = refs as IReadOnlyList<ObjectRef<T>> ?? refs.ToList();
         var ids = new ObjectId[list.Count];
+        var locals = new OwnedObjects.Entry?[list.Count];
         for (var i = 0; i < ids.Length; i++)
         {
-            ids[i] = (list[i] ?? throw new ArgumentNullException(nameof(refs), $"refs[{i}] is null.")).Id;
+            var objectRef = list[i] ?? throw new ArgumentNullException(nameof(refs), $"refs[{i}] is null.");
+            // Read through the entry a ref holds (the get below does too), without handing its id out.
+            ids[i] = objectRef.RawId;
+            locals[i] = objectRef.Local;
         }
 
         var deadline = timeout is { } t ? DateTime.UtcNow + t : (DateTime?)null;
-        if (Runtime.WhenOwnedReady(ids) is { } owned)
+        if (Runtime.WhenOwnedReady(ids, locals) is { } owned)
         {
             // The results this process owns (the usual batch: tasks just submitted) are waited for together;
             // after that each get below finds its value ready. On a timeout the gets below name the missing ref.
@@ -239,6 +243,7 @@ public sealed partial class Ray : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(refs);
         var list = refs as IReadOnlyList<TRef> ?? refs.ToList();
         var ids = new ObjectId[list.Count];
+        var locals = new OwnedObjects.Entry?[list.Count];
         // The duplicate check reuses this thread's set (cleared, not reallocated): Ray's loop of waits over a
         // shrinking list of 1000 refs made a new set of hundreds of entries on every call.
         var distinct = _waitIds is { } reused && ids.Length <= MaxReusedWaitIds ? reused : new HashSet<ObjectId>(ids.Length);
@@ -248,7 +253,9 @@ public sealed partial class Ray : IAsyncDisposable
             for (var i = 0; i < ids.Length; i++)
             {
                 var objectRef = list[i] ?? throw new ArgumentException($"Wait was given a null ref at position {i}.", nameof(refs));
-                ids[i] = objectRef.Id;
+                // Read through the entry a ref holds, without handing its id out (see ObjectRef.Id).
+                ids[i] = objectRef.RawId;
+                locals[i] = objectRef.Local;
                 if (!distinct.Add(ids[i]))
                 {
                     throw new ArgumentException($"Wait was given the same ref twice ({ids[i]}, at position {i}).", nameof(refs));
@@ -264,7 +271,7 @@ public sealed partial class Ray : IAsyncDisposable
             }
         }
 
-        var (ready, notReady) = await Runtime.WaitAsync(ids, numReturns, timeout, cancellationToken).ConfigureAwait(false);
+        var (ready, notReady) = await Runtime.WaitAsync(ids, numReturns, timeout, cancellationToken, locals).ConfigureAwait(false);
         return new WaitResult<TRef>(Pick(list, ready), Pick(list, notReady));
 
         static List<TRef> Pick(IReadOnlyList<TRef> list, int[] indexes)

@@ -10,7 +10,7 @@ public abstract class ObjectRef
 {
     private protected ObjectRef(ObjectId id, RayRuntime? runtime)
     {
-        Id = id;
+        _id = id;
         BoundRuntime = runtime;
         if (runtime is null)
         {
@@ -18,19 +18,44 @@ public abstract class ObjectRef
         }
         else
         {
-            runtime.Owned.AddRef(id);
+            _local = runtime.Owned.AddLocalRef(id, this);
         }
     }
 
     /// <summary>
     /// A counted ref releases its count when collected (as Ray's Java API uses phantom references): the last
     /// one frees an owned object that never left this process, or tells the directory this process no longer
-    /// holds it (which frees it when nothing else does).
+    /// holds it (which frees it when nothing else does). A ref that alone holds its owned value suppresses
+    /// this: both just go (see <c>OwnedObjects.AddLocalRef</c>).
     /// </summary>
-    ~ObjectRef() => BoundRuntime?.Owned.ReleaseLater(Id);
+    ~ObjectRef() => BoundRuntime?.Owned.ReleaseLater(_id);
+
+    private readonly ObjectId _id;
+    private OwnedObjects.Entry? _local;
+    private bool _exposed;
 
     /// <summary>The object's id.</summary>
-    public ObjectId Id { get; }
+    public ObjectId Id
+    {
+        get
+        {
+            // Whoever takes the id may look the object up by it later: an owned entry this ref holds goes (back)
+            // into the owner's table and stays there.
+            if (_local is { } local && !Volatile.Read(ref _exposed))
+            {
+                _local = BoundRuntime!.Owned.Expose(_id, local, this);
+                Volatile.Write(ref _exposed, true);
+            }
+
+            return _id;
+        }
+    }
+
+    /// <summary>The id, for a reader that goes through <see cref="Local"/> when it is set (it does not expose the entry).</summary>
+    internal ObjectId RawId => _id;
+
+    /// <summary>The owned entry this ref reads directly (null for a ref to an object owned elsewhere).</summary>
+    internal OwnedObjects.Entry? Local => _local;
 
     /// <summary>The runtime that made this ref, or that read it out of a value; null when neither is known.</summary>
     internal RayRuntime? BoundRuntime { get; }
@@ -39,7 +64,7 @@ public abstract class ObjectRef
     internal RayRuntime Runtime => BoundRuntime ?? Ray.Current.Runtime;
 
     /// <inheritdoc />
-    public override string ToString() => $"ObjectRef({Id})";
+    public override string ToString() => $"ObjectRef({_id})";
 }
 
 /// <summary>
@@ -58,5 +83,7 @@ public sealed class ObjectRef<T> : ObjectRef
 
     /// <summary>Waits for the value, at most <paramref name="timeout"/> (then <see cref="GetTimeoutException"/>).</summary>
     public async Task<T> GetAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        (T)(await Runtime.GetAsync(Id, typeof(T), timeout, cancellationToken).ConfigureAwait(false))!;
+        (T)(await (Local is { } local && Runtime.TryGetOwned(local, RawId, typeof(T), timeout, cancellationToken) is { } owned
+            ? owned
+            : Runtime.GetAsync(Id, typeof(T), timeout, cancellationToken)).ConfigureAwait(false))!;
 }

@@ -111,6 +111,115 @@ internal sealed class OwnedObjects
         }
     }
 
+    /// <summary>
+    /// Counts a new <c>ObjectRef</c> instance (see <see cref="AddRef"/>) and returns the owned entry it may read
+    /// directly (null for a borrowed ref). The first ref to a result not yet escaped is linked to its entry:
+    /// when the value is held here inline and that ref is still the only one, the entry leaves the table and
+    /// lives on in the ref alone (<see cref="Entry.Detached"/>): nothing else holds it, so value, entry and ref
+    /// die together in a young collection, where a table entry released by the ref's finalizer survived one
+    /// collection at least and was promoted with everything it held, for every task.
+    /// </summary>
+    /// <param name="id">The object.</param>
+    /// <param name="objectRef">The new ref, which takes the entry; its finalizer is suppressed while the entry is detached.</param>
+    public Entry? AddLocalRef(ObjectId id, object objectRef)
+    {
+        if (_entries.TryGetValue(id, out var entry))
+        {
+            lock (entry)
+            {
+                if (!entry.Freed && !entry.Dropped)
+                {
+                    if (++entry.Refs == 1 && !entry.Escaped && !entry.Exposed && entry.Ref is null)
+                    {
+                        if (entry.Value is null)
+                        {
+                            entry.Ref = objectRef; // decided when the value comes (Complete)
+                        }
+                        else if (Detachable(entry, entry.Value))
+                        {
+                            Detach(id, entry, objectRef);
+                        }
+                    }
+
+                    return entry;
+                }
+            }
+        }
+
+        AddRef(id);
+        return null;
+    }
+
+    /// <summary>
+    /// Whether an owned entry may leave the table and live in its one ref (under its lock): a value held here
+    /// inline, ready, not failed, holding no refs, not shared with the directory, with no other local ref and
+    /// no task in flight taking it. Its lineage is not needed (an inline value cannot be lost) and nothing is
+    /// freed when it goes.
+    /// </summary>
+    private bool Detachable(Entry entry, ObjectValue value) =>
+        entry is { Escaped: false, Exposed: false, Freed: false, Dropped: false, Refs: 1, Superseded: null } &&
+        value is { Error: null, Location: null, Inline: not null } &&
+        value.Refs is not { Length: > 0 } &&
+        !Volatile.Read(ref _stopped);
+
+    private void Detach(ObjectId id, Entry entry, object objectRef)
+    {
+        entry.Ref = null;
+        entry.Detached = true;
+        _entries.TryRemove(KeyValuePair.Create(id, entry));
+        // The ref's count is the entry's only one, and nothing is left to release when it goes.
+        GC.SuppressFinalize(objectRef);
+    }
+
+    /// <summary>
+    /// The ref holding <paramref name="entry"/> hands out its id (to a task argument, a value it is written into,
+    /// any call by id): from now on the entry is found by id, so it is never detached; a detached one goes back in
+    /// the table, counted by the ref's finalizer again. Returns the entry to read from then (another one only if
+    /// the table got a new entry for the id meanwhile, which the ref is then counted on).
+    /// </summary>
+    public Entry Expose(ObjectId id, Entry entry, object objectRef)
+    {
+        lock (entry)
+        {
+            if (entry.Exposed)
+            {
+                return entry;
+            }
+
+            entry.Exposed = true;
+            // A pending result's ref is not kept alive by its entry any more: it is counted like any other.
+            entry.Ref = null;
+            if (!entry.Detached)
+            {
+                return entry;
+            }
+
+            entry.Detached = false;
+            GC.ReRegisterForFinalize(objectRef);
+            if (_entries.TryAdd(id, entry))
+            {
+                return entry;
+            }
+        }
+
+        // Not expected: the id has a new entry; the ref is counted there (its finalizer releases by id).
+        AddRef(id);
+        return _entries.TryGetValue(id, out var current) ? current : entry;
+    }
+
+    /// <summary>The value when <paramref name="entry"/> (an owned entry a ref holds) is ready; false when it is not, or was freed.</summary>
+    public static bool TryGetReady(Entry entry, out ObjectValue value)
+    {
+        if (Volatile.Read(ref entry.Value) is { } ready && !Volatile.Read(ref entry.Freed))
+        {
+            value = ready;
+            return true;
+        }
+
+        value = null!;
+        return false;
+    }
+
     /// <summary>Queues the release of one reference; safe on the finalizer thread (it only queues work).</summary>
     public void ReleaseLater(ObjectId id)
     {
@@ -589,9 +698,12 @@ internal sealed class OwnedObjects
     }
 
     /// <summary>Completes when the owned object is ready; null when this process does not own it.</summary>
-    public Task<ObjectValue>? WhenReady(ObjectId id)
+    public Task<ObjectValue>? WhenReady(ObjectId id) => _entries.TryGetValue(id, out var entry) ? WhenReady(entry) : null;
+
+    /// <summary>Completes when the owned entry a ref holds is ready; null when it was freed (then look it up by id).</summary>
+    public static Task<ObjectValue>? WhenReady(Entry entry)
     {
-        if (!_entries.TryGetValue(id, out var entry))
+        if (Volatile.Read(ref entry.Freed))
         {
             return null;
         }
@@ -660,6 +772,15 @@ internal sealed class OwnedObjects
 
             waiters = entry.Waiters;
             entry.Waiters = null;
+            if (entry.Ref is { } linked)
+            {
+                entry.Ref = null;
+                if (Detachable(entry, value))
+                {
+                    Detach(id, entry, linked);
+                }
+            }
+
             if (entry.Superseded is { } lostValue)
             {
                 entry.Superseded = null;
@@ -983,8 +1104,18 @@ internal sealed class OwnedObjects
     /// <summary>The origin of a task result whose lineage was not kept (its by-value arguments were too large).</summary>
     public sealed record NoLineage(string Name, Guid TaskId, long ArgumentBytes, long Limit);
 
-    private sealed class Entry
+    /// <summary>An owned object's entry: in the table while it can be looked up by id, else held by its one ref alone.</summary>
+    internal sealed class Entry
     {
+        /// <summary>
+        /// The first ref made to a pending result, kept alive by the entry until the value comes, when the entry
+        /// detaches into it if it can (see <see cref="AddLocalRef"/>); null otherwise.
+        /// </summary>
+        public object? Ref;
+        /// <summary>Out of the table, held by its one ref alone (whose finalizer is suppressed).</summary>
+        public bool Detached;
+        /// <summary>Its ref handed its id out: it stays in the table, found by id.</summary>
+        public bool Exposed;
         /// <summary>
         /// The task (lineage) or actor call that makes the object; only its name (a string) once an inline value
         /// came, which cannot be lost; null for a put.

@@ -210,19 +210,7 @@ internal sealed partial class RayRuntime
     {
         if (Owned.WhenReady(id) is { } owned)
         {
-            if (owned.IsCompleted)
-            {
-                return owned.Result;
-            }
-
-            try
-            {
-                return await (timeout is { } limit ? owned.WaitAsync(limit, cancellationToken) : owned.WaitAsync(cancellationToken)).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                throw Infeasible.Why(id.TaskId) is { } why ? new GetTimeoutException(id, timeout!.Value, why) : new GetTimeoutException(id, timeout!.Value);
-            }
+            return owned.IsCompleted ? owned.Result : await WaitOwnedAsync(owned, id, timeout, cancellationToken).ConfigureAwait(false);
         }
 
         var deadline = timeout is { } t ? DateTime.UtcNow + t : DateTime.MaxValue;
@@ -259,17 +247,32 @@ internal sealed partial class RayRuntime
         }
     }
 
+    /// <summary>Waits for an owned object's value, at most <paramref name="timeout"/> (then <see cref="GetTimeoutException"/>, saying why when its task cannot be placed).</summary>
+    private async Task<ObjectValue> WaitOwnedAsync(Task<ObjectValue> owned, ObjectId id, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await (timeout is { } limit ? owned.WaitAsync(limit, cancellationToken) : owned.WaitAsync(cancellationToken)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw Infeasible.Why(id.TaskId) is { } why ? new GetTimeoutException(id, timeout!.Value, why) : new GetTimeoutException(id, timeout!.Value);
+        }
+    }
+
     /// <summary>
     /// Completes when every object of <paramref name="ids"/> that this process owns is ready (objects owned
     /// elsewhere are not waited for here); null when they all are already. A batch get waits on this once
     /// instead of running one chain of awaits per ref, then reads each value without waiting.
     /// </summary>
-    public Task? WhenOwnedReady(IReadOnlyList<ObjectId> ids)
+    /// <param name="ids">The objects.</param>
+    /// <param name="locals">For each, the owned entry its ref holds, if any (read instead of a lookup by id).</param>
+    public Task? WhenOwnedReady(IReadOnlyList<ObjectId> ids, IReadOnlyList<OwnedObjects.Entry?>? locals = null)
     {
         List<Task<ObjectValue>>? pending = null;
         for (var i = 0; i < ids.Count; i++)
         {
-            if (Owned.WhenReady(ids[i]) is { IsCompleted: false } wait)
+            if (WhenOwnedReady(ids, locals, i) is { IsCompleted: false } wait)
             {
                 (pending ??= []).Add(wait);
             }
@@ -277,6 +280,43 @@ internal sealed partial class RayRuntime
 
         return pending is null ? null : Task.WhenAll(pending);
     }
+
+    /// <summary>
+    /// The get of a ref that holds its owned entry, read through the entry (which may be out of the table, see
+    /// <see cref="OwnedObjects.AddLocalRef"/>): a ready inline value, or a wait for a pending one. Null when the
+    /// value is stored or failed, or the entry was freed; then the caller gets by id (such a value is never out of the table).
+    /// </summary>
+    public Task<object?>? TryGetOwned(OwnedObjects.Entry local, ObjectId id, Type type, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        if (OwnedObjects.TryGetReady(local, out var ready))
+        {
+            if (ready.Error is null && ready.Inline is { } inline)
+            {
+                var value = Deserialize(inline, type, out var borrowed);
+                return borrowed ? AfterFlushAsync(value) : Task.FromResult(value);
+            }
+
+            return null;
+        }
+
+        if (OwnedObjects.WhenReady(local) is { IsCompleted: false } owned)
+        {
+            var get = timeout is null && !cancellationToken.CanBeCanceled
+                ? GetOwnedAsync(owned, id, type)
+                : GetOwnedAsync(WaitOwnedAsync(owned, id, timeout, cancellationToken), id, type, timeout, cancellationToken);
+            return get.IsCompleted || WorkerContext.Current is not { } ctx ? get : ctx.WhileBlockedAsync(get);
+        }
+
+        return null;
+    }
+
+    /// <summary>Completes when object <paramref name="i"/> is ready, through the entry its ref holds when there is one; null when it is not owned here.</summary>
+    private Task<ObjectValue>? WhenOwnedReady(IReadOnlyList<ObjectId> ids, IReadOnlyList<OwnedObjects.Entry?>? locals, int i) =>
+        (locals?[i] is { } local ? OwnedObjects.WhenReady(local) : null) ?? Owned.WhenReady(ids[i]);
+
+    /// <summary>Whether object <paramref name="i"/> is owned here and ready, through the entry its ref holds when there is one.</summary>
+    private bool OwnedReady(IReadOnlyList<ObjectId> ids, IReadOnlyList<OwnedObjects.Entry?>? locals, int i) =>
+        locals?[i] is { } local && OwnedObjects.TryGetReady(local, out _) || Owned.TryGetReady(ids[i], out _);
 
     /// <summary>Waits for the object and returns its value as <paramref name="type"/>, or throws its error.</summary>
     public Task<object?> GetAsync(ObjectId id, Type type, TimeSpan? timeout, CancellationToken cancellationToken)
@@ -297,7 +337,7 @@ internal sealed partial class RayRuntime
         return get.IsCompleted || WorkerContext.Current is not { } ctx ? get : ctx.WhileBlockedAsync(get);
     }
 
-    private async Task<object?> GetOwnedAsync(Task<ObjectValue> owned, ObjectId id, Type type)
+    private async Task<object?> GetOwnedAsync(Task<ObjectValue> owned, ObjectId id, Type type, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var value = await owned.ConfigureAwait(false);
         if (value.Error is null && value.Inline is { } inline)
@@ -311,7 +351,7 @@ internal sealed partial class RayRuntime
             return result;
         }
 
-        using var bytes = await ReadOrRebuildAsync(id, value, timeout: null, CancellationToken.None).ConfigureAwait(false);
+        using var bytes = await ReadOrRebuildAsync(id, value, timeout, cancellationToken).ConfigureAwait(false);
         return await DeserializeAsync(bytes.Memory, type).ConfigureAwait(false);
     }
 
@@ -724,7 +764,13 @@ internal sealed partial class RayRuntime
     /// Ray's wait: returns once <paramref name="numReturns"/> of the objects are ready or the timeout passes,
     /// as the indexes of ready and not-ready ones, each in argument order.
     /// </summary>
-    public async Task<(int[] Ready, int[] NotReady)> WaitAsync(IReadOnlyList<ObjectId> ids, int numReturns, TimeSpan? timeout, CancellationToken cancellationToken)
+    /// <param name="ids">The objects.</param>
+    /// <param name="numReturns">How many ready ones end the wait.</param>
+    /// <param name="timeout">The longest wait.</param>
+    /// <param name="cancellationToken">Ends the wait.</param>
+    /// <param name="locals">For each object, the owned entry its ref holds, if any (read instead of a lookup by id).</param>
+    public async Task<(int[] Ready, int[] NotReady)> WaitAsync(IReadOnlyList<ObjectId> ids, int numReturns, TimeSpan? timeout, CancellationToken cancellationToken,
+        IReadOnlyList<OwnedObjects.Entry?>? locals = null)
     {
         if (numReturns < 0 || numReturns > ids.Count)
         {
@@ -738,7 +784,7 @@ internal sealed partial class RayRuntime
         var scanned = 0;
         for (; scanned < ids.Count && count < numReturns; scanned++)
         {
-            if (Owned.TryGetReady(ids[scanned], out _) || _seenReady.ContainsKey(ids[scanned]))
+            if (OwnedReady(ids, locals, scanned) || _seenReady.ContainsKey(ids[scanned]))
             {
                 ready[scanned] = true;
                 count++;
@@ -752,7 +798,7 @@ internal sealed partial class RayRuntime
             // the first completes, where a continuation with its own cancellation per object made a few hundred
             // bytes of garbage per pending ref and wait. Without a limit the wait ends only by that completion,
             // so nothing is left registered on objects still pending (with a timeout the general path below does).
-            await WaitForOneMoreAsync(ids, ready).ConfigureAwait(false);
+            await WaitForOneMoreAsync(ids, locals, ready).ConfigureAwait(false);
         }
         else if (count < numReturns)
         {
@@ -768,7 +814,7 @@ internal sealed partial class RayRuntime
                 }
 
                 var index = i;
-                var whenReady = Owned.WhenReady(ids[i]) ?? SharedPoll(ids[i]);
+                var whenReady = WhenOwnedReady(ids, locals, i) ?? SharedPoll(ids[i]);
                 if (whenReady.IsCompletedSuccessfully)
                 {
                     Volatile.Write(ref ready[index], true);
@@ -835,7 +881,7 @@ internal sealed partial class RayRuntime
     }
 
     /// <summary>Marks the first of the not-ready objects of <paramref name="ids"/> that becomes ready (failed waits for an object are skipped).</summary>
-    private async Task WaitForOneMoreAsync(IReadOnlyList<ObjectId> ids, bool[] ready)
+    private async Task WaitForOneMoreAsync(IReadOnlyList<ObjectId> ids, IReadOnlyList<OwnedObjects.Entry?>? locals, bool[] ready)
     {
         List<Task<ObjectValue>>? pending = null;
         List<int>? indexes = null;
@@ -846,7 +892,7 @@ internal sealed partial class RayRuntime
                 continue;
             }
 
-            var whenReady = Owned.WhenReady(ids[i]) ?? SharedPoll(ids[i]);
+            var whenReady = WhenOwnedReady(ids, locals, i) ?? SharedPoll(ids[i]);
             if (whenReady.IsCompletedSuccessfully)
             {
                 ready[i] = true;
