@@ -227,65 +227,6 @@ public sealed partial class Ray : IAsyncDisposable
         static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
     }
 
-    [ThreadStatic]
-    private static HashSet<ObjectId>? _waitIds;
-
-    /// <summary>The largest wait whose duplicate-check set a thread keeps for its next wait (larger ones allocate their own).</summary>
-    private const int MaxReusedWaitIds = 4096;
-
-    /// <summary>
-    /// Ray's <c>wait</c>: returns once <paramref name="numReturns"/> of the refs are ready, or when the
-    /// timeout passes, splitting them into ready and not-ready lists (each in the given order).
-    /// </summary>
-    public async Task<WaitResult<TRef>> WaitAsync<TRef>(IEnumerable<TRef> refs, int numReturns = 1, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
-        where TRef : ObjectRef
-    {
-        ArgumentNullException.ThrowIfNull(refs);
-        var list = refs as IReadOnlyList<TRef> ?? refs.ToList();
-        var ids = new ObjectId[list.Count];
-        var locals = new OwnedObjects.Entry?[list.Count];
-        // The duplicate check reuses this thread's set (cleared, not reallocated): Ray's loop of waits over a
-        // shrinking list of 1000 refs made a new set of hundreds of entries on every call.
-        var distinct = _waitIds is { } reused && ids.Length <= MaxReusedWaitIds ? reused : new HashSet<ObjectId>(ids.Length);
-        _waitIds = null;
-        try
-        {
-            for (var i = 0; i < ids.Length; i++)
-            {
-                var objectRef = list[i] ?? throw new ArgumentException($"Wait was given a null ref at position {i}.", nameof(refs));
-                // Read through the entry a ref holds, without handing its id out (see ObjectRef.Id).
-                ids[i] = objectRef.RawId;
-                locals[i] = objectRef.Local;
-                if (!distinct.Add(ids[i]))
-                {
-                    throw new ArgumentException($"Wait was given the same ref twice ({ids[i]}, at position {i}).", nameof(refs));
-                }
-            }
-        }
-        finally
-        {
-            if (ids.Length <= MaxReusedWaitIds)
-            {
-                distinct.Clear();
-                _waitIds = distinct;
-            }
-        }
-
-        var (ready, notReady) = await Runtime.WaitAsync(ids, numReturns, timeout, cancellationToken, locals).ConfigureAwait(false);
-        return new WaitResult<TRef>(Pick(list, ready), Pick(list, notReady));
-
-        static List<TRef> Pick(IReadOnlyList<TRef> list, int[] indexes)
-        {
-            var picked = new List<TRef>(indexes.Length);
-            foreach (var i in indexes)
-            {
-                picked.Add(list[i]);
-            }
-
-            return picked;
-        }
-    }
-
     /// <summary>
     /// Cancels the task that makes <paramref name="objectRef"/>: a queued task never runs; a running one sees
     /// its <see cref="CancellationToken"/> cancelled. A get then throws <see cref="TaskCancelledException"/>.

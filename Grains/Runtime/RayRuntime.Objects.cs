@@ -314,9 +314,12 @@ internal sealed partial class RayRuntime
     private Task<ObjectValue>? WhenOwnedReady(IReadOnlyList<ObjectId> ids, IReadOnlyList<OwnedObjects.Entry?>? locals, int i) =>
         (locals?[i] is { } local ? OwnedObjects.WhenReady(local) : null) ?? Owned.WhenReady(ids[i]);
 
-    /// <summary>Whether object <paramref name="i"/> is owned here and ready, through the entry its ref holds when there is one.</summary>
-    private bool OwnedReady(IReadOnlyList<ObjectId> ids, IReadOnlyList<OwnedObjects.Entry?>? locals, int i) =>
-        locals?[i] is { } local && OwnedObjects.TryGetReady(local, out _) || Owned.TryGetReady(ids[i], out _);
+    /// <summary>
+    /// Whether the object is known to be ready here without asking anyone: owned and ready (through
+    /// <paramref name="local"/>, the entry its ref holds, when there is one), or seen ready before.
+    /// </summary>
+    public bool IsKnownReady(ObjectId id, OwnedObjects.Entry? local) =>
+        local is not null && OwnedObjects.TryGetReady(local, out _) || Owned.TryGetReady(id, out _) || _seenReady.ContainsKey(id);
 
     /// <summary>Waits for the object and returns its value as <paramref name="type"/>, or throws its error.</summary>
     public Task<object?> GetAsync(ObjectId id, Type type, TimeSpan? timeout, CancellationToken cancellationToken)
@@ -784,7 +787,7 @@ internal sealed partial class RayRuntime
         var scanned = 0;
         for (; scanned < ids.Count && count < numReturns; scanned++)
         {
-            if (OwnedReady(ids, locals, scanned) || _seenReady.ContainsKey(ids[scanned]))
+            if (IsKnownReady(ids[scanned], locals?[scanned]))
             {
                 ready[scanned] = true;
                 count++;

@@ -132,4 +132,38 @@ public sealed class ObjectTests(TwoNodeCluster fixture)
         var all = await Ray.WaitAsync<ObjectRef>([slow, fast], numReturns: 2, timeout: Wait.Deadline);
         Assert.Equal(2, all.Ready.Count);
     }
+
+    [Fact]
+    public async Task Wait_names_bad_input_and_takes_its_own_lists_back()
+    {
+        var done = await Ray.PutAsync(1);
+        var other = await Ray.PutAsync(2);
+        var same = await Assert.ThrowsAsync<ArgumentException>(() => Ray.WaitAsync<ObjectRef>([done, other, done]));
+        Assert.Contains("same ref twice", same.Message);
+        Assert.Contains("position 2", same.Message);
+        var nulls = await Assert.ThrowsAsync<ArgumentException>(() => Ray.WaitAsync<ObjectRef>([done, null!]));
+        Assert.Contains("null ref at position 1", nulls.Message);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Ray.WaitAsync<ObjectRef>([done], numReturns: 2));
+
+        // The lists a wait returns are its own (read-only), and go back into the next wait as they are.
+        var key = Probe.NewKey();
+        var slow = Ray.Task(TestTasks.Blocker, key).Remote();
+        try
+        {
+            var round = await Ray.WaitAsync<ObjectRef>([done, other, slow], timeout: Wait.Deadline);
+            Assert.Equal([done.RawId], round.Ready.Select(r => r.RawId));
+            Assert.IsNotType<List<ObjectRef>>(round.NotReady);
+            var next = await Ray.WaitAsync(round.NotReady, numReturns: 1, timeout: Wait.Deadline);
+            Assert.Equal([other.RawId], next.Ready.Select(r => r.RawId));
+            var last = await Ray.WaitAsync(next.NotReady, numReturns: 1, timeout: TimeSpan.FromMilliseconds(100));
+            Assert.Empty(last.Ready);
+            Assert.Same(slow, Assert.Single(last.NotReady));
+        }
+        finally
+        {
+            Probe.Open(key);
+        }
+
+        Assert.Same(slow, Assert.Single((await Ray.WaitAsync<ObjectRef>([slow], timeout: Wait.Deadline)).Ready));
+    }
 }
