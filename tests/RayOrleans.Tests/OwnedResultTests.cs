@@ -91,6 +91,60 @@ public sealed class OwnedResultTests
         }, "the dropped results and their refs to go");
     }
 
+    [Fact]
+    public async Task Results_read_every_way_from_many_threads_at_once_all_read_right_and_leave_nothing_behind()
+    {
+        await using var ray = await Ray.InitAsync(new RayInitOptions { NumCpus = 2 });
+        var owned = ray.Runtime.Owned;
+        var baseline = owned.Count;
+        var one = await ray.PutAsync(1);
+        // Each way races the result's arrival: taking the id, waiting, passing it on, writing it into a value.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(worker => Task.Run(() => UseEveryWayAsync(ray, one, worker)))).WaitAsync(Wait.Deadline);
+        await Wait.UntilAsync(() =>
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            owned.DrainReleases();
+            return owned.Count == baseline + 1; // the put, still held
+        }, "every result's entry to go");
+        GC.KeepAlive(one);
+    }
+
+    private static async Task UseEveryWayAsync(Ray ray, ObjectRef<int> one, int worker)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            var x = worker * 1_000 + i;
+            var result = ray.Task(TestTasks.Square, x).Remote();
+            switch (i % 6)
+            {
+                case 0:
+                    Assert.Equal(x * x, await result);
+                    break;
+                case 1:
+                    Assert.Equal(result.RawId, result.Id);
+                    Assert.Equal(x * x, await result.GetAsync(Wait.Deadline));
+                    break;
+                case 2:
+                    Assert.Equal(x * x + 1, await ray.Task(TestTasks.Add, result, one).Remote().GetAsync(Wait.Deadline));
+                    Assert.Equal(x * x, await result);
+                    break;
+                case 3:
+                    Assert.Same(result, Assert.Single((await ray.WaitAsync([result], timeout: Wait.Deadline)).Ready));
+                    Assert.Equal(x * x, await result);
+                    break;
+                case 4:
+                    Assert.Equal(x * x + 1, await ray.Task(TestTasks.ReadInner, new Holder("x", result)).Remote().GetAsync(Wait.Deadline));
+                    break;
+                default:
+                    Assert.Equal(new[] { x * x }, await ray.GetAsync([result], Wait.Deadline));
+                    _ = result.Id; // after it was read: back into the table
+                    Assert.Equal(x * x, await result);
+                    break;
+            }
+        }
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static async Task<long> SubmitGetAndDropAsync(Ray ray, int count)
     {

@@ -235,7 +235,9 @@ internal static class MarkdownReport
                       tenth of a local task): ids now come from a per-process random prefix and a counter (`UniqueIds`);
                       a wait registered a continuation on every pending ref and never removed it, so Ray's loop of 1000
                       waits did O(n^2) work (now it stops scanning at `numReturns` and takes its continuations off when it
-                      ends: `single_client_wait_1k_refs` went from 14 to about 80 rounds/s); a batch get now waits once for
+                      ends: `single_client_wait_1k_refs` went from 14 to about 80 rounds/s, and to about 500, above raw, once
+                      the lists a wait returns became read-only lists of checked refs that the next wait takes without
+                      checking them again, answered from the head of the list when it is ready); a batch get now waits once for
                       the owned results instead of running four nested awaits per ref; refs inside values are parsed and
                       written as UTF-8 without a string each.
                     - The garbage collector. A profile that splits threads (perf script, samples grouped by thread) showed the
@@ -253,17 +255,33 @@ internal static class MarkdownReport
                       number or copies the method's parameter array; a task waiting for resources no longer holds a linked
                       cancellation source, and Ray's wait loop registers one `Task.WhenAny`. Per task: about 5,050 -> 2,200 B
                       allocated and 650 -> 285 B promoted (`single_client_tasks_async`; `1_1_actor_calls_async` 2,600 B and 280 B).
-                      What still survives per task is the owner's entry with its dictionary node, the result and the
-                      finalizable ref itself: counted refs need them until the finalizer runs.
+                      What still survived per task was the owner's entry with its dictionary node, the result and the
+                      finalizable ref itself: counted refs needed them until the finalizer ran.
+                    - Fixed 2026-11-29: a result held only by its one ref lives in that ref (`OwnedObjects.AddLocalRef`).
+                      The first ref to a pending result is linked to its entry; when the value comes inline, not failed,
+                      holding no refs, with no other local ref, no task in flight taking it and no escape, the entry leaves
+                      the owner's table and the ref's finalizer is suppressed, so value, entry and ref die together in a
+                      young collection. Anything that hands the id out (`ObjectRef.Id`: a task argument, a value the ref is
+                      written into) puts the entry back in the table, counted by the finalizer again; gets, batch gets and
+                      waits read through the entry the ref holds. Per task in `single_client_tasks_async`: 292 -> 58 B
+                      promoted and 34% -> 7% of the time paused by the GC; in one run before and after (same day, both
+                      sides in the same run) ours/raw went 0.41 -> 0.69 there, 0.35 -> 0.66 for `1_1_actor_calls_async`,
+                      0.43 -> 0.67 for `single_client_tasks_sync` and 1.9 -> 4.1 for `single_client_put_calls`.
                     - What is left of a local task is spread thin, no RayOrleans frame above 3% of CPU: the thread-pool hop
                       to run user code and the owner's completion chain back, the node's task table and the owner's entry
                       and in-flight record (concurrent dictionaries: add and remove per task), resource accounting, the
-                      worker context, the result's serialization, and the release of counted refs by their finalizers
-                      (`DrainReleases`, 1-3%). The raw baseline is one in-silo Orleans call (about 1.4 us round trip here);
-                      reaching half of it would need a task to cost little more than a grain call, which per-task retries,
-                      lineage and ref counting (what the raw call does not do) leave no room for. Batching, which took an
-                      external driver's tasks and actor calls past half of raw (multi-process section), has nothing to
-                      save here: an embedded driver's task for its own node sends no message at all.
+                      worker context, and the result's serialization. The raw baseline is one in-silo Orleans call (about
+                      1.4 us round trip here). Batching, which took an external driver's tasks and actor calls past half of
+                      raw (multi-process section), has nothing to save here: an embedded driver's task for its own node
+                      sends no message at all.
+                    - The scenarios with tens of thousands of calls in flight at once (`multi_client_tasks_async`: 40,000;
+                      `1_n_actor_calls_async`: 160,000; `n_n_actor_calls_async` and `n_n_actor_calls_with_arg_async`: 20,000
+                      and 32,000) stay lower: a call allocates 2.4-3.4 KB here against raw's 1 KB, so young collections come
+                      during the batch and promote what is in flight (300-750 B per call, raw 20-170 B). What is left there is
+                      the size of a call in flight (its spec or call record, the owner's entry and in-flight record, the
+                      node's run record, the worker context, the continuations between them). An owned ref argument adds
+                      to it: the owner sends its value with each call (a copy of the call with the argument resolved), pins
+                      it while the call runs and keeps the list of owned arguments for the call's lineage.
                     - The collector's settings do not move it (2026-11-29, `single_client_tasks_async` and
                       `1_1_actor_calls_async`, one run each, both sides in the same process): a 256 MiB gen0 budget
                       (`DOTNET_GCgen0size`) made fewer but longer pauses (150 ms each) and cut ours to 0.24-0.29 of raw;
@@ -271,9 +289,7 @@ internal static class MarkdownReport
                       gen0 cap changed nothing. The paused share follows the bytes that survive a young collection. An
                       experiment with refs that never release (no finalizer, entries leaked) promoted as much per task:
                       what survives is the owner's entry, which must hold a result until its last ref dies, finalizer or
-                      not. The way to close the gap is a result held only by this process living in a holder its refs
-                      share (dying with them in a young collection), with a table entry only while it is pending or once
-                      it escapes: not built.
+                      not. That led to the fix above: the entry lives in the ref while nothing else needs it.
                     - An actor call from the actor's own process goes straight to its mailbox (no grain call); from
                       elsewhere it is one Orleans call plus the hop from the grain's scheduler to the thread pool, where
                       user code runs so that it may block or call other actors without stalling the grain, and back. On
@@ -284,7 +300,11 @@ internal static class MarkdownReport
                       2 CPUs with the 4 submitting actors.
                     - `single_client_get_object_containing_10k_refs`: the raw side returns 10,000 plain ids; ours builds
                       10,000 counted refs (each a finalizable object registered with the owner, released when collected),
-                      which is what keeps the objects alive; the ratio to raw cannot approach 0.5 while every ref is counted.
+                      which is what keeps the objects alive: about 200 ns a ref against raw's 15 ns an id. Refs to objects
+                      that escaped cannot live in the ref alone (the directory counts them), so the fix above does not
+                      apply; one holder per object shared by all its refs in the process (counted once, found by id
+                      through a weak handle) would remove the finalizer per ref, but not the lookup and allocation per ref,
+                      and the ratio cannot approach 0.5 while each ref is a counted object.
                     - `placement_group_create_removal`: both sides make a fresh grain per group, but ours keeps each group
                       durable (docs/fault-tolerance.md, "Placement groups"): its record is read when its grain activates,
                       written when it is created and when it is removed, then deleted, and it is added to and dropped from
