@@ -27,6 +27,25 @@ public sealed class ReferenceCountingTests
 
         await CollectAsync(ray, () => store.Used == 0 && ray.Runtime.Owned.Count == owned, "the store and the owner's table to be back at their baseline");
         Assert.Equal(0, store.Count);
+        Assert.Equal(0, ray.Runtime.Owned.Pressure); // what the refs told the GC they hold was taken back with them
+    }
+
+    [Fact]
+    public async Task Stored_values_tell_the_GC_what_their_refs_hold_until_the_refs_go()
+    {
+        await using var ray = await Ray.InitAsync(new RayInitOptions { NumCpus = 2, ObjectStoreMemory = 64L << 20 });
+        var data = new double[Size];
+        var refs = new List<ObjectRef<double[]>>();
+        for (var i = 0; i < 5; i++)
+        {
+            refs.Add(await ray.PutAsync(data));
+        }
+
+        refs.Add(ray.Task(TestTasks.MakeArray, Size).Remote());
+        await refs[^1].GetAsync(Wait.Deadline);
+        Assert.Equal(6L * Size * sizeof(double), ray.Runtime.Owned.Pressure, tolerance: 6 * 64.0);
+        refs.Clear();
+        await CollectAsync(ray, () => ray.Runtime.Owned.Pressure == 0, "the pressure to be taken back once the refs went");
     }
 
     [Fact]
