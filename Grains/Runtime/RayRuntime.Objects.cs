@@ -35,13 +35,35 @@ internal sealed partial class RayRuntime
     {
         // A driver on a node's host writes a large array straight into a segment file in that node's folder.
         if (LocalStore is null && Serializer.RawSize(value) is { } rawSize && rawSize > Options.InlineThreshold &&
-            Cluster.PickNode(ResourceSet.Empty, null, forActor: false) is { } target && SameHostFolder(target) is not null)
+            PutNode() is { } target && SameHostFolder(target) is not null)
         {
             await WriteSegmentAsync(target, id, rawSize, span => Serializer.WriteRaw((Array)value!, span)).ConfigureAwait(false);
             return new ObjectValue { Location = target, Size = rawSize, ProducerNode = target };
         }
 
         return await StoreValueHereAsync(id, value, type).ConfigureAwait(false);
+    }
+
+    private string? _putNode;
+
+    /// <summary>
+    /// The node a process without a store of its own (an external driver) stores its large values in: one node,
+    /// kept while it is in the cluster view, a node on this host when there is one (as Ray's driver puts into its
+    /// own node's store). That node's pool and this process's mappings of its segments then serve put after put.
+    /// Puts spread at random over idle nodes each found a node whose pool had no free segment and a segment this
+    /// process had not mapped, and the first touch of fresh pages was most of a large put's time.
+    /// </summary>
+    private string? PutNode()
+    {
+        var reported = Cluster.Reported;
+        if (Volatile.Read(ref _putNode) is { } kept && reported.Any(n => n.NodeId == kept))
+        {
+            return kept;
+        }
+
+        var picked = reported.FirstOrDefault(n => SameHostFolder(n.NodeId) is not null)?.NodeId ?? Cluster.PickNode(ResourceSet.Empty, null, forActor: false);
+        Volatile.Write(ref _putNode, picked);
+        return picked;
     }
 
     private ValueTask<ObjectValue> StoreValueHereAsync(ObjectId id, object? value, Type type)
@@ -173,7 +195,7 @@ internal sealed partial class RayRuntime
         }
         else
         {
-            location = Cluster.PickNode(ResourceSet.Empty, null, forActor: false)
+            location = PutNode()
                 ?? throw new ObjectStoreFullException($"No node is available to store object {id} of {bytes.Length:N0} bytes.");
             if (SameHostFolder(location) is not null)
             {

@@ -166,4 +166,22 @@ public sealed class ObjectTests(TwoNodeCluster fixture)
 
         Assert.Same(slow, Assert.Single((await Ray.WaitAsync<ObjectRef>([slow], timeout: Wait.Deadline)).Ready));
     }
+
+    [Fact]
+    public async Task A_driver_without_a_store_of_its_own_puts_its_large_values_into_one_node()
+    {
+        // As Ray's driver puts into its own node's store: that node's pooled segments then serve put after put.
+        Assert.Null(Ray.Runtime.LocalStore);
+        var data = Enumerable.Range(0, 200 * 1024 / sizeof(double)).Select(i => (double)i).ToArray();
+        var refs = new List<ObjectRef<double[]>>();
+        for (var i = 0; i < 8; i++)
+        {
+            refs.Add(await Ray.PutAsync(data));
+        }
+
+        var nodes = refs.Select(r => Ray.Runtime.Owned.TryGetReady(r.RawId, out var value) ? value.Location : null).ToList();
+        Assert.All(nodes, Assert.NotNull);
+        Assert.Single(nodes.Distinct());
+        Assert.Equal(data[^1], (await refs[^1])[^1]);
+    }
 }

@@ -8,8 +8,12 @@ namespace RayOrleans.Objects.Store;
 /// </summary>
 internal sealed class SegmentMappings
 {
-    /// <summary>Bytes of idle mappings kept. 2 GiB.</summary>
-    public const long Budget = 2L << 30;
+    /// <summary>
+    /// Bytes of idle mappings kept. 4 GiB: a driver putting arrays of close to a gigabyte cycles through three or
+    /// four of its node's segments (a put's segment is reused once its ref is collected), and a mapping dropped
+    /// and made again faults every page in again.
+    /// </summary>
+    public const long Budget = 4L << 30;
 
     private readonly object _gate = new();
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);

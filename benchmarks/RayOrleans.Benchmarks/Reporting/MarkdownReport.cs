@@ -194,14 +194,16 @@ internal static class MarkdownReport
     private static readonly Dictionary<string, string> ClusterBelowHalf = new()
     {
         ["single_client_put_gigabytes"] =
-            "the driver is its own process, so it writes each array into a segment file of the node's store on the same " +
-            "host (mapped once and kept mapped), where an embedded driver writes into its own store. A segment is reused " +
-            "only once the put before it is freed, which waits for the driver's GC to collect the dead ref (stored values " +
-            "tell the GC the store memory their refs hold, so a collection now comes every put or two). A segment not used " +
-            "before costs the first touch of its pages, which on this machine (a Firecracker VM: the host backs guest " +
-            "memory on first touch) runs at 0.3-0.4 GB/s: timing reserve, map, write and seal of each put (2026-11-29) " +
-            "gave about 2.2 s to write 800 MiB into a new segment and 45-300 ms into a reused one. The raw side copies " +
-            "into memory the process already touched. The embedded run (micro section) reaches memcpy speed.",
+            "the driver is its own process, so it writes each array into a segment file of a node's store on the same " +
+            "host, where an embedded driver writes into its own store. A segment not used before costs the first touch of " +
+            "its pages, which on this machine (a Firecracker VM: the host backs guest memory on first touch) runs at " +
+            "0.3-0.4 GB/s: timing reserve, map, write and seal of each put (2026-11-29) gave about 2.2 s to write 800 MiB " +
+            "into a new segment, 45 ms into a reused one still mapped here, 270-300 ms into one mapped again. This run " +
+            "needed new segments: a segment is reused once the put before it is freed, which waits for the driver's GC to " +
+            "collect the dead ref. Fixed the same day, from 0.08-0.14 of memcpy to 0.68 in a run of this scenario: the " +
+            "driver's puts go to one node (`RayRuntime.PutNode`; they went to a random idle node each), stored values tell " +
+            "the GC the store memory their refs hold (so a collection comes every put or two), and the driver keeps up to " +
+            "4 GiB of idle mappings (was 2).",
         ["multi_client_tasks_async"] =
             "as in-process: 40,000 tasks in flight at once, each with more state than a grain call, so young collections " +
             "come during the batch and promote what is in flight; here the 4 submitting actors and the tasks also share " +
