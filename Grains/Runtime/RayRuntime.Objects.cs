@@ -49,7 +49,7 @@ internal sealed partial class RayRuntime
     /// <summary>
     /// The node a process without a store of its own (an external driver) stores its large values in: one node,
     /// kept while it is in the cluster view, a node on this host when there is one (as Ray's driver puts into its
-    /// own node's store). That node's pool and this process's mappings of its segments then serve put after put.
+    /// own node's store), picked at random among them. That node's pool and this process's mappings of its segments then serve put after put.
     /// Puts spread at random over idle nodes each found a node whose pool had no free segment and a segment this
     /// process had not mapped, and the first touch of fresh pages was most of a large put's time.
     /// </summary>
@@ -61,7 +61,9 @@ internal sealed partial class RayRuntime
             return kept;
         }
 
-        var picked = reported.FirstOrDefault(n => SameHostFolder(n.NodeId) is not null)?.NodeId ?? Cluster.PickNode(ResourceSet.Empty, null, forActor: false);
+        // One of this host's nodes at random, so that several drivers on a host share its nodes out.
+        var sameHost = reported.Where(n => SameHostFolder(n.NodeId) is not null).ToList();
+        var picked = sameHost.Count > 0 ? sameHost[Random.Shared.Next(sameHost.Count)].NodeId : Cluster.PickNode(ResourceSet.Empty, null, forActor: false);
         Volatile.Write(ref _putNode, picked);
         return picked;
     }
