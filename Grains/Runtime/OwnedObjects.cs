@@ -55,6 +55,9 @@ internal sealed class OwnedObjects
         _ownerReference = ownerReference;
     }
 
+    /// <summary>The owned entry of <paramref name="id"/> in the table; null when it has none.</summary>
+    public Entry? Find(ObjectId id) => _entries.TryGetValue(id, out var entry) ? entry : null;
+
     /// <summary>Owned objects with an entry here.</summary>
     public int Count => _entries.Count;
 
@@ -87,6 +90,12 @@ internal sealed class OwnedObjects
             }
         }
 
+        AddBorrowedRef(id);
+    }
+
+    /// <summary>Counts one more local ref to an object owned elsewhere; the first one adds this process as a holder in the directory.</summary>
+    private void AddBorrowedRef(ObjectId id)
+    {
         while (true)
         {
             var borrow = _borrowed.GetOrAdd(id, static _ => new Borrow());
@@ -146,7 +155,7 @@ internal sealed class OwnedObjects
             }
         }
 
-        AddRef(id);
+        AddBorrowedRef(id);
         return null;
     }
 
@@ -376,14 +385,11 @@ internal sealed class OwnedObjects
                 _directory.RemoveRef(id, _holder);
                 if (entry.Value is null || entry.Notified)
                 {
-                    entry.Dropped = true;
-                    Unpress(entry);
+                    Drop(entry);
                     return true;
                 }
 
-                entry.Freed = true;
-
-                Unpress(entry);
+                Free(entry);
             }
 
             _entries.TryRemove(KeyValuePair.Create(id, entry));
@@ -439,8 +445,7 @@ internal sealed class OwnedObjects
             }
             else
             {
-                entry.Freed = true;
-                Unpress(entry);
+                Free(entry);
                 freed = entry.Value;
                 waiters = entry.Waiters;
                 entry.Waiters = null;
@@ -538,19 +543,16 @@ internal sealed class OwnedObjects
 
                     if (entry.Value is null)
                     {
-                        entry.Dropped = entry.Notified = true;
-                        Unpress(entry);
+                        entry.Notified = true;
+                        Drop(entry);
                         continue;
                     }
 
-                    entry.Freed = true;
-
-                    Unpress(entry);
+                    Free(entry);
                 }
                 else
                 {
-                    entry.Freed = true;
-                    Unpress(entry);
+                    Free(entry);
                     free = entry.Value;
                 }
             }
@@ -652,9 +654,7 @@ internal sealed class OwnedObjects
                     return;
                 }
 
-                entry.Freed = true;
-
-                Unpress(entry);
+                Free(entry);
             }
 
             _entries.TryRemove(KeyValuePair.Create(id, entry));
@@ -702,6 +702,20 @@ internal sealed class OwnedObjects
         }
     }
 
+    /// <summary>Marks an entry freed (under its lock): no ref here holds its value any more.</summary>
+    private void Free(Entry entry)
+    {
+        entry.Freed = true;
+        Unpress(entry);
+    }
+
+    /// <summary>Marks an escaped entry dropped (under its lock): no local ref is left, the directory counts it.</summary>
+    private void Drop(Entry entry)
+    {
+        entry.Dropped = true;
+        Unpress(entry);
+    }
+
     private void Unpress(Entry entry)
     {
         if (entry.Pressure > 0)
@@ -729,8 +743,7 @@ internal sealed class OwnedObjects
 
         lock (entry)
         {
-            entry.Freed = true;
-            Unpress(entry);
+            Free(entry);
             return entry.Value;
         }
     }
@@ -851,8 +864,7 @@ internal sealed class OwnedObjects
             if (entry.Dropped && !entry.Notified)
             {
                 // No ref is left here: the directory has it (and frees it at once if nothing else holds it).
-                entry.Freed = true;
-                Unpress(entry);
+                Free(entry);
                 _entries.TryRemove(KeyValuePair.Create(id, entry));
             }
         }

@@ -348,19 +348,15 @@ internal sealed partial class RayRuntime
     /// <summary>Waits for the object and returns its value as <paramref name="type"/>, or throws its error.</summary>
     public Task<object?> GetAsync(ObjectId id, Type type, TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        // An owned, inline result needs no wait and no task switch: the common case of get after a call.
-        if (Owned.TryGetReady(id, out var ready) && ready.Error is null && ready.Inline is { } inline)
+        // An owned result is read through its entry: no wait and no task switch when it is inline and ready (the
+        // common case of get after a call), one await on the entry when it is pending. Anything else takes the
+        // general path, which handles objects owned elsewhere, stored copies and lost ones.
+        if (Owned.Find(id) is { } entry && TryGetOwned(entry, id, type, timeout, cancellationToken) is { } owned)
         {
-            var value = Deserialize(inline, type, out var borrowed);
-            return borrowed ? AfterFlushAsync(value) : Task.FromResult(value);
+            return owned;
         }
 
-        // An owned result not here yet, with no limit on the wait: one await on the owner's entry, then the same
-        // inline read as above (a get right after a submit, as in a loop of get(f.remote())). Anything else takes
-        // the general path, which handles timeouts, stored copies and lost ones.
-        var get = timeout is null && !cancellationToken.CanBeCanceled && Owned.WhenReady(id) is { IsCompleted: false } owned
-            ? GetOwnedAsync(owned, id, type)
-            : GetSlowAsync(id, type, timeout, cancellationToken);
+        var get = GetSlowAsync(id, type, timeout, cancellationToken);
         return get.IsCompleted || WorkerContext.Current is not { } ctx ? get : ctx.WhileBlockedAsync(get);
     }
 
