@@ -210,13 +210,39 @@ public sealed partial class Ray : IAsyncDisposable
             }
         }
 
-        var gets = new System.Threading.Tasks.Task<T>[list.Count];
+        // Ready inline values are read here, without a task each; the rest (pending past a timeout, stored, failed,
+        // owned elsewhere) go through their ref's own get.
+        var values = new T[list.Count];
+        List<(int Index, Task<T> Get)>? gets = null;
+        var flush = false;
         for (var i = 0; i < list.Count; i++)
         {
-            gets[i] = list[i].GetAsync(deadline is { } d ? Max(d - DateTime.UtcNow, TimeSpan.Zero) : null, cancellationToken);
+            if (locals[i] is { } local && Runtime.TryReadOwned(local, typeof(T), out var value, out var borrowed))
+            {
+                values[i] = (T)value!;
+                flush |= borrowed;
+                continue;
+            }
+
+            (gets ??= []).Add((i, list[i].GetAsync(deadline is { } d ? Max(d - DateTime.UtcNow, TimeSpan.Zero) : null, cancellationToken)));
         }
 
-        return await System.Threading.Tasks.Task.WhenAll(gets).ConfigureAwait(false);
+        if (gets is not null)
+        {
+            var read = await System.Threading.Tasks.Task.WhenAll(gets.Select(g => g.Get)).ConfigureAwait(false);
+            for (var k = 0; k < read.Length; k++)
+            {
+                values[gets[k].Index] = read[k];
+            }
+        }
+
+        if (flush)
+        {
+            // Refs inside the values: the directory counts this process before the caller can drop or pass them.
+            await Runtime.Publisher.FlushAsync().ConfigureAwait(false);
+        }
+
+        return values;
 
         static async Task<bool> Done(Task wait)
         {
@@ -366,10 +392,18 @@ public sealed partial class Ray : IAsyncDisposable
         }
     }
 
-    internal static TaskArg RefArg<T>(ObjectRef<T> value, int index, object function) =>
-        value is null
-            ? throw new ArgumentNullException($"a{index + 1}", $"Argument {index + 1} of {NameOf(function)} is a null ObjectRef.")
-            : new TaskArg { Ref = value.Id };
+    internal static TaskArg RefArg<T>(ObjectRef<T> value, int index, object function)
+    {
+        if (value is null)
+        {
+            throw new ArgumentNullException($"a{index + 1}", $"Argument {index + 1} of {NameOf(function)} is a null ObjectRef.");
+        }
+
+        // An owned value held inline and ready goes with its record now: it can never change or be lost, and the
+        // submit then has nothing to resolve (no copy of the arguments and the call or task per submit).
+        var id = value.Id;
+        return new TaskArg { Ref = id, Resolved = value.BoundRuntime?.ReadyInlineRecord(id, value.Local) };
+    }
 
     private static string NameOf(object function) => function switch
     {

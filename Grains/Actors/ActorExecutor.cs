@@ -48,7 +48,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
     /// <summary>Replies to a call and records its end for the state API (once: the first reply counts).</summary>
     public void Reply(PendingCall pending, ObjectValue value)
     {
-        if (pending.Reply.TrySetResult(value))
+        if (pending.TryReply(value))
         {
             if (pending.Context is { JobId.Length: > 0 } context)
             {

@@ -55,9 +55,35 @@ internal sealed class ActorMailbox
     /// Queues a call in its caller's order; null when the mailbox is closed (the actor died), so the caller
     /// answers with the death instead.
     /// </summary>
-    public Task<ObjectValue>? Post(ActorCall call)
+    public Task<ObjectValue>? Post(ActorCall call) => PostCore(new PendingCall(call))?.Reply;
+
+    /// <summary>
+    /// Queues a call from its owner in this process, which <paramref name="owner"/> is called back with the reply
+    /// of (no task per call). False when the mailbox is closed. <paramref name="earlier"/> is set instead when the
+    /// call was delivered before (sent again): its reply is the earlier delivery's.
+    /// </summary>
+    public bool TryPostLocal(ActorCall call, IActorCallOwner owner, ActorId actor, int attempt, out Task<ObjectValue>? earlier)
     {
         var pending = new PendingCall(call);
+        pending.CallBack(owner, actor, attempt); // before it is queued: a runner may answer it at once
+        earlier = null;
+        if (PostCore(pending) is not { } posted)
+        {
+            return false;
+        }
+
+        if (!ReferenceEquals(posted, pending))
+        {
+            earlier = posted.Reply;
+        }
+
+        return true;
+    }
+
+    /// <summary>Queues <paramref name="pending"/>, or returns the earlier delivery that answers it instead; null when closed.</summary>
+    private PendingCall? PostCore(PendingCall pending)
+    {
+        var call = pending.Call;
         lock (_gate)
         {
             if (_closed)
@@ -69,12 +95,14 @@ internal sealed class ActorMailbox
             // answer, not a second run); an older one points at a lost copy, and the rebuild runs (Keep replaces it).
             if (_replies.TryGetValue(call.CallId, out var answered) && answered.Rebuild >= call.Rebuild)
             {
-                return Task.FromResult(answered.Reply);
+                var kept = new PendingCall(call);
+                kept.TryReply(answered.Reply);
+                return kept;
             }
 
             if (_held.TryGetValue(call.CallId, out var running) && running.Call.Rebuild >= call.Rebuild)
             {
-                return running.Reply.Task; // the same call delivered twice while it waits or runs: one run, one answer
+                return running; // the same call delivered twice while it waits or runs: one run, one answer
             }
 
             _held[call.CallId] = pending;
@@ -87,7 +115,15 @@ internal sealed class ActorMailbox
             {
                 // Already past it: a call sent again after the actor's node died. Run it; never drop it.
                 Ready(pending);
-                return pending.Reply.Task;
+                return pending;
+            }
+
+            if (call.Sequence == caller.Next && caller.Pending.Count == 0 && (!_rebase || caller.Started))
+            {
+                // Its turn, with nothing out of order waiting (the common case): no trip through the sorted queue.
+                caller.Next++;
+                Ready(pending);
+                return pending;
             }
 
             caller.Pending[call.Sequence] = pending;
@@ -99,7 +135,7 @@ internal sealed class ActorMailbox
             Drain(caller);
         }
 
-        return pending.Reply.Task;
+        return pending;
     }
 
     /// <summary>Calls waiting or running here (a racy read, for the state API).</summary>
@@ -113,7 +149,7 @@ internal sealed class ActorMailbox
             var live = new List<TaskState>(_held.Count);
             foreach (var pending in _held.Values)
             {
-                if (!pending.Reply.Task.IsCompleted)
+                if (pending.Value is null)
                 {
                     live.Add(ActorExecutor.Describe(pending, actor, node, pending.StartTime is null ? TaskStates.PendingNodeAssignment : TaskStates.Running, null));
                 }
@@ -270,9 +306,9 @@ internal sealed class ActorMailbox
                     {
                         _held.Remove(next.Call.CallId);
                     }
-                    if (next.Reply.Task.IsCompletedSuccessfully)
+                    if (next.Value is { } reply)
                     {
-                        Keep(next.Call, next.Reply.Task.Result);
+                        Keep(next.Call, reply);
                     }
                 }
             }

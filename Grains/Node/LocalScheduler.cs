@@ -80,7 +80,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         TaskRun? newest = null;
         foreach (var run in _tasks.Values)
         {
-            if (run.InUserCode && !run.Reply.Task.IsCompleted && run.Spec.MaxRetries != 0 && !run.Spec.IsGenerator &&
+            if (run.InUserCode && !run.IsReplied && run.Spec.MaxRetries != 0 && !run.Spec.IsGenerator &&
                 (newest is null || run.StartedAt > newest.StartedAt))
             {
                 newest = run;
@@ -168,7 +168,16 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
     public void ActorStopped() => Interlocked.Decrement(ref _actors);
 
     /// <summary>Queues a task; completes with its returns when it has run (or failed, or was cancelled).</summary>
-    public Task<ObjectValue[]> Enqueue(TaskSpec spec)
+    public Task<ObjectValue[]> Enqueue(TaskSpec spec) => EnqueueCore(spec, owner: null, attempt: 0)!;
+
+    /// <summary>
+    /// Queues a task from its owner in this process, which <paramref name="owner"/> is called back with the reply of,
+    /// on the thread that makes it (no task per task). Returns the reply as a task instead where there is one
+    /// already: the task was cancelled before it came, or was delivered before.
+    /// </summary>
+    public Task<ObjectValue[]>? EnqueueLocal(TaskSpec spec, ILocalTaskOwner owner, int attempt) => EnqueueCore(spec, owner, attempt);
+
+    private Task<ObjectValue[]>? EnqueueCore(TaskSpec spec, ILocalTaskOwner? owner, int attempt)
     {
         if (Volatile.Read(ref _tombstones) > 0 && _cancelledEarly.TryRemove(spec.TaskId, out _))
         {
@@ -176,20 +185,25 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
             return Task.FromResult(Cancelled(spec));
         }
 
-        var run = new TaskRun(spec);
+        var run = new TaskRun(spec, this);
+        if (owner is not null)
+        {
+            run.CallBack(owner, NodeRuntime.NodeId, attempt);
+        }
+
         while (!_tasks.TryAdd(spec.TaskId, run))
         {
             // A second delivery of a task already here answers with the first one's reply.
             if (_tasks.TryGetValue(spec.TaskId, out var existing))
             {
-                return existing.Reply.Task;
+                return existing.Reply;
             }
         }
 
         // Leave the caller (the node grain's scheduler, or a local submitter) at once: user code runs on the
         // thread pool, in a clean execution context.
-        ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Scheduler.RunAsync(state.Run), (Scheduler: this, Run: run), preferLocal: false);
-        return run.Reply.Task;
+        ThreadPool.UnsafeQueueUserWorkItem(run, preferLocal: false);
+        return owner is null ? run.Reply : null;
     }
 
     /// <summary>The tasks of <paramref name="taskIds"/> this node holds: queued, running, or passed on and awaiting that node's reply.</summary>
@@ -253,7 +267,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
             // with its returns as handed here) until the task ends.
             Runtime.Hosted.Keep(Objects.ObjectHolders.HandOff(id), RayRuntime.ArgumentRefs(run.Spec.Args),
                 handed: Enumerable.Range(1, Math.Max(run.Spec.NumReturns, 1)).Select(i => new ObjectId(id, i)), handedTo: NodeRuntime.NodeId);
-            run.Reply.Task.ContinueWith(
+            run.Reply.ContinueWith(
                 static (reply, state) =>
                 {
                     var (runtime, spec, node) = ((RayRuntime, TaskSpec, string))state!;
@@ -369,7 +383,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
                 }
                 catch (Exception e)
                 {
-                    run.Reply.TrySetException(e);
+                    run.TryFail(e);
                     return;
                 }
                 finally
@@ -579,12 +593,49 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
     public void Stop() => _stopping.Cancel();
 
     /// <summary>Waits for ref arguments (holding no resources) and deserializes every argument.</summary>
-    public async Task<object?[]> ResolveArgumentsAsync(TaskArg[] args, Type[] types, CancellationToken token)
+    /// <remarks>
+    /// Arguments carried inline (the common case) are read here without an async method: no task, no state
+    /// machine, no closure per call; only a ref to fetch or refs inside a value take the async path.
+    /// </remarks>
+    public ValueTask<object?[]> ResolveArgumentsAsync(TaskArg[] args, Type[] types, CancellationToken token)
     {
+        if (args.Length == 0)
+        {
+            return new ValueTask<object?[]>(NoArguments); // the invoker only reads it
+        }
+
         var values = new object?[args.Length];
-        List<Task>? pending = null;
         var borrowed = false;
         for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            var inline = arg.Value ?? (arg is { Ref: not null, Resolved: { Error: null, Inline: { } resolved } } ? resolved : null);
+            if (inline is null)
+            {
+                return ResolveRestAsync(args, types, values, i, borrowed, token);
+            }
+
+            values[i] = Runtime.Deserialize(inline, types[i], out var newRefs);
+            borrowed |= newRefs;
+        }
+
+        return borrowed ? FlushedAsync(values) : new ValueTask<object?[]>(values);
+    }
+
+    private static readonly object?[] NoArguments = [];
+
+    private async ValueTask<object?[]> FlushedAsync(object?[] values)
+    {
+        // Refs inside the arguments: the directory counts this process before the task can drop or pass them.
+        await Runtime.Publisher.FlushAsync().ConfigureAwait(false);
+        return values;
+    }
+
+    /// <summary>Resolves arguments <paramref name="start"/> on, where a ref must be fetched or a stored record read.</summary>
+    private async ValueTask<object?[]> ResolveRestAsync(TaskArg[] args, Type[] types, object?[] values, int start, bool borrowed, CancellationToken token)
+    {
+        List<Task>? pending = null;
+        for (var i = start; i < args.Length; i++)
         {
             var arg = args[i];
             if (arg.Value is { } bytes)
@@ -602,17 +653,12 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
                 }
                 else
                 {
-                    var index = i;
-                    var type = types[i];
-                    (pending ??= []).Add(ReadArgumentAsync(resolvedId, resolved, type, token).AsTask().ContinueWith(
-                        t => values[index] = t.GetAwaiter().GetResult(), token, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+                    (pending ??= []).Add(SetAsync(values, i, ReadArgumentAsync(resolvedId, resolved, types[i], token)));
                 }
             }
             else if (arg.Ref is { } id)
             {
-                var index = i;
-                (pending ??= []).Add(Runtime.GetAsync(id, types[i], null, token).ContinueWith(
-                    t => values[index] = t.GetAwaiter().GetResult(), token, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+                (pending ??= []).Add(SetAsync(values, i, Runtime.GetAsync(id, types[i], null, token)));
             }
         }
 
@@ -623,12 +669,15 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
 
         if (borrowed)
         {
-            // Refs inside the arguments: the directory counts this process before the task can drop or pass them.
             await Runtime.Publisher.FlushAsync().ConfigureAwait(false);
         }
 
         return values;
     }
+
+    private static async Task SetAsync(object?[] values, int index, ValueTask<object?> value) => values[index] = await value.ConfigureAwait(false);
+
+    private static async Task SetAsync(object?[] values, int index, Task<object?> value) => values[index] = await value.ConfigureAwait(false);
 
     private async ValueTask<object?> ReadArgumentAsync(ObjectId id, ObjectValue value, Type type, CancellationToken token)
     {
@@ -726,11 +775,11 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
     {
         if (run.Forwarded)
         {
-            run.Reply.TrySetResult(values);
+            run.TryReply(values);
             return;
         }
 
-        if (run.Reply.Task.IsCompleted || Interlocked.Exchange(ref run.Replying, 1) == 1)
+        if (run.IsReplied || Interlocked.Exchange(ref run.Replying, 1) == 1)
         {
             return; // replied already: the first reply stands
         }
@@ -744,7 +793,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         // once (a batched reply is sent on this thread), and the owner may ask the state API about it right away.
         error ??= values.Length > 0 ? values[0].Error : null;
         Events.Add(Ended(run, error is null ? TaskStates.Finished : TaskStates.Failed, error));
-        run.Reply.TrySetResult(values);
+        run.TryReply(values);
     }
 
     /// <summary>
@@ -778,7 +827,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
     {
         foreach (var run in _tasks.Values)
         {
-            if (!run.Reply.Task.IsCompleted && !run.Forwarded && Volatile.Read(ref run.Replying) == 0)
+            if (!run.IsReplied && !run.Forwarded && Volatile.Read(ref run.Replying) == 0)
             {
                 yield return Describe(run, run.Phase switch
                 {
@@ -843,9 +892,87 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         Running,
     }
 
-    private sealed class TaskRun(TaskSpec spec)
+    /// <summary>
+    /// A task queued or running here, and its reply: a task for callers in other processes (made on first use), or a
+    /// call back to its owner in this process. It is also the thread-pool work item that runs it.
+    /// </summary>
+    private sealed class TaskRun(TaskSpec spec, LocalScheduler scheduler) : IThreadPoolWorkItem
     {
+        private ObjectValue[]? _values;
+        private Exception? _failure;
+        private TaskCompletionSource<ObjectValue[]>? _reply;
+        private ILocalTaskOwner? _owner;
+        private string? _node;
+        private int _attempt;
+
         public TaskSpec Spec { get; } = spec;
+
+        void IThreadPoolWorkItem.Execute() => _ = scheduler.RunAsync(this);
+
+        /// <summary>The reply as a task, made on first use; completed inline by the thread that replies.</summary>
+        public Task<ObjectValue[]> Reply
+        {
+            get
+            {
+                lock (this)
+                {
+                    if (_values is { } values)
+                    {
+                        return Task.FromResult(values);
+                    }
+
+                    if (_failure is { } failure)
+                    {
+                        return Task.FromException<ObjectValue[]>(failure);
+                    }
+
+                    return (_reply ??= new TaskCompletionSource<ObjectValue[]>()).Task;
+                }
+            }
+        }
+
+        public bool IsReplied => Volatile.Read(ref _values) is not null || Volatile.Read(ref _failure) is not null;
+
+        /// <summary>Has the task's owner in this process called back with the reply, instead of a task.</summary>
+        public void CallBack(ILocalTaskOwner owner, string node, int attempt)
+        {
+            _owner = owner;
+            _node = node;
+            _attempt = attempt;
+        }
+
+        public bool TryReply(ObjectValue[] values) => TrySet(values, null);
+
+        public bool TryFail(Exception failure) => TrySet(null, failure);
+
+        private bool TrySet(ObjectValue[]? values, Exception? failure)
+        {
+            TaskCompletionSource<ObjectValue[]>? waiting;
+            lock (this)
+            {
+                if (_values is not null || _failure is not null)
+                {
+                    return false;
+                }
+
+                _values = values;
+                _failure = failure;
+                waiting = _reply;
+            }
+
+            if (values is not null)
+            {
+                waiting?.TrySetResult(values);
+            }
+            else
+            {
+                waiting?.TrySetException(failure!);
+            }
+
+            _owner?.OnTaskReply(Spec, _node!, _attempt, values, failure);
+            return true;
+        }
+
         /// <summary>When the node received it; with <see cref="StartTime"/> and <see cref="Phase"/>, what the state API shows.</summary>
         public DateTime CreationTime { get; } = DateTime.UtcNow;
         public DateTime? StartTime { get; set; }
@@ -861,8 +988,6 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         public bool KeepHere { get; set; }
         /// <summary>1 once a reply is being made (its end recorded, then its result set): only the first records.</summary>
         public int Replying;
-        // Completed inline: its one awaiter is the grain call's reply, which Orleans posts to its own scheduler.
-        public TaskCompletionSource<ObjectValue[]> Reply { get; } = new();
         public CancellationTokenSource Cancellation { get; } = new();
         public WorkerContext? Context { get; set; }
         /// <summary>A streaming generator's backpressure window (made on first use: most tasks are not generators).</summary>

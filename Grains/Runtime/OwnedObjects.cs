@@ -424,6 +424,7 @@ internal sealed class OwnedObjects
     {
         ObjectValue? freed = null;
         TaskCompletionSource<ObjectValue>? waiters = null;
+        ReadyCountdown? countdown = null;
         var linger = false;
         lock (entry)
         {
@@ -449,6 +450,8 @@ internal sealed class OwnedObjects
                 freed = entry.Value;
                 waiters = entry.Waiters;
                 entry.Waiters = null;
+                countdown = entry.Countdown;
+                entry.Countdown = null;
             }
         }
 
@@ -461,6 +464,7 @@ internal sealed class OwnedObjects
         _entries.TryRemove(KeyValuePair.Create(id, entry));
         // No ref is left to wait with; should an internal waiter remain, it must not wait forever.
         waiters?.TrySetResult(Objects.LostObjects.Value(id, Objects.LostObjects.Freed, "(freed object)"));
+        countdown?.Signal(); // its batch finds the entry freed and looks the object up by id
         if (freed is not null)
         {
             _free(id, freed);
@@ -791,6 +795,58 @@ internal sealed class OwnedObjects
         }
     }
 
+    /// <summary>How <see cref="CountIn"/> left an entry.</summary>
+    public enum Counted
+    {
+        /// <summary>Ready already: nothing to wait for.</summary>
+        Ready,
+        /// <summary>Pending: the countdown is signalled when it is ready (or freed).</summary>
+        Counted,
+        /// <summary>Another batch counts it already: wait on <see cref="WhenReady(Entry)"/> instead.</summary>
+        Busy,
+        /// <summary>Freed: look the object up by id.</summary>
+        Freed,
+    }
+
+    /// <summary>
+    /// Counts a pending entry in a batch's <paramref name="countdown"/>, so a batch of pending results is waited for
+    /// with one object, not a task per result.
+    /// </summary>
+    public static Counted CountIn(Entry entry, ReadyCountdown countdown)
+    {
+        if (Volatile.Read(ref entry.Freed))
+        {
+            return Counted.Freed;
+        }
+
+        if (Volatile.Read(ref entry.Value) is not null)
+        {
+            return Counted.Ready;
+        }
+
+        lock (entry)
+        {
+            if (entry.Freed)
+            {
+                return Counted.Freed;
+            }
+
+            if (entry.Value is not null)
+            {
+                return Counted.Ready;
+            }
+
+            if (entry.Countdown is not null)
+            {
+                return Counted.Busy;
+            }
+
+            countdown.Add();
+            entry.Countdown = countdown;
+            return Counted.Counted;
+        }
+    }
+
     /// <summary>
     /// Sets an owned object's value (its task's reply, or its failure); the first value wins, as objects are
     /// immutable. Publishes it when a ref to it has escaped. False when the object is not owned here.
@@ -803,6 +859,7 @@ internal sealed class OwnedObjects
         }
 
         TaskCompletionSource<ObjectValue>? waiters;
+        ReadyCountdown? countdown;
         lock (entry)
         {
             if (entry.Freed)
@@ -841,6 +898,8 @@ internal sealed class OwnedObjects
 
             waiters = entry.Waiters;
             entry.Waiters = null;
+            countdown = entry.Countdown;
+            entry.Countdown = null;
             if (entry.Ref is { } linked)
             {
                 entry.Ref = null;
@@ -870,6 +929,7 @@ internal sealed class OwnedObjects
         }
 
         waiters?.TrySetResult(value);
+        countdown?.Signal();
         return true;
     }
 
@@ -1198,6 +1258,8 @@ internal sealed class OwnedObjects
         /// <summary>A lost value being made again; the refs it holds are let go when the new value comes.</summary>
         public ObjectValue? Superseded;
         public TaskCompletionSource<ObjectValue>? Waiters;
+        /// <summary>A batch get or wait counting this entry among those it waits for (one object for the whole batch).</summary>
+        public ReadyCountdown? Countdown;
         public bool Escaped;
         /// <summary>
         /// Escaped, and every local ref went: the value is published when it comes; the entry stays for its

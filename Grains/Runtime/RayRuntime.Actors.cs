@@ -5,7 +5,7 @@ using RayOrleans.Messages;
 namespace RayOrleans.Runtime;
 
 /// <summary>Actors: creation on a node that fits, kills, and method calls whose replies carry their results.</summary>
-internal sealed partial class RayRuntime
+internal sealed partial class RayRuntime : Actors.IActorCallOwner
 {
     /// <summary>
     /// Sends an actor's creation to the least-loaded node whose resources fit it. The chosen node rides in
@@ -258,8 +258,9 @@ internal sealed partial class RayRuntime
             call = call with { Args = promoted };
         }
 
-        Owned.AddPending(new ObjectId(call.CallId, 1), new OwnedObjects.ActorLineage(actor, call, OwnedRefArguments(call.Args)));
-        InFlight.TrackActorCall(actor, call, PinArguments(call.Args));
+        var pins = PinArguments(call.Args);
+        Owned.AddPending(new ObjectId(call.CallId, 1), new OwnedObjects.ActorLineage(actor, call, OwnedRefArguments(call.Args, pins)));
+        InFlight.TrackActorCall(actor, call, pins);
         ResolveAndSend(actor, call, attempt: 0, grain);
     }
 
@@ -279,6 +280,11 @@ internal sealed partial class RayRuntime
             return;
         }
 
+        SendWhenResolved(actor, call, attempt, grain, pending);
+    }
+
+    // Its own method: a lambda in ResolveAndSend would allocate its closure on every call, pending or not.
+    private void SendWhenResolved(ActorId actor, ActorCall call, int attempt, IActorGrain? grain, Task pending) =>
         _ = pending.ContinueWith(
             _ =>
             {
@@ -288,7 +294,6 @@ internal sealed partial class RayRuntime
                 }
             },
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-    }
 
     /// <summary>Sends (or sends again, on <paramref name="attempt"/>) a call to its actor.</summary>
     public void SendCall(ActorId actor, ActorCall call, int attempt, IActorGrain? grain = null)
@@ -299,12 +304,12 @@ internal sealed partial class RayRuntime
         }
 
         InFlight.CallSent(call.CallId); // from now on the driver's reconcile may ask the actor about it
-        if (LocalScheduler is { } local && local.LocalActors.TryGet(actor, out var mailbox) && mailbox.Post(call) is { } direct)
+        if (LocalScheduler is { } local && local.LocalActors.TryGet(actor, out var mailbox) && mailbox.TryPostLocal(call, this, actor, attempt, out var earlier))
         {
-            // The actor lives in this process: post to its mailbox, no grain call. Its executor completes the
-            // reply; the caller's side runs on the thread pool, never on the executor's thread, so a caller
-            // that blocks on this actor cannot stall the executor that would answer it.
-            direct.ContinueWith(
+            // The actor lives in this process: post to its mailbox, no grain call. Its executor calls back with the
+            // reply (OnCallReply) on the thread pool, never on the executor's thread, so a caller that blocks on
+            // this actor cannot stall the executor that would answer it.
+            earlier?.ContinueWith(
                 static (reply, state) =>
                 {
                     var (runtime, actor, call, attempt) = ((RayRuntime, ActorId, ActorCall, int))state!;
@@ -317,7 +322,7 @@ internal sealed partial class RayRuntime
         if (Volatile.Read(ref _creatingCount) > 0 && _placing.TryGetValue(actor, out var placing) && !placing.IsCompleted)
         {
             // Its placement group is not created yet: the call leaves once the actor's node is known.
-            placing.ContinueWith(_ => SendCall(actor, call, attempt, grain), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            SendWhenPlaced(actor, call, attempt, grain, placing);
             return;
         }
 
@@ -331,9 +336,7 @@ internal sealed partial class RayRuntime
             return;
         }
 
-        var sent = home is not null
-            ? WithPlacementHint(home, () => target.CallAsync(call))
-            : target.CallAsync(call);
+        var sent = home is not null ? CallWithHint(target, call, home) : target.CallAsync(call);
         sent.ContinueWith(
             static (reply, state) =>
             {
@@ -342,6 +345,13 @@ internal sealed partial class RayRuntime
             },
             (this, actor, call, attempt), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
+
+    // The lambdas of SendCall's rare paths live in methods of their own: in SendCall their closure would be
+    // allocated on every call.
+    private void SendWhenPlaced(ActorId actor, ActorCall call, int attempt, IActorGrain? grain, Task placing) =>
+        placing.ContinueWith(_ => SendCall(actor, call, attempt, grain), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+
+    private static Task<ObjectValue> CallWithHint(IActorGrain target, ActorCall call, string home) => WithPlacementHint(home, () => target.CallAsync(call));
 
     /// <summary>
     /// Sends an actor call again to make its lost result anew (the owner's lineage rebuild of an actor result),
@@ -371,18 +381,23 @@ internal sealed partial class RayRuntime
     public void CompleteCall(ActorId actor, ActorCall call, int attempt, ObjectValue reply) =>
         OnCallReply(actor, call, attempt, Task.FromResult(reply));
 
+    /// <summary>A call's reply came from its actor in this process: the result becomes the owner's copy.</summary>
+    public void OnCallReply(ActorId actor, ActorCall call, int attempt, ObjectValue reply)
+    {
+        var id = new ObjectId(call.CallId, 1);
+        InFlight.Finished(call.CallId);
+        if (!Owned.Complete(id, reply))
+        {
+            FreeStored(id, reply); // every ref to it went while the call ran
+        }
+    }
+
     /// <summary>A call's reply came (or its call failed): the result becomes the owner's copy, or the call is retried or fails.</summary>
     public void OnCallReply(ActorId actor, ActorCall call, int attempt, Task<ObjectValue> reply)
     {
-        var id = new ObjectId(call.CallId, 1);
         if (reply.IsCompletedSuccessfully)
         {
-            InFlight.Finished(call.CallId);
-            if (!Owned.Complete(id, reply.Result))
-            {
-                FreeStored(id, reply.Result); // every ref to it went while the call ran
-            }
-
+            OnCallReply(actor, call, attempt, reply.Result);
             return;
         }
 

@@ -31,17 +31,23 @@ internal sealed partial class RayRuntime
     /// Serializes and stores a value. A large array of primitives on a node is written straight into its
     /// store's segment (one copy, no intermediate array); anything else is serialized first.
     /// </summary>
-    public async ValueTask<ObjectValue> StoreValueAsync(ObjectId id, object? value, Type type)
+    public ValueTask<ObjectValue> StoreValueAsync(ObjectId id, object? value, Type type)
     {
         // A driver on a node's host writes a large array straight into a segment file in that node's folder.
         if (LocalStore is null && Serializer.RawSize(value) is { } rawSize && rawSize > Options.InlineThreshold &&
             PutNode() is { } target && SameHostFolder(target) is not null)
         {
-            await WriteSegmentAsync(target, id, rawSize, span => Serializer.WriteRaw((Array)value!, span)).ConfigureAwait(false);
-            return new ObjectValue { Location = target, Size = rawSize, ProducerNode = target };
+            return new ValueTask<ObjectValue>(StoreIntoSegmentAsync(target, id, (Array)value!, rawSize));
         }
 
-        return await StoreValueHereAsync(id, value, type).ConfigureAwait(false);
+        return StoreValueHereAsync(id, value, type);
+    }
+
+    // Its own method: the lambda's closure in StoreValueAsync would be allocated on every store, small ones too.
+    private async Task<ObjectValue> StoreIntoSegmentAsync(string target, ObjectId id, Array value, long rawSize)
+    {
+        await WriteSegmentAsync(target, id, rawSize, span => Serializer.WriteRaw(value, span)).ConfigureAwait(false);
+        return new ObjectValue { Location = target, Size = rawSize, ProducerNode = target };
     }
 
     private string? _putNode;
@@ -293,16 +299,45 @@ internal sealed partial class RayRuntime
     /// <param name="locals">For each, the owned entry its ref holds, if any (read instead of a lookup by id).</param>
     public Task? WhenOwnedReady(IReadOnlyList<ObjectId> ids, IReadOnlyList<OwnedObjects.Entry?>? locals = null)
     {
-        List<Task<ObjectValue>>? pending = null;
+        // The pending entries are counted in one countdown (no task per result); an entry another batch counts
+        // already, or one freed meanwhile (looked up by id again), gets a wait of its own.
+        ReadyCountdown? countdown = null;
+        List<Task>? others = null;
         for (var i = 0; i < ids.Count; i++)
         {
-            if (WhenOwnedReady(ids, locals, i) is { IsCompleted: false } wait)
+            var local = locals?[i];
+            if ((local ?? Owned.Find(ids[i])) is not { } entry || OwnedObjects.TryGetReady(entry, out _))
             {
-                (pending ??= []).Add(wait);
+                continue;
+            }
+
+            var counted = OwnedObjects.CountIn(entry, countdown ??= new ReadyCountdown());
+            var wait = counted switch
+            {
+                OwnedObjects.Counted.Busy => OwnedObjects.WhenReady(entry),
+                OwnedObjects.Counted.Freed when local is not null => Owned.WhenReady(ids[i]),
+                _ => null,
+            };
+
+            if (wait is { IsCompleted: false })
+            {
+                (others ??= []).Add(wait);
             }
         }
 
-        return pending is null ? null : Task.WhenAll(pending);
+        if (countdown is null)
+        {
+            return others is null ? null : Task.WhenAll(others);
+        }
+
+        countdown.Arm();
+        if (others is null)
+        {
+            return countdown.Task.IsCompleted ? null : countdown.Task;
+        }
+
+        others.Add(countdown.Task);
+        return Task.WhenAll(others);
     }
 
     /// <summary>
@@ -332,6 +367,33 @@ internal sealed partial class RayRuntime
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The record of an owned object that is ready and held inline without an error (through <paramref name="local"/>,
+    /// the entry its ref holds, when there is one); null otherwise. Such a record never changes.
+    /// </summary>
+    public ObjectValue? ReadyInlineRecord(ObjectId id, OwnedObjects.Entry? local) =>
+        (local is not null ? OwnedObjects.TryGetReady(local, out var value) : Owned.TryGetReady(id, out value)) && value is { Error: null, Inline: not null }
+            ? value
+            : null;
+
+    /// <summary>
+    /// Reads a ready inline value through the owned entry a ref holds, without a task (a batch get's common case).
+    /// False when the value is pending, stored, failed or freed: then the ref's own get handles it.
+    /// <paramref name="borrowed"/> says the value holds refs whose holds must be flushed before it is handed out.
+    /// </summary>
+    public bool TryReadOwned(OwnedObjects.Entry local, Type type, out object? value, out bool borrowed)
+    {
+        if (OwnedObjects.TryGetReady(local, out var ready) && ready.Error is null && ready.Inline is { } inline)
+        {
+            value = Deserialize(inline, type, out borrowed);
+            return true;
+        }
+
+        value = null;
+        borrowed = false;
+        return false;
     }
 
     /// <summary>Completes when object <paramref name="i"/> is ready, through the entry its ref holds when there is one; null when it is not owned here.</summary>

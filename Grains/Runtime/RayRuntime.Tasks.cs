@@ -4,7 +4,7 @@ using RayOrleans.Messages;
 namespace RayOrleans.Runtime;
 
 /// <summary>Tasks: from <c>Remote()</c> to a node's <c>ExecuteAsync</c>, and the reply back into <see cref="OwnedObjects"/>.</summary>
-internal sealed partial class RayRuntime
+internal sealed partial class RayRuntime : Node.ILocalTaskOwner
 {
     /// <summary>How long a task waits for a fitting node to appear in an empty or shrunken view.</summary>
     private static readonly TimeSpan NodeWaitLimit = TimeSpan.FromSeconds(30);
@@ -41,7 +41,7 @@ internal sealed partial class RayRuntime
             // A promoted argument lives only while the task runs (its pin), so such a task keeps no lineage either.
             object lineage = argumentBytes > Options.MaxLineageArgumentBytes || promoted
                 ? new OwnedObjects.NoLineage(spec.Name, spec.TaskId, argumentBytes, Options.MaxLineageArgumentBytes)
-                : OwnedRefArguments(spec.Args) is { } owned ? new OwnedObjects.Lineage(spec, owned) : spec;
+                : OwnedRefArguments(spec.Args, pins) is { } owned ? new OwnedObjects.Lineage(spec, owned) : spec;
             for (var i = 1; i <= Math.Max(spec.NumReturns, 1); i++)
             {
                 Owned.AddPending(new ObjectId(spec.TaskId, i), lineage);
@@ -91,22 +91,34 @@ internal sealed partial class RayRuntime
         Dispatch(spec with { Args = ResolveOwnedArguments(spec.Args, out _) }, attempt: 0);
     }
 
-    /// <summary>The ref arguments this process owns (a re-run reads them again from here); null when none.</summary>
-    public ObjectId[]? OwnedRefArguments(TaskArg[] args)
+    /// <summary>
+    /// The ref arguments this process owns (a re-run reads them again from here); null when none. When they are
+    /// exactly the work's <paramref name="pins"/> (the usual case: owned refs, none inside a value), the pins' array
+    /// is returned (both are only read).
+    /// </summary>
+    public ObjectId[]? OwnedRefArguments(TaskArg[] args, ObjectId[]? pins = null)
     {
         // Counted first, then filled: one exact array per call, not a list and its copy.
         var count = 0;
+        var nested = false;
         foreach (var arg in args)
         {
             if (arg.Ref is { } id && Owned.Owns(id))
             {
                 count++;
             }
+
+            nested |= arg.Refs is not null;
         }
 
         if (count == 0)
         {
             return null;
+        }
+
+        if (!nested && pins is not null && pins.Length == count)
+        {
+            return pins; // every pin is a top-level ref (PinArguments takes those in order), and each is owned
         }
 
         var owned = new ObjectId[count];
@@ -327,7 +339,20 @@ internal sealed partial class RayRuntime
             return;
         }
 
-        var reply = node == LocalNodeId && LocalScheduler is { } local ? local.Enqueue(spec) : Node(node).ExecuteAsync(spec);
+        Task<ObjectValue[]>? reply;
+        if (node == LocalNodeId && LocalScheduler is { } local)
+        {
+            // The node is this process's: it calls back with the reply (OnTaskReply), unless it has one already.
+            if ((reply = local.EnqueueLocal(spec, this, attempt)) is null)
+            {
+                return;
+            }
+        }
+        else
+        {
+            reply = Node(node).ExecuteAsync(spec);
+        }
+
         reply.ContinueWith(
             static (reply, state) =>
             {

@@ -1,0 +1,10 @@
+using RayOrleans.Messages;
+
+namespace RayOrleans.Actors;
+
+/// <summary>The owner of actor calls in the actor's own process: takes each call's reply directly from its mailbox.</summary>
+internal interface IActorCallOwner
+{
+    /// <summary>Attempt <paramref name="attempt"/> of <paramref name="call"/> was answered with <paramref name="reply"/>.</summary>
+    void OnCallReply(ActorId actor, ActorCall call, int attempt, ObjectValue reply);
+}
