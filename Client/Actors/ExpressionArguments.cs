@@ -15,7 +15,14 @@ internal static class ExpressionArguments
 {
     public static TaskArg[] Evaluate(IReadOnlyList<Expression> arguments, ParameterInfo[] parameters, LambdaExpression lambda, TaskArg[] supplied)
     {
-        var result = new List<TaskArg>(arguments.Count);
+        var count = 0;
+        for (var i = 0; i < arguments.Count; i++)
+        {
+            count += parameters[i].ParameterType == typeof(CancellationToken) ? 0 : 1;
+        }
+
+        var result = new TaskArg[count]; // exact: no list and its copy per call
+        var n = 0;
         for (var i = 0; i < arguments.Count; i++)
         {
             var parameter = parameters[i];
@@ -32,7 +39,7 @@ internal static class ExpressionArguments
             var argument = Unwrap(arguments[i]);
             if (argument is ParameterExpression p && lambda.Parameters.IndexOf(p) is var k and > 0)
             {
-                result.Add(supplied[k - 1]);
+                result[n++] = supplied[k - 1];
                 continue;
             }
 
@@ -60,7 +67,7 @@ internal static class ExpressionArguments
             try
             {
                 var bytes = RefCapture.Serialize(ObjectSerializer.Instance, value, parameter.ParameterType, out var refs);
-                result.Add(new TaskArg { Value = bytes, Refs = refs });
+                result[n++] = new TaskArg { Value = bytes, Refs = refs };
             }
             catch (RaySerializationException e)
             {
@@ -68,7 +75,7 @@ internal static class ExpressionArguments
             }
         }
 
-        return result.ToArray();
+        return result;
     }
 
     private static Expression Unwrap(Expression e) => e is UnaryExpression { NodeType: ExpressionType.Convert } u ? u.Operand : e;

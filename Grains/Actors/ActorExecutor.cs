@@ -111,8 +111,7 @@ internal sealed class ActorExecutor(LocalScheduler scheduler, Func<object?> inst
                 result = await invoker.Adapter.AwaitAsync(result).ConfigureAwait(false);
             }
 
-            var values = await LocalScheduler.StoreReturnsAsync(Runtime, call.CallId, 1, invoker.ResultType, result).ConfigureAwait(false);
-            Reply(pending, values[0]);
+            Reply(pending, await Runtime.StoreValueAsync(new ObjectId(call.CallId, 1), result, invoker.ResultType).ConfigureAwait(false));
         }
         catch (Exception) when (death.IsCancellationRequested)
         {

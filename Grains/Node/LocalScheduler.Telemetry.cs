@@ -13,7 +13,7 @@ internal sealed partial class LocalScheduler
     /// Runs the task's code (<see cref="ExecuteAsync"/>) inside its execute span when something listens, so what
     /// the code submits joins the trace as the span's children; without a listener, no extra state machine.
     /// </summary>
-    private Task<ObjectValue[]> ExecuteTracedAsync(TaskRun run, FunctionInvoker invoker, object?[] args, WorkerContext ctx, int attempt)
+    private ValueTask<ObjectValue[]> ExecuteTracedAsync(TaskRun run, FunctionInvoker invoker, object?[] args, WorkerContext ctx, int attempt)
     {
         if (attempt == 0)
         {
@@ -23,7 +23,7 @@ internal sealed partial class LocalScheduler
         return RayTracing.Enabled ? ExecuteInSpanAsync(run, invoker, args, ctx, attempt) : ExecuteAsync(run, invoker, args, ctx);
     }
 
-    private async Task<ObjectValue[]> ExecuteInSpanAsync(TaskRun run, FunctionInvoker invoker, object?[] args, WorkerContext ctx, int attempt)
+    private async ValueTask<ObjectValue[]> ExecuteInSpanAsync(TaskRun run, FunctionInvoker invoker, object?[] args, WorkerContext ctx, int attempt)
     {
         // Started here, in an async method, so the span is Activity.Current for the user's code and no longer
         // once this returns: the reply's continuations do not run inside it.

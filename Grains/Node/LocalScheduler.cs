@@ -685,7 +685,7 @@ internal sealed partial class LocalScheduler : IAsyncDisposable
         return await Runtime.DeserializeAsync(bytes.Memory, type).ConfigureAwait(false);
     }
 
-    private async Task<ObjectValue[]> ExecuteAsync(TaskRun run, FunctionInvoker invoker, object?[] args, WorkerContext ctx)
+    private async ValueTask<ObjectValue[]> ExecuteAsync(TaskRun run, FunctionInvoker invoker, object?[] args, WorkerContext ctx)
     {
         var spec = run.Spec;
         ctx.Enter();

@@ -182,13 +182,13 @@ internal sealed partial class RayRuntime
     /// The record of a value made here: its bytes inline when small, else stored in this node's store (or,
     /// from an external driver, written in chunks to a node's) with that node as its location.
     /// </summary>
-    public async ValueTask<ObjectValue> StoreAsync(ObjectId id, byte[] bytes, int generatorCount = 0, ObjectId[]? refs = null)
-    {
-        if (bytes.Length <= Options.InlineThreshold)
-        {
-            return new ObjectValue { Inline = bytes, Size = bytes.Length, ProducerNode = LocalNodeId, GeneratorCount = generatorCount, Refs = refs };
-        }
+    public ValueTask<ObjectValue> StoreAsync(ObjectId id, byte[] bytes, int generatorCount = 0, ObjectId[]? refs = null) =>
+        bytes.Length <= Options.InlineThreshold
+            ? new ValueTask<ObjectValue>(new ObjectValue { Inline = bytes, Size = bytes.Length, ProducerNode = LocalNodeId, GeneratorCount = generatorCount, Refs = refs })
+            : StoreLargeAsync(id, bytes, generatorCount, refs); // apart: its closure would be allocated for small values too
 
+    private async ValueTask<ObjectValue> StoreLargeAsync(ObjectId id, byte[] bytes, int generatorCount, ObjectId[]? refs)
+    {
         string location;
         if (LocalStore is not null && LocalNodeId is not null)
         {

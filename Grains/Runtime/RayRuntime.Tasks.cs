@@ -444,7 +444,7 @@ internal sealed partial class RayRuntime : Node.ILocalTaskOwner
                 Cluster.MarkUnreachable(node);
             }
 
-            _ = Task.Delay(200).ContinueWith(_ => Dispatch(spec, attempt), TaskScheduler.Default);
+            DispatchLater(spec, attempt);
             return;
         }
 
@@ -466,6 +466,9 @@ internal sealed partial class RayRuntime : Node.ILocalTaskOwner
         FailReturns(spec, error);
     }
 
+    // Its own method: the lambda's closure in OnTaskReply would be allocated on every reply.
+    private void DispatchLater(TaskSpec spec, int attempt) => _ = Task.Delay(200).ContinueWith(_ => Dispatch(spec, attempt), TaskScheduler.Default);
+
     /// <summary>
     /// The task failed because the copy of one of its owned ref arguments was lost (its node died): makes that
     /// argument again from its lineage and sends the task again, keeping its pins. False when the failure is
@@ -482,7 +485,7 @@ internal sealed partial class RayRuntime : Node.ILocalTaskOwner
 
             // The copy the task was sent (its resolved record): if the owner's value is another one now, the
             // argument was made again meanwhile (or is being), and the task only needs sending again.
-            var sent = spec.Args.FirstOrDefault(a => a.Ref == lost)?.Resolved;
+            var sent = SentRecord(spec.Args, lost);
             if (sent is not { Error: null, Location: not null } || !Owned.Owns(lost))
             {
                 return false;
@@ -500,6 +503,20 @@ internal sealed partial class RayRuntime : Node.ILocalTaskOwner
         }
 
         return false;
+    }
+
+    /// <summary>The record an argument carried for <paramref name="id"/> (a loop, not a lambda: its closure would cost every reply).</summary>
+    private static ObjectValue? SentRecord(TaskArg[] args, ObjectId id)
+    {
+        foreach (var arg in args)
+        {
+            if (arg.Ref == id)
+            {
+                return arg.Resolved;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The arguments with owned records turned back into refs, to be resolved again from the owner's table.</summary>
