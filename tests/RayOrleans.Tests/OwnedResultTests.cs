@@ -110,6 +110,32 @@ public sealed class OwnedResultTests
         GC.KeepAlive(one);
     }
 
+    [Fact]
+    public async Task Batch_gets_and_waits_over_the_same_pending_results_all_complete_even_after_one_timed_out()
+    {
+        await using var ray = await Ray.InitAsync(new RayInitOptions { NumCpus = 2 });
+        var key = Probe.NewKey();
+        var blocked = Enumerable.Range(0, 40).Select(_ => ray.Task(TestTasks.Blocker, key).Remote()).ToList();
+        var squares = Enumerable.Range(0, 40).Select(i => ray.Task(TestTasks.Square, i).Remote()).ToList();
+        var mixed = blocked.Zip(squares, (b, s) => new[] { b, s }).SelectMany(p => p).ToList();
+
+        // A batch counts the pending results in one countdown; a timed-out batch leaves its countdown on them, so
+        // every later batch finds them counted already and waits on each instead.
+        var timeout = await Assert.ThrowsAsync<GetTimeoutException>(() => ray.GetAsync(blocked, TimeSpan.FromMilliseconds(50)));
+        Assert.Contains(blocked[0].RawId.ToString(), timeout.Message);
+        var first = ray.GetAsync(blocked, Wait.Deadline);
+        var second = ray.GetAsync(mixed, Wait.Deadline);
+        var some = ray.GetAsync(blocked.Take(5), Wait.Deadline);
+        var waited = ray.WaitAsync(blocked, numReturns: blocked.Count, timeout: Wait.Deadline);
+        Assert.False(first.IsCompleted || second.IsCompleted || some.IsCompleted || waited.IsCompleted);
+
+        Probe.Open(key);
+        Assert.All(await first, v => Assert.Equal(1, v));
+        Assert.Equal(mixed.Select((_, k) => k % 2 == 0 ? 1 : (k / 2) * (k / 2)), await second);
+        Assert.All(await some, v => Assert.Equal(1, v));
+        Assert.Equal(blocked.Count, (await waited).Ready.Count);
+    }
+
     private static async Task UseEveryWayAsync(Ray ray, ObjectRef<int> one, int worker)
     {
         for (var i = 0; i < 200; i++)
