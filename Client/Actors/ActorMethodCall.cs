@@ -4,8 +4,12 @@ using RayOrleans.Runtime;
 namespace RayOrleans;
 
 /// <summary>An actor method call with its arguments bound; <see cref="Remote"/> sends it.</summary>
+/// <remarks>
+/// A struct: made and sent at each call site (<c>handle.Task(a =&gt; a.M()).Remote()</c>), so it costs no allocation.
+/// Only values made by <see cref="ActorHandle{TActor}"/> can be sent; a <c>default</c> one throws.
+/// </remarks>
 /// <typeparam name="TR">The method's result type.</typeparam>
-public sealed class ActorMethodCall<TR>
+public readonly struct ActorMethodCall<TR>
 {
     private readonly RayRuntime _runtime;
     private readonly ActorId _actor;
@@ -31,6 +35,11 @@ public sealed class ActorMethodCall<TR>
     /// <summary>Sends the call; the ref is ready when the method has run.</summary>
     public ObjectRef<TR> Remote()
     {
+        if (_runtime is null)
+        {
+            throw new InvalidOperationException("This ActorMethodCall was not made by an ActorHandle (it is a default value); make calls with handle.Task(a => a.Method(...)).");
+        }
+
         var worker = WorkerContext.Current;
         var call = new ActorCall
         {
