@@ -59,13 +59,13 @@ internal sealed class ActorMailbox
 
     /// <summary>
     /// Queues a call from its owner in this process, which <paramref name="owner"/> is called back with the reply
-    /// of (no task per call). False when the mailbox is closed. <paramref name="earlier"/> is set instead when the
+    /// of (no task per call), with <paramref name="pins"/>. False when the mailbox is closed. <paramref name="earlier"/> is set instead when the
     /// call was delivered before (sent again): its reply is the earlier delivery's.
     /// </summary>
-    public bool TryPostLocal(ActorCall call, IActorCallOwner owner, ActorId actor, int attempt, out Task<ObjectValue>? earlier)
+    public bool TryPostLocal(ActorCall call, IActorCallOwner owner, ActorId actor, int attempt, ObjectId[]? pins, out Task<ObjectValue>? earlier)
     {
         var pending = new PendingCall(call);
-        pending.CallBack(owner, actor, attempt); // before it is queued: a runner may answer it at once
+        pending.CallBack(owner, actor, attempt, pins); // before it is queued: a runner may answer it at once
         earlier = null;
         if (PostCore(pending) is not { } posted)
         {
@@ -306,7 +306,10 @@ internal sealed class ActorMailbox
                     {
                         _held.Remove(next.Call.CallId);
                     }
-                    if (next.Value is { } reply)
+                    // Kept for a caller elsewhere, whose reply may be lost with a gateway on its way back; a caller in
+                    // this process is called back directly. Keeping those too held every local reply for the next
+                    // thousand calls: one that outlived young collections, with its entries here, per call.
+                    if (next.Value is { } reply && !next.CalledBack)
                     {
                         Keep(next.Call, reply);
                     }

@@ -14,6 +14,7 @@ internal sealed class PendingCall(ActorCall call) : IThreadPoolWorkItem
     private IActorCallOwner? _owner;
     private ActorId _actor;
     private int _attempt;
+    private ObjectId[]? _pins;
 
     public ActorCall Call { get; } = call;
 
@@ -25,6 +26,9 @@ internal sealed class PendingCall(ActorCall call) : IThreadPoolWorkItem
 
     /// <summary>The worker context its method runs in (its output's pending line is flushed when it ends).</summary>
     public Runtime.WorkerContext? Context { get; set; }
+
+    /// <summary>Its caller is in this process and is called back with the reply (which cannot be lost on its way).</summary>
+    public bool CalledBack => _owner is not null;
 
     /// <summary>The reply once made; null while the call waits or runs.</summary>
     public ObjectValue? Value => Volatile.Read(ref _value);
@@ -49,12 +53,16 @@ internal sealed class PendingCall(ActorCall call) : IThreadPoolWorkItem
         }
     }
 
-    /// <summary>Has the call's owner in this process called back with the reply (on the thread pool), instead of a task.</summary>
-    public void CallBack(IActorCallOwner owner, ActorId actor, int attempt)
+    /// <summary>
+    /// Has the call's owner in this process called back with the reply (on the thread pool), instead of a task;
+    /// <paramref name="pins"/> go back with it when the owner does not track the call.
+    /// </summary>
+    public void CallBack(IActorCallOwner owner, ActorId actor, int attempt, ObjectId[]? pins)
     {
         _owner = owner;
         _actor = actor;
         _attempt = attempt;
+        _pins = pins;
     }
 
     /// <summary>Sets the reply; false when there is one already (the first counts).</summary>
@@ -82,5 +90,5 @@ internal sealed class PendingCall(ActorCall call) : IThreadPoolWorkItem
         return true;
     }
 
-    void IThreadPoolWorkItem.Execute() => _owner!.OnCallReply(_actor, Call, _attempt, _value!);
+    void IThreadPoolWorkItem.Execute() => _owner!.OnCallReply(_actor, Call, _attempt, _value!, _pins);
 }

@@ -260,9 +260,57 @@ internal sealed partial class RayRuntime : Actors.IActorCallOwner
 
         var pins = PinArguments(call.Args);
         Owned.AddPending(new ObjectId(call.CallId, 1), new OwnedObjects.ActorLineage(actor, call, OwnedRefArguments(call.Args, pins)));
+        if (TryPostToLocalActor(actor, call, pins))
+        {
+            return;
+        }
+
         InFlight.TrackActorCall(actor, call, pins);
         ResolveAndSend(actor, call, attempt: 0, grain);
     }
+
+    /// <summary>
+    /// Posts a call whose actor lives in this process, with its arguments ready, straight to the actor's mailbox,
+    /// untracked: its reply cannot be lost (the mailbox answers every call it takes, with the actor's death if it
+    /// dies), so there is nothing for the in-flight record to recover, and the call back releases its pins.
+    /// False when the call must go the tracked way (another process's actor, arguments not ready, a closed mailbox).
+    /// </summary>
+    private bool TryPostToLocalActor(ActorId actor, ActorCall call, ObjectId[]? pins)
+    {
+        if (LocalScheduler is not { } local || !local.LocalActors.TryGet(actor, out var mailbox))
+        {
+            return false;
+        }
+
+        var args = ResolveOwnedArguments(call.Args, out var pending);
+        if (pending is not null)
+        {
+            return false; // it waits for its arguments tracked, so that a failure meanwhile is handled as for any call
+        }
+
+        var sent = ReferenceEquals(args, call.Args) ? call : call with { Args = args };
+        if (!mailbox.TryPostLocal(sent, this, actor, attempt: 0, pins, out var earlier))
+        {
+            return false; // closed (the actor died): the tracked way answers with its death
+        }
+
+        if (earlier is not null)
+        {
+            // Delivered before under the same id: not a new call's case, but answered all the same.
+            earlier.ContinueWith(
+                static (reply, state) =>
+                {
+                    var (runtime, actor, call, pins) = ((RayRuntime, ActorId, ActorCall, ObjectId[]?))state!;
+                    runtime.OnCallReply(actor, call, 0, reply.IsCompletedSuccessfully ? reply.Result : runtime.DeadLocalReply(call, reply.Exception!), pins);
+                },
+                (this, actor, sent, pins), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+
+        return true;
+    }
+
+    private ObjectValue DeadLocalReply(ActorCall call, Exception e) =>
+        new() { Error = RayErrors.FromException(e.GetBaseException(), call.Name, call.CallId, LocalNodeId), ProducerNode = LocalNodeId };
 
     /// <summary>
     /// Sends attempt <paramref name="attempt"/> of a call with its owned ref arguments resolved (the actor
@@ -304,7 +352,7 @@ internal sealed partial class RayRuntime : Actors.IActorCallOwner
         }
 
         InFlight.CallSent(call.CallId); // from now on the driver's reconcile may ask the actor about it
-        if (LocalScheduler is { } local && local.LocalActors.TryGet(actor, out var mailbox) && mailbox.TryPostLocal(call, this, actor, attempt, out var earlier))
+        if (LocalScheduler is { } local && local.LocalActors.TryGet(actor, out var mailbox) && mailbox.TryPostLocal(call, this, actor, attempt, pins: null, out var earlier))
         {
             // The actor lives in this process: post to its mailbox, no grain call. Its executor calls back with the
             // reply (OnCallReply) on the thread pool, never on the executor's thread, so a caller that blocks on
@@ -381,14 +429,22 @@ internal sealed partial class RayRuntime : Actors.IActorCallOwner
     public void CompleteCall(ActorId actor, ActorCall call, int attempt, ObjectValue reply) =>
         OnCallReply(actor, call, attempt, Task.FromResult(reply));
 
-    /// <summary>A call's reply came from its actor in this process: the result becomes the owner's copy.</summary>
-    public void OnCallReply(ActorId actor, ActorCall call, int attempt, ObjectValue reply)
+    /// <summary>
+    /// A call's reply came from its actor in this process: the result becomes the owner's copy. An untracked call
+    /// (<see cref="TryPostToLocalActor"/>) brings its <paramref name="pins"/> back to be released here.
+    /// </summary>
+    public void OnCallReply(ActorId actor, ActorCall call, int attempt, ObjectValue reply, ObjectId[]? pins)
     {
         var id = new ObjectId(call.CallId, 1);
         InFlight.Finished(call.CallId);
         if (!Owned.Complete(id, reply))
         {
             FreeStored(id, reply); // every ref to it went while the call ran
+        }
+
+        foreach (var pin in pins ?? [])
+        {
+            Owned.Release(pin);
         }
     }
 
@@ -397,7 +453,7 @@ internal sealed partial class RayRuntime : Actors.IActorCallOwner
     {
         if (reply.IsCompletedSuccessfully)
         {
-            OnCallReply(actor, call, attempt, reply.Result);
+            OnCallReply(actor, call, attempt, reply.Result, pins: null);
             return;
         }
 

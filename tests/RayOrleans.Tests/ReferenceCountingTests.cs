@@ -102,6 +102,50 @@ public sealed class ReferenceCountingTests
         Assert.Equal(Size, (await escaped.Inner.GetAsync(Wait.Deadline)).Length);
     }
 
+    [Fact]
+    public async Task An_argument_of_calls_to_an_actor_in_the_callers_process_is_held_until_they_end_or_the_actor_dies()
+    {
+        await using var ray = await Ray.InitAsync(new RayInitOptions { NumCpus = 2 });
+        var store = ray.Runtime.LocalStore!;
+        var actor = await ray.Actor(() => new Counter()).RemoteAsync();
+
+        // Calls queued behind a blocked one hold their stored argument, though its only ref is gone (the actor
+        // lives in this process: its calls go straight to its mailbox, and bring their holds back with the reply).
+        var key = Probe.NewKey();
+        var blocker = actor.Task(c => c.WaitFor(key)).Remote();
+        await Wait.UntilAsync(() => Probe.Count(key + ":started") == 1, "the blocking call to start");
+        var counts = QueueWithDroppedArgument(ray, actor, 10);
+        await CollectAsync(ray, () => store.Count == 1, "the argument to be stored");
+        await CollectAsync(ray, () => true, "a collection with the argument's ref gone");
+        Assert.Equal(1, store.Count); // still held by the queued calls
+
+        Probe.Open(key);
+        await blocker.GetAsync(Wait.Deadline);
+        Assert.All(await ray.GetAsync(counts, Wait.Deadline), n => Assert.Equal(Size, n));
+        await CollectAsync(ray, () => store.Count == 0 && store.Used == 0, "the argument to be freed once its calls ended");
+
+        // Calls queued when the actor is killed fail with its death, and let their argument go.
+        var second = Probe.NewKey();
+        _ = actor.Task(c => c.WaitFor(second)).Remote();
+        await Wait.UntilAsync(() => Probe.Count(second + ":started") == 1, "the second blocking call to start");
+        counts = QueueWithDroppedArgument(ray, actor, 10);
+        await CollectAsync(ray, () => store.Count == 1, "the second argument to be stored");
+        await ray.KillAsync(actor);
+        foreach (var count in counts)
+        {
+            await Assert.ThrowsAsync<ActorDiedException>(() => count.GetAsync(Wait.Deadline));
+        }
+
+        await CollectAsync(ray, () => store.Count == 0 && store.Used == 0, "the second argument to be freed once the actor died");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static List<ObjectRef<int>> QueueWithDroppedArgument(Ray ray, ActorHandle<Counter> actor, int calls)
+    {
+        var stored = ray.PutAsync(new long[Size]).GetAwaiter().GetResult();
+        return Enumerable.Range(0, calls).Select(_ => actor.Task((c, v) => c.CountLongs(v), stored).Remote()).ToList();
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static async Task<double> PutGetDropAsync(Ray ray, double[] data)
     {
