@@ -214,8 +214,8 @@ internal static class MarkdownReport
         ["n_n_actor_calls_async"] =
             "as in-process (20,000 calls in flight from 4 tasks); calls to actors in other silos cross processes one Orleans call each.",
         ["n_n_actor_calls_with_arg_async"] =
-            "as in-process: besides the 32,000 calls in flight, each call's owned ref argument is resolved, pinned and " +
-            "sent with the call (the raw side sends an int).",
+            "as in-process: 32,000 calls in flight; each call's owned ref argument is pinned while the call runs and its " +
+            "record travels with the call (the raw side sends an int).",
         ["single_client_get_object_containing_10k_refs"] =
             "as in-process: each get builds 10,000 counted refs (a finalizable object each, registered with the owner).",
         ["single_client_tasks_sync"] =
@@ -228,7 +228,8 @@ internal static class MarkdownReport
         ["1_1_async_actor_calls_with_args_async"] =
             "1000 calls with an int argument in flight to one actor: each argument is read out of the call's expression " +
             "tree and serialized into bytes by the caller, and deserialized by the actor, where the raw side passes the int " +
-            "in Orleans' own message; 0.42-0.53 of raw across processes and 0.48-0.51 in-process in the runs of 2026-11-29.",
+            "in Orleans' own message; 0.42-0.53 of raw across processes in the runs of 2026-11-29 before the second round of " +
+            "fixes (in-process it went from 0.46 to 0.71-0.90 with them).",
         ["1_1_async_actor_calls_sync"] =
             "one call at a time: one request and one response per call, as raw, plus the hops between the grain scheduler " +
             "and the thread pool where user code runs.",
@@ -333,12 +334,30 @@ internal static class MarkdownReport
                       sends no message at all.
                     - The scenarios with tens of thousands of calls in flight at once (`multi_client_tasks_async`: 40,000;
                       `1_n_actor_calls_async`: 160,000; `n_n_actor_calls_async` and `n_n_actor_calls_with_arg_async`: 20,000
-                      and 32,000) stay lower: a call allocates 2.4-3.4 KB here against raw's 1 KB, so young collections come
-                      during the batch and promote what is in flight (300-750 B per call, raw 20-170 B). What is left there is
-                      the size of a call in flight (its spec or call record, the owner's entry and in-flight record, the
-                      node's run record, the worker context, the continuations between them). An owned ref argument adds
-                      to it: the owner sends its value with each call (a copy of the call with the argument resolved), pins
-                      it while the call runs and keeps the list of owned arguments for the call's lineage.
+                      and 32,000) were the ones below half: young collections come during the batch and promote what is in
+                      flight, so the size of a call in flight sets their rate (a trace of allocation stacks, dotnet-trace
+                      with `Microsoft-Windows-DotNETRuntime:0x1:5`, showed each object's allocating frame). An experiment
+                      settled what the ref argument of `n_n_actor_calls_with_arg_async` costs: passing an int by value
+                      instead ran at the same rate within the noise (450-585k calls/s against 396-563k, ours alone), so its
+                      gap was the 32,000 calls in flight, not the argument. Fixed 2026-11-29 (second round), each from
+                      those traces:
+                      a task or actor call in the caller's own process is answered by a call back
+                      (`ILocalTaskOwner`, `IActorCallOwner`), not a task, a continuation and a boxed state each; a call to an
+                      actor in the caller's process with its arguments ready is not tracked in flight at all (its mailbox
+                      answers every call it takes, its death included), and its reply is not kept for lost-reply recovery;
+                      a batch get waits on one countdown for all its pending results and reads the ready ones without a
+                      task each; arguments carried inline are read without an async method; an owned ready inline ref
+                      argument carries its record from the call site (no copy of the call to resolve it); the closures the
+                      compiler allocated at the entry of five per-call methods moved into methods of their own; in-order
+                      calls skip the mailbox's sorted queue; `ActorMethodCall` is a struct. In runs of the same day
+                      before and after (both sides in each run): `multi_client_tasks_async` 0.32 -> 0.52,
+                      `1_n_actor_calls_async` 0.48 -> 0.74, `n_n_actor_calls_async` 0.50 -> 0.85,
+                      `n_n_actor_calls_with_arg_async` 0.26 -> 0.57, `1_1_actor_calls_async` 0.61 -> 0.81,
+                      `1_1_async_actor_calls_with_args_async` 0.46 -> 0.90, `single_client_tasks_async` 0.74 -> 1.15;
+                      per call allocated 2,578 -> 1,431 B (`1_1_actor_calls_async`) and per task 2,599 -> 1,641 B with
+                      1,126 -> 534 B promoted (`multi_client_tasks_async`). What a queued task still holds is its spec, the
+                      node's run record, its resource waiter and the two async state machines waiting on it, the owner's
+                      entry and in-flight record, and its ref: about 1.5 KB each against a grain call's few hundred bytes.
                     - The collector's settings do not move it (2026-11-29, `single_client_tasks_async` and
                       `1_1_actor_calls_async`, one run each, both sides in the same process): a 256 MiB gen0 budget
                       (`DOTNET_GCgen0size`) made fewer but longer pauses (150 ms each) and cut ours to 0.24-0.29 of raw;
@@ -350,18 +369,25 @@ internal static class MarkdownReport
                     - An actor call from the actor's own process goes straight to its mailbox (no grain call); from
                       elsewhere it is one Orleans call plus the hop from the grain's scheduler to the thread pool, where
                       user code runs so that it may block or call other actors without stalling the grain, and back. On
-                      top come the expression tree the C# compiler builds at each `handle.Task(a => ...)` call site, the
-                      owner's bookkeeping, and the serialization of every argument and result into bytes (`ObjectSerializer`).
+                      top come the expression tree the C# compiler builds at each `handle.Task(a => ...)` call site (about
+                      150-220 ns and 512-600 B per call measured alone: a `RuntimeMethodInfoStub`, the parameter
+                      expressions and the `HashSet` that `Expression.Lambda` validates them with; only a call API without
+                      expression trees would remove it), the owner's bookkeeping, and the serialization of every argument
+                      and result into bytes (`ObjectSerializer`).
                     - `multi_client_tasks_async` and `n_n_actor_calls_async` submit from inside actors: each nested
                       submission also records the child for recursive cancellation, and the 40,000 queued tasks contend for
                       2 CPUs with the 4 submitting actors.
                     - `single_client_get_object_containing_10k_refs`: the raw side returns 10,000 plain ids; ours builds
                       10,000 counted refs (each a finalizable object registered with the owner, released when collected),
-                      which is what keeps the objects alive: about 200 ns a ref against raw's 15 ns an id. Refs to objects
-                      that escaped cannot live in the ref alone (the directory counts them), so the fix above does not
-                      apply; one holder per object shared by all its refs in the process (counted once, found by id
-                      through a weak handle) would remove the finalizer per ref, but not the lookup and allocation per ref,
-                      and the ratio cannot approach 0.5 while each ref is a counted object.
+                      which is what keeps the objects alive: about 200 ns a ref against raw's 15 ns an id. A profile
+                      (2026-11-29) put 11% of CPU in reading the refs, 15% in their finalizers and the releases they queue,
+                      and most of the rest in the runtime's native code (allocation of finalizable objects, which cannot
+                      take the fast path, and the collector); every byte a get allocates is promoted (834 KB per get), since
+                      a finalizable object outlives its first collection by design. Refs to objects that escaped cannot live
+                      in the ref alone (the directory counts them), so the fix above does not apply. What would: a ref
+                      without a finalizer, its count held by a separate object made only when a ref must be counted, and
+                      one such holder for all the refs read out of one value (counted once, released when the last of them
+                      goes). That changes how every ref is counted and is not done yet.
                     - `placement_group_create_removal`: both sides make a fresh grain per group, but ours keeps each group
                       durable (docs/fault-tolerance.md, "Placement groups"): its record is read when its grain activates,
                       written when it is created and when it is removed, then deleted, and it is added to and dropped from
