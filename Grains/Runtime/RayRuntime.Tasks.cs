@@ -370,14 +370,16 @@ internal sealed partial class RayRuntime : Node.ILocalTaskOwner
     }
 
     /// <summary>
-    /// A driver's task sender that batches submissions and replies per node (<see cref="TaskBatchSender"/>); null on
-    /// a node, and where this runtime cannot be reached as an owner (then each task is its own call).
+    /// The sender that batches this runtime's submissions to other nodes, and their replies, per node
+    /// (<see cref="TaskBatchSender"/>): a driver's, and a node's for what its tasks and actors send elsewhere. Null
+    /// when <see cref="RuntimeOptions.BatchSubmissions"/> is off, or where this runtime cannot be reached as an owner
+    /// (then each task is its own call).
     /// </summary>
     private TaskBatchSender? Batches
     {
         get
         {
-            if (_batches is { } made || LocalNodeId is not null || !Options.BatchDriverSubmissions)
+            if (_batches is { } made || !Options.BatchSubmissions)
             {
                 return _batches;
             }

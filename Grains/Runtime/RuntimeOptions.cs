@@ -70,12 +70,13 @@ public sealed class RuntimeOptions
     public TimeSpan DriverTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Whether a driver outside the cluster (an Orleans client) sends its tasks to each node in batches and gets
-    /// their replies back in batches, instead of one call per task: one message per batch each way through the
-    /// gateway. A burst of submissions is batched; a lone task is sent at once. Default true; nodes always send
-    /// one call per task.
+    /// Whether this runtime sends its tasks and actor calls to each other node in batches and gets their replies back
+    /// in batches, instead of one call each: one message per batch each way. This covers a driver outside the cluster
+    /// (an Orleans client, through its gateway) and a node's runtime (work that tasks and actors running there send to
+    /// other nodes). A burst of submissions is batched; a lone task is sent at once; work for the runtime's own node
+    /// never leaves the process. Default true.
     /// </summary>
-    public bool BatchDriverSubmissions { get; set; } = true;
+    public bool BatchSubmissions { get; set; } = true;
 
     /// <summary>Checks the values are in range; throws naming the bad one.</summary>
     public void Validate()

@@ -87,7 +87,7 @@ await using var processes = arguments.Silos is { } silos ? await RayOrleans.Benc
 var clusterName = externalSilo is { } silo ? $"external driver, silo process at {silo.Address}"
     : processes is { } p ? $"{p.Silos.Count} silo processes over Redis, external driver"
     : arguments.Address ?? "embedded";
-var runtimeOptions = new RayOrleans.Runtime.RuntimeOptions { BatchDriverSubmissions = !arguments.NoBatching };
+var runtimeOptions = new RayOrleans.Runtime.RuntimeOptions { BatchSubmissions = !arguments.NoBatching };
 var ray = externalSilo is { } external
     ? await Ray.InitAsync(external.Address, new RayInitOptions { ClusterId = external.ClusterId, Runtime = runtimeOptions })
     : processes is { } cluster ? await Ray.InitAsync(cluster.Address, new RayInitOptions { ClusterId = cluster.ClusterId, Runtime = runtimeOptions })

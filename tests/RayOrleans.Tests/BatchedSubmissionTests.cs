@@ -6,8 +6,8 @@ using RayOrleans.Tests.Functions;
 namespace RayOrleans.Tests;
 
 /// <summary>
-/// A driver outside the cluster sends tasks to a node in batches while others of its tasks wait there, and gets their
-/// replies back in batches (TaskBatchSender, TaskReplyBatches). Lost reply batches: LostReplyTests; node deaths with
+/// A driver outside the cluster, and a node for the work it sends to other nodes, sends tasks to a node in batches
+/// while others of its tasks wait there, and gets their replies back in batches (TaskBatchSender, TaskReplyBatches). Lost reply batches: LostReplyTests; node deaths with
 /// batches in flight: ChaosTests and ProcessClusterTests, whose drivers are clients too.
 /// </summary>
 public sealed class BatchedSubmissionTests
@@ -56,5 +56,29 @@ public sealed class BatchedSubmissionTests
         var (tasks, batches) = ray.Runtime.BatchedSends;
         Assert.InRange(tasks - before.Tasks, n / 2, n - 1);
         Assert.InRange(batches - before.Batches, 1, (tasks - before.Tasks) / 4);
+    }
+    [Fact]
+    public async Task A_task_on_one_node_sends_its_burst_of_tasks_and_actor_calls_to_another_node_in_batches()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
+        await using var cluster = builder.Build();
+        await cluster.DeployAsync();
+        await using var ray = await FreshCluster.AttachAsync(cluster);
+        await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both nodes report");
+        var nodes = (await ray.NodesAsync()).Select(n => n.NodeId).ToList();
+        var (here, there) = (nodes[0], nodes[1]);
+        var counter = await ray.Actor(() => new Counter())
+            .Options(new ActorOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(there) }).RemoteAsync().WaitAsync(Wait.Deadline);
+        Assert.Equal(0, await counter.Task(c => c.Add(0)).Remote().GetAsync(Wait.Deadline));
+
+        // The task runs on one node; its tasks and calls go to the other one, most of them in batches (each burst's
+        // first goes on its own), and every result comes back right, the calls in the order sent.
+        const int n = 1000;
+        var result = await ray.Task(NestedBursts.BurstToOtherNode, there, counter, n)
+            .Options(new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(here) }).Remote().GetAsync(Wait.Deadline);
+        Assert.Equal(1, result[0]);
+        Assert.InRange(result[1], n, 2 * n - 2);
+        Assert.InRange(result[2], 1, result[1] / 4);
     }
 }

@@ -29,7 +29,7 @@ public sealed class LostReplyTests
         });
         await using var cluster = builder.Build();
         await cluster.DeployAsync();
-        var ray = await FreshCluster.AttachAsync(cluster, new RayInitOptions { Runtime = new Runtime.RuntimeOptions { BatchDriverSubmissions = batched } });
+        var ray = await FreshCluster.AttachAsync(cluster, new RayInitOptions { Runtime = new Runtime.RuntimeOptions { BatchSubmissions = batched } });
         var stores = cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<NodeObjectStore>()).ToList();
         try
         {

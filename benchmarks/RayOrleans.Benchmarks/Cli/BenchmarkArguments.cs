@@ -31,7 +31,7 @@ public sealed record BenchmarkArguments
     public bool OursOnly { get; private set; }
 
     /// <summary>
-    /// <c>--no-batching</c>: an external driver sends each task as its own call (RuntimeOptions.BatchDriverSubmissions
+    /// <c>--no-batching</c>: an external driver sends each task as its own call (RuntimeOptions.BatchSubmissions
     /// off), to compare with batched submissions in the same conditions.
     /// </summary>
     public bool NoBatching { get; private set; }
