@@ -15,10 +15,7 @@ public sealed class BatchedSubmissionTests
     [Fact]
     public async Task A_burst_of_tasks_from_a_client_driver_goes_in_batches_and_every_result_comes_back_right()
     {
-        var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
-        await using var cluster = builder.Build();
-        await cluster.DeployAsync();
+        await using var cluster = await StartClusterAsync();
         await using var ray = await FreshCluster.AttachAsync(cluster);
 
         const int n = 3000;
@@ -38,10 +35,7 @@ public sealed class BatchedSubmissionTests
     [Fact]
     public async Task A_burst_of_calls_to_one_actor_from_a_client_driver_goes_in_batches_and_runs_in_call_order()
     {
-        var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
-        await using var cluster = builder.Build();
-        await cluster.DeployAsync();
+        await using var cluster = await StartClusterAsync();
         await using var ray = await FreshCluster.AttachAsync(cluster);
         // Created first: calls sent while the creation is on its way carry its placement hint, one call each.
         var counter = await ray.Actor(() => new Counter()).RemoteAsync().WaitAsync(Wait.Deadline);
@@ -60,10 +54,7 @@ public sealed class BatchedSubmissionTests
     [Fact]
     public async Task A_task_on_one_node_sends_its_burst_of_tasks_and_actor_calls_to_another_node_in_batches()
     {
-        var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
-        await using var cluster = builder.Build();
-        await cluster.DeployAsync();
+        await using var cluster = await StartClusterAsync();
         await using var ray = await FreshCluster.AttachAsync(cluster);
         await Wait.UntilAsync(async () => (await ray.NodesAsync()).Count == 2, "both nodes report");
         var nodes = (await ray.NodesAsync()).Select(n => n.NodeId).ToList();
@@ -80,5 +71,15 @@ public sealed class BatchedSubmissionTests
         Assert.Equal(1, result[0]);
         Assert.InRange(result[1], n, 2 * n - 2);
         Assert.InRange(result[2], 1, result[1] / 4);
+    }
+
+    /// <summary>Two silos in this process, each a node with 2 CPUs.</summary>
+    private static async Task<InProcessTestCluster> StartClusterAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) => silo.AddRayNode(node => node.NumCpus = 2));
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
     }
 }
