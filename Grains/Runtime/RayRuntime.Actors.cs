@@ -260,57 +260,50 @@ internal sealed partial class RayRuntime : Actors.IActorCallOwner
 
         var pins = PinArguments(call.Args);
         Owned.AddPending(new ObjectId(call.CallId, 1), new OwnedObjects.ActorLineage(actor, call, OwnedRefArguments(call.Args, pins)));
-        if (TryPostToLocalActor(actor, call, pins))
+        var args = ResolveOwnedArguments(call.Args, out var pending);
+        var resolved = ReferenceEquals(args, call.Args) ? call : call with { Args = args };
+        if (pending is null && TryPostToLocalActor(actor, resolved, pins))
         {
             return;
         }
 
         InFlight.TrackActorCall(actor, call, pins);
-        ResolveAndSend(actor, call, attempt: 0, grain);
+        if (pending is null)
+        {
+            SendCall(actor, resolved, attempt: 0, grain);
+        }
+        else
+        {
+            // It waits for its arguments tracked, so that a failure meanwhile is handled as for any call.
+            SendWhenResolved(actor, call, attempt: 0, grain, pending);
+        }
     }
 
     /// <summary>
-    /// Posts a call whose actor lives in this process, with its arguments ready, straight to the actor's mailbox,
+    /// Posts a call whose actor lives in this process, its arguments resolved, straight to the actor's mailbox,
     /// untracked: its reply cannot be lost (the mailbox answers every call it takes, with the actor's death if it
     /// dies), so there is nothing for the in-flight record to recover, and the call back releases its pins.
-    /// False when the call must go the tracked way (another process's actor, arguments not ready, a closed mailbox).
+    /// False when the call must go the tracked way (another process's actor, a closed mailbox).
     /// </summary>
     private bool TryPostToLocalActor(ActorId actor, ActorCall call, ObjectId[]? pins)
     {
-        if (LocalScheduler is not { } local || !local.LocalActors.TryGet(actor, out var mailbox))
+        if (LocalScheduler is not { } local || !local.LocalActors.TryGet(actor, out var mailbox) ||
+            !mailbox.TryPostLocal(call, this, actor, attempt: 0, pins, out var earlier))
         {
-            return false;
+            return false; // closed (the actor died) included: the tracked way answers with its death
         }
 
-        var args = ResolveOwnedArguments(call.Args, out var pending);
-        if (pending is not null)
-        {
-            return false; // it waits for its arguments tracked, so that a failure meanwhile is handled as for any call
-        }
-
-        var sent = ReferenceEquals(args, call.Args) ? call : call with { Args = args };
-        if (!mailbox.TryPostLocal(sent, this, actor, attempt: 0, pins, out var earlier))
-        {
-            return false; // closed (the actor died): the tracked way answers with its death
-        }
-
-        if (earlier is not null)
-        {
-            // Delivered before under the same id: not a new call's case, but answered all the same.
-            earlier.ContinueWith(
-                static (reply, state) =>
-                {
-                    var (runtime, actor, call, pins) = ((RayRuntime, ActorId, ActorCall, ObjectId[]?))state!;
-                    runtime.OnCallReply(actor, call, 0, reply.IsCompletedSuccessfully ? reply.Result : runtime.DeadLocalReply(call, reply.Exception!), pins);
-                },
-                (this, actor, sent, pins), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-        }
-
+        // Delivered before under the same id: not a new call's case, but answered all the same. A mailbox's reply
+        // task is only ever completed with a value (failures are values too), so it never faults.
+        earlier?.ContinueWith(
+            static (reply, state) =>
+            {
+                var (runtime, actor, call, pins) = ((RayRuntime, ActorId, ActorCall, ObjectId[]?))state!;
+                runtime.OnCallReply(actor, call, 0, reply.Result, pins);
+            },
+            (this, actor, call, pins), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         return true;
     }
-
-    private ObjectValue DeadLocalReply(ActorCall call, Exception e) =>
-        new() { Error = RayErrors.FromException(e.GetBaseException(), call.Name, call.CallId, LocalNodeId), ProducerNode = LocalNodeId };
 
     /// <summary>
     /// Sends attempt <paramref name="attempt"/> of a call with its owned ref arguments resolved (the actor
